@@ -1,0 +1,43 @@
+# rc — reboot coordinator. `make run` and `make test` work on a fresh Debian machine.
+SWIFT      ?= swift
+DEBS       := libpcre2-dev libyaml-dev libssl-dev pkg-config
+RC_DEBUG   := .build/debug/rc
+RC_RELEASE := .build/release/rc
+
+.PHONY: deps build release run test test-unit test-policies bench clean
+
+# Installs the Debian packages that are missing (apt-get update only when something is).
+deps:
+	@missing=""; for p in $(DEBS); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  SUDO=""; [ "$$(id -u)" -ne 0 ] && SUDO=sudo; \
+	  $$SUDO apt-get update && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y $$missing; \
+	fi
+
+build: deps
+	$(SWIFT) build
+
+release: deps
+	$(SWIFT) build -c release
+
+# The main job on the embedded defaults: check and format-check the example policies.
+run: build
+	$(RC_DEBUG) check policies/
+	$(RC_DEBUG) fmt --check policies/
+
+test: deps
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build --disable-xctest
+	$(MAKE) test-policies
+
+test-policies:
+	$(RC_DEBUG) check --strict policies/
+	$(RC_DEBUG) fmt --check policies/
+
+bench: deps
+	$(SWIFT) build -c release --product rc-bench
+	.build/release/rc-bench
+
+clean:
+	rm -rf .build

@@ -1,0 +1,53 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let package = Package(
+    name: "rc",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "rc", targets: ["rc"]),
+        .library(name: "PolicyLang", targets: ["PolicyLang"]),
+        .library(name: "Evaluator", targets: ["Evaluator"]),
+        .library(name: "Executors", targets: ["Executors"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CPCRE2",
+            path: "Sources/CPCRE2",
+            pkgConfig: "libpcre2-8",
+            providers: [.apt(["libpcre2-dev"])]
+        ),
+        .target(name: "PolicyLang", dependencies: ["CPCRE2"]),
+        .target(name: "Evaluator", dependencies: ["PolicyLang"]),
+        .target(
+            name: "Executors",
+            dependencies: ["PolicyLang", "Evaluator", .product(name: "Yams", package: "Yams")]
+        ),
+        .executableTarget(
+            name: "rc",
+            dependencies: [
+                "PolicyLang", "Evaluator", "Executors",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Sources/CLI"
+        ),
+        .executableTarget(
+            name: "rc-bench",
+            dependencies: ["PolicyLang", "Evaluator"],
+            path: "Benchmarks/RCBench"
+        ),
+        .testTarget(
+            name: "PolicyLangTests",
+            dependencies: ["PolicyLang", .product(name: "PropertyBased", package: "swift-property-based")],
+            resources: [.copy("Golden")]
+        ),
+        .testTarget(name: "EvaluatorTests", dependencies: ["Evaluator"]),
+        .testTarget(name: "ExecutorsTests", dependencies: ["Executors"]),
+        .testTarget(name: "CLITests", dependencies: ["rc"]),
+    ]
+)

@@ -1,0 +1,80 @@
+import ArgumentParser
+import Foundation
+import PolicyLang
+
+/// When to colour output.
+enum ColorChoice: String, ExpressibleByArgument, CaseIterable {
+    case auto, always, never
+
+    /// Whether to colour output written to `fd`: `auto` colours a terminal unless NO_COLOR is set.
+    func enabled(for fd: Int32) -> Bool {
+        switch self {
+        case .always: true
+        case .never: false
+        case .auto: isatty(fd) == 1 && ProcessInfo.processInfo.environment["NO_COLOR"] == nil
+        }
+    }
+}
+
+extension DiagnosticFormat: ExpressibleByArgument {}
+
+/// Exit codes shared by the commands (DESIGN.md).
+enum Exit {
+    static let ok: Int32 = 0
+    static let failure: Int32 = 1
+    static let invalid: Int32 = 2
+    static let usage: Int32 = 64
+}
+
+/// Writes to standard error.
+func printError(_ text: String) {
+    FileHandle.standardError.write(Data((text + "\n").utf8))
+}
+
+/// A file or directory the user named that cannot be read.
+struct InputError: Error, CustomStringConvertible {
+    var description: String
+}
+
+/// Finding and reading policy files.
+enum PolicyFiles {
+    /// Expands paths: files as given, directories to every `*.rcl` below them (sorted).
+    static func collect(_ paths: [String]) throws(InputError) -> [String] {
+        var out: [String] = []
+        let fm = FileManager.default
+        for path in paths {
+            var isDirectory: ObjCBool = false
+            guard fm.fileExists(atPath: path, isDirectory: &isDirectory) else {
+                throw InputError(description: "\(path): no such file or directory")
+            }
+            if isDirectory.boolValue {
+                guard let enumerator = fm.enumerator(atPath: path) else {
+                    throw InputError(description: "\(path): cannot read the directory")
+                }
+                var found: [String] = []
+                while let item = enumerator.nextObject() as? String {
+                    if item.hasSuffix(".rcl") {
+                        let full = path.hasSuffix("/") ? path + item : path + "/" + item
+                        var isDir: ObjCBool = false
+                        if fm.fileExists(atPath: full, isDirectory: &isDir), !isDir.boolValue { found.append(full) }
+                    }
+                }
+                out.append(contentsOf: found.sorted())
+            } else {
+                out.append(path)
+            }
+        }
+        return out
+    }
+
+    /// Reads a file as raw bytes.
+    static func read(_ path: String) throws(InputError) -> SourceFile {
+        if path == "-" {
+            return SourceFile(path: "<stdin>", bytes: Array(FileHandle.standardInput.readDataToEndOfFile()))
+        }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw InputError(description: "\(path): cannot read the file")
+        }
+        return SourceFile(path: path, bytes: Array(data))
+    }
+}

@@ -1,0 +1,32 @@
+import ArgumentParser
+
+/// rc: reboot coordination for Linux fleets, driven by a small policy language.
+@main
+struct RC: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rc",
+        abstract: "Coordinate reboots of Linux hosts with a policy.",
+        discussion: """
+            Policies (*.rcl) say when a node needs a reboot and when it may reboot. \
+            See docs/language.md for the language and docs/diagnostics.md for every diagnostic code.
+
+            Exit codes: 0 ok, 1 runtime error (or warnings with --strict), 2 invalid policy or config, 64 usage error.
+            """,
+        version: RCVersion.current,
+        subcommands: [CheckCommand.self, FormatCommand.self, ImportCommand.self, VersionCommand.self]
+    )
+}
+
+/// The version of rc.
+enum RCVersion {
+    static let current = "0.1.0"
+}
+
+/// `rc version`
+struct VersionCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "version", abstract: "Print rc's version.")
+
+    func run() throws {
+        print("rc \(RCVersion.current)")
+    }
+}

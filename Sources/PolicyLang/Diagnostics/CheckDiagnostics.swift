@@ -1,0 +1,171 @@
+/// Messages of the checker (`RC2xxx`) and the lints (`RC3xxx`).
+extension Diagnostic {
+    static func didYouMean(_ suggestion: String?) -> String? {
+        suggestion.map { "did you mean `\($0)`?" }
+    }
+
+    static func unknownName(_ span: Span, _ name: String, known: [String], context: String) -> Diagnostic {
+        Diagnostic(
+            .unknownName, "unknown name `\(name)`", at: span, label: "not known \(context)",
+            notes: known.isEmpty ? [DiagnosticNote("no names can be used here; write a constant")]
+                : [DiagnosticNote("the names known here are: \(known.joined(separator: ", "))")],
+            help: didYouMean(closestMatch(name, in: known)))
+    }
+
+    static func unknownFact(_ span: Span, group: String, field: String, known: [String]) -> Diagnostic {
+        Diagnostic(
+            .unknownName, "`\(group)` has no fact `\(field)`", at: span, label: "unknown fact",
+            notes: [DiagnosticNote("the facts of `\(group)` are: \(known.joined(separator: ", "))")],
+            help: didYouMean(closestMatch(field, in: known)))
+    }
+
+    static func typeMismatch(_ span: Span, expected: String, found: RCType, help: String? = nil, label: String? = nil)
+        -> Diagnostic
+    {
+        Diagnostic(
+            .typeMismatch, "expected \(expected), found \(found)", at: span, label: label ?? "this is \(article(found))",
+            help: help)
+    }
+
+    static func operandMismatch(_ span: Span, op: String, left: RCType, right: RCType, help: String?) -> Diagnostic {
+        Diagnostic(
+            .typeMismatch, "`\(op)` cannot combine \(left) and \(right)", at: span,
+            label: "\(left) \(op) \(right)", help: help)
+    }
+
+    static func wrongArity(_ span: Span, function: String, expected: String, found: Int) -> Diagnostic {
+        Diagnostic(
+            .wrongArity, "`\(function)` takes \(expected), found \(found)", at: span,
+            label: "\(found) argument\(found == 1 ? "" : "s")")
+    }
+
+    static func unknownFunction(_ span: Span, _ name: String) -> Diagnostic {
+        Diagnostic(
+            .unknownFunction, "unknown function `\(name)`", at: span, label: "not a function",
+            notes: [DiagnosticNote("the functions are: \(BuiltinFunction.allCases.map(\.rawValue).joined(separator: ", "))")],
+            help: didYouMean(closestMatch(name, in: BuiltinFunction.allCases.map(\.rawValue))))
+    }
+
+    static func duplicateName(_ span: Span, kind: String, name: String, first: Span) -> Diagnostic {
+        Diagnostic(
+            .duplicateName, "\(kind) \(quoteString(name)) is declared twice", at: span, label: "declared again here",
+            notes: [DiagnosticNote("first declared here", span: first)], help: "give each \(kind) a unique name")
+    }
+
+    static func duplicateDeclaration(_ span: Span, what: String, first: Span) -> Diagnostic {
+        Diagnostic(
+            .duplicateDeclaration, "`\(what)` may appear only once in a policy", at: span, label: "second `\(what)`",
+            notes: [DiagnosticNote("first here", span: first)], help: "merge the two into one")
+    }
+
+    static func invalidRegex(_ span: Span, message: String) -> Diagnostic {
+        Diagnostic(.invalidRegex, "invalid regex: \(message)", at: span, label: message)
+    }
+
+    static func unknownTimeZone(_ span: Span, _ name: String, suggestion: String?) -> Diagnostic {
+        Diagnostic(
+            .unknownTimeZone, "unknown time zone \(quoteString(name))", at: span, label: "not in the time zone database",
+            help: suggestion.map { "did you mean \(quoteString($0))?" } ?? "use an IANA name such as \"Europe/Berlin\", \"America/New_York\" or \"UTC\"")
+    }
+
+    static func emptyWindow(_ span: Span, _ why: String) -> Diagnostic {
+        Diagnostic(
+            .emptyWindow, "window covers no time", at: span, label: why,
+            help: "for a whole day write only the days (`Sat..Sun`); for a daily window give different start and end times")
+    }
+
+    static func ttlTooShort(_ span: Span, ttl: Int64, health: String, timeout: Int64, healthSpan: Span) -> Diagnostic {
+        Diagnostic(
+            .ttlTooShort,
+            "lock ttl \(formatDuration(milliseconds: ttl)) is shorter than the \(formatDuration(milliseconds: timeout)) timeout of health check \(quoteString(health))",
+            at: span, label: "the lease could expire while the check runs under the lock",
+            notes: [DiagnosticNote("the timeout is set here", span: healthSpan)],
+            help: "make `ttl` longer than \(formatDuration(milliseconds: timeout))")
+    }
+
+    static func unknownTestReference(_ span: Span, kind: String, name: String, known: [String]) -> Diagnostic {
+        Diagnostic(
+            .unknownTestReference, "this policy has no \(kind) \(quoteString(name))", at: span, label: "unknown \(kind)",
+            notes: known.isEmpty ? [DiagnosticNote("the policy declares no \(kind)")]
+                : [DiagnosticNote("the \(kind)s are: \(known.map(quoteString).joined(separator: ", "))")],
+            help: closestMatch(name, in: known).map { "did you mean \(quoteString($0))?" })
+    }
+
+    static func missingPolicy(_ span: Span) -> Diagnostic {
+        Diagnostic(
+            .missingPolicy, "missing `policy` declaration", at: span, label: "a policy file starts with its name",
+            help: "add `policy \"NAME\" { applies_to node.name matches /^web-/ }` at the top")
+    }
+
+    static func unknownField(_ span: Span, _ name: String, context: String, known: [String]) -> Diagnostic {
+        Diagnostic(
+            .unknownField, "unknown field `\(name)` in \(context)", at: span, label: "not a field of \(context)",
+            notes: [DiagnosticNote("the fields are: \(known.joined(separator: ", "))")],
+            help: didYouMean(closestMatch(name, in: known)))
+    }
+
+    static func missingField(_ span: Span, _ name: String, context: String, example: String) -> Diagnostic {
+        Diagnostic(
+            .missingField, "\(context) needs `\(name)`", at: span, label: "`\(name)` is missing", help: "add `\(example)`")
+    }
+
+    static func invalidValue(_ span: Span, _ message: String, label: String, help: String? = nil) -> Diagnostic {
+        Diagnostic(.invalidValue, message, at: span, label: label, help: help)
+    }
+
+    static func duplicateField(_ span: Span, _ name: String, first: Span) -> Diagnostic {
+        Diagnostic(
+            .duplicateField, "field `\(name)` is given twice", at: span, label: "given again here",
+            notes: [DiagnosticNote("first given here", span: first)], help: "remove one of them")
+    }
+
+    static func unknownInterpolation(_ span: Span, _ path: String, known: [String]) -> Diagnostic {
+        Diagnostic(
+            .unknownInterpolation, "unknown interpolation `${\(path)}`", at: span, label: "not a known value",
+            notes: [
+                known.isEmpty
+                    ? DiagnosticNote("nothing can be interpolated here; write `\\$` for a literal dollar sign")
+                    : DiagnosticNote("values that can be interpolated: \(known.map { "${\($0)}" }.joined(separator: ", "))")
+            ],
+            help: closestMatch(path, in: known).map { "did you mean `${\($0)}`?" })
+    }
+
+    static func endDayWithManyStartDays(_ span: Span) -> Diagnostic {
+        Diagnostic(
+            .endDayWithManyStartDays, "a window with an end day needs exactly one start day", at: span,
+            label: "several start days",
+            help: "write one window per start day (`Fri 18:00 .. Mon 08:00`), or drop the end day for a window every day (`Tue..Thu 22:00 .. 04:00`)")
+    }
+
+    static func relativePath(_ span: Span, _ path: String, what: String) -> Diagnostic {
+        Diagnostic(
+            .relativePath, "\(what) must be an absolute path, found \(quoteString(path))", at: span, label: "relative path",
+            help: "write the full path, starting with `/`")
+    }
+
+    static func noDetectors(_ span: Span) -> Diagnostic {
+        Diagnostic(
+            .noDetectors, "policy has no detectors, so it never reboots a node", at: span, label: "no `detector` in this policy",
+            help: "add one, e.g. `detector \"apt\" debian`")
+    }
+
+    static func plaintextEtcd(_ span: Span, _ endpoint: String) -> Diagnostic {
+        Diagnostic(
+            .plaintextEtcd, "etcd endpoint \(quoteString(endpoint)) is not encrypted", at: span, label: "plain http",
+            help: "use https:// with a `tls { ca … cert … key … }` block")
+    }
+
+    static func insecureSkipVerify(_ span: Span) -> Diagnostic {
+        Diagnostic(
+            .insecureSkipVerify, "TLS certificate verification is turned off", at: span,
+            label: "anyone on the path can impersonate etcd", help: "give the CA with `ca \"/path/ca.crt\"` instead")
+    }
+}
+
+/// "an int", "a duration".
+func article(_ type: RCType) -> String {
+    let text = type.description
+    if text.hasPrefix("`") { return text }
+    return (["a", "e", "i", "o", "u"].contains(text.first.map(String.init) ?? "") ? "an " : "a ") + text
+}
+

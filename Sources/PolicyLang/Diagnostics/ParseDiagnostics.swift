@@ -1,0 +1,90 @@
+/// Messages of the lexer and parser (`RC1xxx`).
+extension Diagnostic {
+    static func invalidUTF8(_ span: Span) -> Diagnostic {
+        Diagnostic(
+            .invalidUTF8, "invalid UTF-8 in the source", at: span, label: "these bytes are not UTF-8",
+            help: "save the file as UTF-8")
+    }
+
+    static func unexpectedCharacter(_ span: Span, _ text: String, help: String?) -> Diagnostic {
+        Diagnostic(.unexpectedCharacter, "unexpected character `\(text)`", at: span, label: "not part of the language", help: help)
+    }
+
+    static func unterminatedString(_ span: Span) -> Diagnostic {
+        Diagnostic(
+            .unterminatedString, "unterminated string", at: span, label: "this string is not closed",
+            help: "add a closing `\"` on the same line")
+    }
+
+    static func invalidEscape(_ span: Span, _ text: String) -> Diagnostic {
+        Diagnostic(
+            .invalidEscape, "unknown escape sequence `\(text)`", at: span, label: "not a known escape",
+            help: "the escapes are \\\" \\\\ \\n \\t \\r \\$ and \\0")
+    }
+
+    static func unterminatedRegex(_ span: Span) -> Diagnostic {
+        Diagnostic(
+            .unterminatedRegex, "unterminated regex", at: span, label: "this regex is not closed",
+            help: "add a closing `/` on the same line; write `\\/` for a slash inside the pattern")
+    }
+
+    static func invalidLiteral(_ span: Span, _ message: String, label: String, help: String? = nil) -> Diagnostic {
+        Diagnostic(.invalidLiteral, message, at: span, label: label, help: help)
+    }
+
+    static func invalidInterpolation(_ span: Span, _ inner: String?) -> Diagnostic {
+        if let inner {
+            return Diagnostic(
+                .invalidInterpolation, "invalid interpolation `${\(inner)}`", at: span, label: "expected a dotted name",
+                help: "write a fact path such as `${node.name}`; write `\\$` for a literal dollar sign")
+        }
+        return Diagnostic(
+            .invalidInterpolation, "unclosed interpolation", at: span, label: "`${` is never closed with `}`",
+            help: "write `${node.name}`, or `\\${` for a literal `${`")
+    }
+
+    static func expected(_ what: String, found: Token, in source: SourceFile, context: String? = nil, help: String? = nil)
+        -> Diagnostic
+    {
+        let foundText: String
+        switch found.kind {
+        case .eof: foundText = "the end of the file"
+        case .identifier: foundText = "`\(source.text(found.span))`"
+        default: foundText = found.kind.display == "a name" ? "`\(source.text(found.span))`" : "\(found.kind.display)"
+        }
+        let where_ = context.map { " \($0)" } ?? ""
+        return Diagnostic(.unexpectedToken, "expected \(what)\(where_), found \(foundText)", at: found.span, label: "expected \(what)", help: help)
+    }
+
+    static func unknownDeclaration(_ span: Span, _ word: String, suggestion: String?) -> Diagnostic {
+        Diagnostic(
+            .unknownDeclaration, "unknown declaration `\(word)`", at: span, label: "not a declaration",
+            help: suggestion.map { "did you mean `\($0)`?" }
+                ?? "a declaration starts with one of: \(Parser.declarationKeywords.joined(separator: ", "))")
+    }
+
+    static func unclosed(_ open: Span, opener: String, closer: String, found: Token) -> Diagnostic {
+        Diagnostic(
+            .unclosedDelimiter, "unclosed `\(opener)`", at: found.span, label: "expected `\(closer)` before this",
+            notes: [DiagnosticNote("the `\(opener)` opened here", span: open)], help: "add `\(closer)`")
+    }
+
+    static func nestingTooDeep(_ span: Span, limit: Int) -> Diagnostic {
+        Diagnostic(
+            .nestingTooDeep, "expression nested more than \(limit) levels deep", at: span, label: "too deep",
+            help: "split the expression into several rules")
+    }
+
+    static func unknownWeekday(_ span: Span, _ word: String, suggestion: String?) -> Diagnostic {
+        Diagnostic(
+            .unknownWeekday, "unknown day `\(word)`", at: span, label: "not a weekday",
+            help: suggestion.map { "did you mean `\($0)`?" } ?? "days are Mon, Tue, Wed, Thu, Fri, Sat, Sun, or `daily`")
+    }
+
+    static func unknownDetectorKind(_ span: Span, _ word: String, suggestion: String?) -> Diagnostic {
+        Diagnostic(
+            .unknownDetectorKind, "unknown detector kind `\(word)`", at: span, label: "not a detector kind",
+            help: suggestion.map { "did you mean `\($0)`?" }
+                ?? "detector kinds are: \(DetectorKindName.allCases.map(\.rawValue).joined(separator: ", "))")
+    }
+}

@@ -1,0 +1,250 @@
+/// A built-in detector.
+public enum BuiltinDetector: String, Sendable, CaseIterable {
+    /// `/var/run/reboot-required` (Debian, Ubuntu).
+    case debian
+    /// `needs-restarting -r` (RHEL, Fedora, Alma, Rocky).
+    case rhel
+    /// `/run/reboot-needed` or `zypper needs-rebooting` (SUSE).
+    case suse
+    /// `needrestart -b` kernel status.
+    case needrestart
+    /// The running kernel is older than the newest installed one.
+    case kernel
+}
+
+/// What a detector looks at.
+public enum DetectorSource: Sendable {
+    /// Fires when the file exists.
+    case file(path: String)
+    /// Runs argv; fires when `rebootWhen` holds, is clear when `okWhen` holds, and is an error otherwise.
+    case command(argv: [String], rebootWhen: Expr, okWhen: Expr?)
+    case builtin(BuiltinDetector)
+}
+
+/// A checked detector.
+public struct DetectorSpec: Sendable {
+    public var name: String
+    public var source: DetectorSource
+    /// Milliseconds.
+    public var timeout: Int64
+    public var span: Span
+}
+
+/// Whether a window lets reboots through or holds them back.
+public enum WindowEffect: String, Sendable {
+    case allow, deny
+}
+
+/// A stretch of the week in local wall-clock minutes, Monday 00:00 = 0. `end` may exceed 10 080 when
+/// the interval crosses the week end; `end > start` always.
+public struct WeeklyInterval: Sendable, Hashable {
+    public var start: Int
+    public var end: Int
+
+    /// Minutes in a week.
+    public static let week = 7 * 1440
+
+    /// Whether the local minute of the week `m` (0 ..< 10 080) falls inside.
+    public func contains(minuteOfWeek m: Int) -> Bool {
+        (m >= start && m < end) || (m + WeeklyInterval.week >= start && m + WeeklyInterval.week < end)
+    }
+}
+
+/// A checked maintenance window.
+public struct WindowSpec: Sendable {
+    public var name: String
+    public var effect: WindowEffect
+    public var intervals: [WeeklyInterval]
+    /// IANA time zone identifier the intervals are in.
+    public var timeZone: String
+    /// The window as written, e.g. `Fri 18:00 .. Mon 08:00`.
+    public var text: String
+    public var span: Span
+}
+
+/// When a health check runs.
+public enum HealthPhase: String, Sendable, CaseIterable {
+    case preLock = "pre_lock"
+    case postLock = "post_lock"
+    case postBoot = "post_boot"
+
+    /// The value of `RC_PHASE` and of the `phase` fact.
+    public var environmentValue: String {
+        switch self {
+        case .preLock: "pre-lock"
+        case .postLock: "post-lock"
+        case .postBoot: "post-boot"
+        }
+    }
+}
+
+/// A checked health gate.
+public struct HealthSpec: Sendable {
+    public var name: String
+    public var argv: [String]
+    /// Milliseconds.
+    public var timeout: Int64
+    public var phases: [HealthPhase]
+    public var span: Span
+}
+
+/// TLS settings for etcd.
+public struct TLSSpec: Sendable, Hashable {
+    public var caFile: String?
+    public var certFile: String?
+    public var keyFile: String?
+    public var insecureSkipVerify: Bool
+    public var serverName: String?
+}
+
+/// A semaphore on etcd.
+public struct EtcdLockSpec: Sendable {
+    public var endpoints: [String]
+    public var tls: TLSSpec?
+    /// The key prefix under which rc keeps its keys.
+    public var prefix: String
+    /// Milliseconds.
+    public var ttl: Int64
+    public var slots: Int
+    public var group: String
+    /// Milliseconds a slot stays held across a reboot before it frees itself.
+    public var maxRebootDuration: Int64
+    public var user: String?
+    public var passwordFile: String?
+}
+
+/// How reboots are serialised.
+public enum LockSpec: Sendable {
+    /// An flock on a file on this host.
+    case local(path: String?)
+    case etcd(EtcdLockSpec)
+}
+
+/// A kill switch.
+public enum KillSwitchSpec: Sendable, Hashable {
+    case file(path: String)
+    /// An etcd key; `nil` means `<prefix>/kill_switch`.
+    case etcd(key: String?)
+}
+
+/// Daemon and cluster settings.
+public struct ClusterSettings: Sendable {
+    /// Milliseconds between passes.
+    public var checkInterval: Int64 = 300_000
+    public var backoffMin: Int64 = 10_000
+    public var backoffMax: Int64 = 300_000
+    /// Minimum time between two reboots in the cluster.
+    public var cooldown: Int64 = 0
+    public var fallbackNodes: [String] = []
+    /// How often node state is published.
+    public var publishInterval: Int64 = 30_000
+
+    public init() {}
+}
+
+/// Metrics endpoint settings.
+public struct MetricsSpec: Sendable {
+    public var enabled: Bool
+    public var listen: String
+}
+
+/// A checked rule: it denies when any of its conditions holds.
+public struct RuleSpec: Sendable {
+    public var name: String
+    public var conditions: [Expr]
+    public var description: String?
+    public var span: Span
+}
+
+/// A fact set by a test's `given`.
+public enum GivenFact: Sendable {
+    case fact(FactKey, Value)
+    case detector(name: String, state: DetectorState)
+    case health(name: String, ok: Bool, output: String?)
+}
+
+/// The state of a detector as a test gives it.
+public enum DetectorState: Sendable, Hashable {
+    case fired
+    case clear
+    case error(String)
+}
+
+/// What a test expects.
+public enum ExpectedOutcome: Sendable, Hashable {
+    case reboot
+    case noReboot
+    case blocked(by: BlockReason, name: String?)
+}
+
+/// What can block a reboot.
+public enum BlockReason: String, Sendable, CaseIterable, Hashable {
+    case killSwitch = "kill_switch"
+    case window
+    case rule
+    case health
+    case lock
+    case detectorError = "detector_error"
+
+    /// The exit code of DESIGN.md for this reason.
+    public var exitCode: Int32 {
+        switch self {
+        case .killSwitch: 5
+        case .window: 7
+        case .rule: 8
+        case .health: 3
+        case .lock: 4
+        case .detectorError: 6
+        }
+    }
+}
+
+/// A checked test.
+public struct TestSpec: Sendable {
+    public var name: String
+    public var given: [(GivenFact, Span)]
+    public var expected: ExpectedOutcome
+    public var span: Span
+}
+
+/// A policy that passed the checker: everything resolved, defaulted and typed.
+public struct CheckedPolicy: Sendable {
+    public var file: SourceFile
+    public var name: String
+    public var appliesTo: Expr?
+    public var description: String?
+    public var detectors: [DetectorSpec]
+    public var timeZone: String
+    public var windows: [WindowSpec]
+    public var health: [HealthSpec]
+    public var lock: LockSpec
+    public var killSwitches: [KillSwitchSpec]
+    /// argv; each element may hold `${…}` interpolations.
+    public var rebootCommand: [StringLiteral]
+    public var cluster: ClusterSettings
+    public var dryRun: Bool
+    public var metrics: MetricsSpec?
+    public var rules: [RuleSpec]
+    public var tests: [TestSpec]
+    /// Side tables keyed by expression id.
+    public var tables: ExpressionTables
+}
+
+/// What the checker learned about each expression, keyed by `Expr.id`.
+public struct ExpressionTables: Sendable {
+    /// The type of each expression.
+    public var types: [RCType?]
+    /// The fact each fact reference resolves to.
+    public var facts: [FactKey?]
+    /// The compiled regex of each regex literal.
+    public var regexes: [Int: CompiledRegex]
+
+    init(count: Int) {
+        types = Array(repeating: nil, count: count)
+        facts = Array(repeating: nil, count: count)
+        regexes = [:]
+    }
+}
+
+/// The default reboot command.
+public let defaultRebootCommand = ["/sbin/shutdown", "-r", "now", "rc: coordinated reboot"]

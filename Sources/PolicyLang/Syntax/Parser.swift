@@ -1,0 +1,677 @@
+/// A hand-written recursive-descent parser with error recovery.
+///
+/// A syntax error inside a declaration gives one diagnostic; the parser then skips to the next
+/// declaration keyword that starts a line and goes on, so one mistake gives one diagnostic.
+public struct Parser {
+    /// The words that start a top-level declaration.
+    public static let declarationKeywords = [
+        "policy", "detector", "timezone", "window", "health", "lock", "kill_switch", "reboot", "cluster", "metrics",
+        "dry_run", "rule", "test",
+    ]
+    static let declarationKeywordSet = Set(declarationKeywords)
+
+    /// How deeply expressions may nest before the parser refuses them.
+    public static let maxNesting = 100
+
+    private struct Abort: Error {}
+
+    private let file: SourceFile
+    private let tokens: [Token]
+    private var position = 0
+    private var diagnostics: [Diagnostic] = []
+    private var nextExprID = 0
+    private var depth = 0
+    /// Byte offset where the declaration being parsed starts.
+    private var declarationStart = 0
+
+    /// Parses a file.
+    public static func parse(_ file: SourceFile) -> SyntaxTree {
+        let lexed = Lexer.lex(file)
+        var parser = Parser(file: file, tokens: lexed.tokens)
+        parser.diagnostics = lexed.diagnostics
+        let decls = parser.parseFile()
+        return SyntaxTree(
+            file: file, decls: decls, comments: lexed.comments, diagnostics: parser.diagnostics, exprCount: parser.nextExprID)
+    }
+
+    private init(file: SourceFile, tokens: [Token]) {
+        self.file = file
+        self.tokens = tokens
+    }
+
+    // MARK: - Token helpers
+
+    private var current: Token { tokens[position] }
+    private func peek(_ offset: Int = 1) -> Token { tokens[min(position + offset, tokens.count - 1)] }
+    private func text(_ token: Token) -> String { file.text(token.span) }
+    private var previousEnd: Int { position > 0 ? tokens[position - 1].span.end : 0 }
+
+    private mutating func advance() -> Token {
+        let token = tokens[position]
+        if position < tokens.count - 1 { position += 1 }
+        return token
+    }
+
+    private func isWord(_ word: String, _ token: Token? = nil) -> Bool {
+        let t = token ?? current
+        guard t.kind == .identifier, t.span.length == word.utf8.count else { return false }
+        return file.bytes[t.span.start..<t.span.end].elementsEqual(word.utf8)
+    }
+
+    private mutating func eat(_ kind: TokenKind) -> Token? {
+        current.kind == kind ? advance() : nil
+    }
+
+    private mutating func eatWord(_ word: String) -> Token? {
+        isWord(word) ? advance() : nil
+    }
+
+    private mutating func fail(_ diagnostic: Diagnostic) -> Abort {
+        // A lexer error earlier in the same declaration (an unterminated string, say) is the real mistake;
+        // what the parser trips over afterwards would only repeat it.
+        let repeatsLexerError = diagnostics.contains {
+            $0.severity == .error && $0.span.start >= declarationStart && $0.span.start <= diagnostic.span.start
+        }
+        if !repeatsLexerError { diagnostics.append(diagnostic) }
+        return Abort()
+    }
+
+    private mutating func expect(_ kind: TokenKind, _ what: String? = nil, context: String? = nil) throws -> Token {
+        if let t = eat(kind) { return t }
+        throw fail(.expected(what ?? kind.display, found: current, in: file, context: context))
+    }
+
+    private mutating func expectWord(_ word: String, context: String? = nil) throws -> Token {
+        if let t = eatWord(word) { return t }
+        throw fail(.expected("`\(word)`", found: current, in: file, context: context))
+    }
+
+    private mutating func expectIdentifier(_ what: String, context: String? = nil, help: String? = nil) throws -> Identifier {
+        guard current.kind == .identifier else {
+            throw fail(.expected(what, found: current, in: file, context: context, help: help))
+        }
+        let t = advance()
+        return Identifier(text(t), span: t.span)
+    }
+
+    private mutating func expectString(_ what: String, context: String? = nil) throws -> StringLiteral {
+        guard current.kind == .string, case .string(let parts) = current.value else {
+            throw fail(.expected(what, found: current, in: file, context: context))
+        }
+        let t = advance()
+        return StringLiteral(parts: parts, span: t.span)
+    }
+
+    /// Whether the token begins a line at column 1 (used to resynchronise after a missing `}`).
+    private func startsLineAtColumnOne(_ token: Token) -> Bool {
+        token.span.start == 0 || file.bytes[token.span.start - 1] == 10
+    }
+
+    private func isDeclarationStart(_ token: Token) -> Bool {
+        token.kind == .identifier && token.lineBreakBefore && Parser.declarationKeywordSet.contains(text(token))
+    }
+
+    private mutating func makeExpr(_ kind: ExprKind, _ span: Span) -> Expr {
+        defer { nextExprID += 1 }
+        return Expr(id: nextExprID, kind: kind, span: span)
+    }
+
+    // MARK: - File and declarations
+
+    private mutating func parseFile() -> [Decl] {
+        var decls: [Decl] = []
+        while current.kind != .eof {
+            let start = position
+            declarationStart = current.span.start
+            do {
+                decls.append(try parseDeclaration())
+            } catch {
+                synchronize(from: start)
+            }
+        }
+        return decls
+    }
+
+    /// Skips to the next token that can start a declaration, ignoring keywords nested inside braces
+    /// unless they start a line at column 1.
+    private mutating func synchronize(from start: Int) {
+        var depth = 0
+        for i in start..<position {
+            switch tokens[i].kind {
+            case .lBrace: depth += 1
+            case .rBrace: depth = max(0, depth - 1)
+            default: break
+            }
+        }
+        if position == start { _ = advance() }
+        while current.kind != .eof {
+            if isDeclarationStart(current), depth == 0 || startsLineAtColumnOne(current) { return }
+            switch current.kind {
+            case .lBrace: depth += 1
+            case .rBrace: depth = max(0, depth - 1)
+            default: break
+            }
+            _ = advance()
+        }
+    }
+
+    private mutating func parseDeclaration() throws -> Decl {
+        let token = current
+        guard token.kind == .identifier else {
+            if token.kind == .invalid {
+                // The lexer already reported it.
+                throw Abort()
+            }
+            throw fail(.expected("a declaration", found: token, in: file, help: "a declaration starts with one of: \(Parser.declarationKeywords.joined(separator: ", "))"))
+        }
+        let word = text(token)
+        let keyword = Identifier(word, span: token.span)
+        switch word {
+        case "policy":
+            _ = advance()
+            let name = try expectString("a policy name", context: "after `policy`")
+            let body = try parseBlock(context: "policy")
+            return Decl(keyword: keyword, kind: .policy(name: name, body: body), span: keyword.span.union(body.span))
+        case "detector":
+            return try parseDetector(keyword)
+        case "timezone":
+            _ = advance()
+            let name = try expectString("a time zone name such as \"Europe/Berlin\"", context: "after `timezone`")
+            return Decl(keyword: keyword, kind: .timezone(name), span: keyword.span.union(name.span))
+        case "window":
+            return try parseWindow(keyword)
+        case "health":
+            _ = advance()
+            let name = try expectString("a health check name", context: "after `health`")
+            _ = try expectWord("script", context: "after the health check name")
+            let script = try parseExpression()
+            var span = keyword.span.union(script.span)
+            var body: Block?
+            if current.kind == .lBrace {
+                let b = try parseBlock(context: "health check")
+                span = span.union(b.span)
+                body = b
+            }
+            return Decl(keyword: keyword, kind: .health(name: name, script: script, body: body), span: span)
+        case "lock":
+            _ = advance()
+            let kind = try expectIdentifier("`etcd` or `local`", context: "after `lock`")
+            var span = keyword.span.union(kind.span)
+            var body: Block?
+            if current.kind == .lBrace {
+                let b = try parseBlock(context: "lock")
+                span = span.union(b.span)
+                body = b
+            }
+            return Decl(keyword: keyword, kind: .lock(kind: kind, body: body), span: span)
+        case "kill_switch":
+            _ = advance()
+            let kind = try expectIdentifier("`file` or `etcd`", context: "after `kill_switch`")
+            var argument: StringLiteral?
+            if current.kind == .string, !current.lineBreakBefore || kind.name == "file" {
+                argument = try expectString("a path")
+            }
+            let span = keyword.span.union(argument?.span ?? kind.span)
+            return Decl(keyword: keyword, kind: .killSwitch(kind: kind, argument: argument), span: span)
+        case "reboot":
+            _ = advance()
+            _ = try expectWord("command", context: "after `reboot`")
+            let command = try parseExpression()
+            return Decl(keyword: keyword, kind: .reboot(command: command), span: keyword.span.union(command.span))
+        case "cluster", "metrics":
+            _ = advance()
+            let body = try parseBlock(context: word)
+            return Decl(keyword: keyword, kind: .settings(keyword: keyword, body: body), span: keyword.span.union(body.span))
+        case "dry_run":
+            _ = advance()
+            let value = try parseExpression()
+            return Decl(keyword: keyword, kind: .dryRun(value), span: keyword.span.union(value.span))
+        case "rule":
+            _ = advance()
+            let name = try expectString("a rule name", context: "after `rule`")
+            let body = try parseBlock(context: "rule")
+            return Decl(keyword: keyword, kind: .rule(name: name, body: body), span: keyword.span.union(body.span))
+        case "test":
+            return try parseTest(keyword)
+        default:
+            throw fail(.unknownDeclaration(token.span, word, suggestion: closestMatch(word, in: Parser.declarationKeywords)))
+        }
+    }
+
+    private mutating func parseDetector(_ keyword: Identifier) throws -> Decl {
+        _ = advance()
+        let name = try expectString("a detector name", context: "after `detector`")
+        guard current.kind == .identifier else {
+            throw fail(
+                .expected(
+                    "a detector kind", found: current, in: file, context: "after the detector name",
+                    help: "detector kinds are: \(DetectorKindName.allCases.map(\.rawValue).joined(separator: ", "))"))
+        }
+        let kindToken = advance()
+        let kind = Identifier(text(kindToken), span: kindToken.span)
+        var argument: Expr?
+        var span = keyword.span.union(kind.span)
+        switch DetectorKindName(rawValue: kind.name) {
+        case .file?, .command?:
+            let arg = try parseExpression()
+            argument = arg
+            span = span.union(arg.span)
+        case nil:
+            throw fail(.unknownDetectorKind(kind.span, kind.name, suggestion: closestMatch(kind.name, in: DetectorKindName.allCases.map(\.rawValue))))
+        default:
+            break
+        }
+        var body: Block?
+        if current.kind == .lBrace {
+            let b = try parseBlock(context: "detector")
+            span = span.union(b.span)
+            body = b
+        }
+        return Decl(keyword: keyword, kind: .detector(name: name, kind: kind, argument: argument, body: body), span: span)
+    }
+
+    // MARK: - Windows
+
+    private mutating func parseDayRef() throws -> DayRef {
+        guard current.kind == .identifier else {
+            throw fail(.expected("a day (Mon … Sun) or `daily`", found: current, in: file, context: "in the window"))
+        }
+        let t = advance()
+        let word = text(t)
+        let day = Weekday(name: word)
+        if day == nil {
+            diagnostics.append(
+                .unknownWeekday(t.span, word, suggestion: closestMatch(word, in: Weekday.allCases.map(\.shortName) + ["daily"])))
+        }
+        return DayRef(day: day, word: Identifier(word, span: t.span))
+    }
+
+    private mutating func parseTime(context: String) throws -> TimeOfDayLiteral {
+        guard current.kind == .timeOfDay, case .timeOfDay(let minutes) = current.value else {
+            throw fail(.expected("a time of day such as 18:00", found: current, in: file, context: context))
+        }
+        let t = advance()
+        return TimeOfDayLiteral(minutes: minutes, span: t.span)
+    }
+
+    private mutating func parseWindow(_ keyword: Identifier) throws -> Decl {
+        _ = advance()
+        let effect = try expectIdentifier("`allow` or `deny`", context: "after `window`")
+        if effect.name != "allow", effect.name != "deny" {
+            throw fail(
+                Diagnostic(
+                    .unexpectedToken, "expected `allow` or `deny`, found `\(effect.name)`", at: effect.span,
+                    label: "a window either allows or denies reboots",
+                    help: closestMatch(effect.name, in: ["allow", "deny"]).map { "did you mean `\($0)`?" }))
+        }
+        let name = try expectString("a window name", context: "after `window \(effect.name)`")
+        var days: DaySpec
+        if let daily = eatWord("daily") {
+            days = .daily(daily.span)
+        } else {
+            var ranges: [DayRange] = []
+            repeat {
+                let from = try parseDayRef()
+                var to: DayRef?
+                if eat(.dotDot) != nil { to = try parseDayRef() }
+                ranges.append(DayRange(from: from, to: to))
+            } while eat(.comma) != nil
+            days = .days(ranges)
+        }
+        var span = keyword.span.union(days.span)
+        var start: TimeOfDayLiteral?
+        var endDay: DayRef?
+        var end: TimeOfDayLiteral?
+        if current.kind == .timeOfDay {
+            let s = try parseTime(context: "as the window's start")
+            _ = try expect(.dotDot, "`..`", context: "between the window's start and end")
+            if current.kind == .identifier, !isWord("in") { endDay = try parseDayRef() }
+            let e = try parseTime(context: "as the window's end")
+            start = s
+            end = e
+            span = span.union(e.span)
+        }
+        var timeZone: StringLiteral?
+        if eatWord("in") != nil {
+            let tz = try expectString("a time zone name", context: "after `in`")
+            timeZone = tz
+            span = span.union(tz.span)
+        }
+        let window = WindowDecl(effect: effect, name: name, days: days, start: start, endDay: endDay, end: end, timeZone: timeZone)
+        return Decl(keyword: keyword, kind: .window(window), span: span)
+    }
+
+    // MARK: - Tests
+
+    private mutating func parseTest(_ keyword: Identifier) throws -> Decl {
+        _ = advance()
+        let name = try expectString("a test name", context: "after `test`")
+        let open = try expect(.lBrace, context: "to open the test")
+        var given: [GivenItem] = []
+        var givenSpan: Span?
+        var expectation: Expectation?
+        while current.kind != .rBrace {
+            if current.kind == .eof || (isDeclarationStart(current) && startsLineAtColumnOne(current)) {
+                throw fail(.unclosed(open.span, opener: "{", closer: "}", found: current))
+            }
+            if let g = eatWord("given") {
+                let gOpen = try expect(.lBrace, context: "after `given`")
+                while current.kind != .rBrace {
+                    if current.kind == .eof || (isDeclarationStart(current) && startsLineAtColumnOne(current)) {
+                        throw fail(.unclosed(gOpen.span, opener: "{", closer: "}", found: current))
+                    }
+                    given.append(try parseGivenItem())
+                }
+                let close = advance()
+                givenSpan = g.span.union(close.span)
+            } else if let e = eatWord("expect") {
+                let outcome = try expectIdentifier("`reboot`, `no_reboot` or `blocked`", context: "after `expect`")
+                var by: Identifier?
+                var target: StringLiteral?
+                var span = e.span.union(outcome.span)
+                if outcome.name == "blocked" {
+                    _ = try expectWord("by", context: "after `blocked`")
+                    let b = try expectIdentifier(
+                        "what blocks", context: "after `blocked by`",
+                        help: "write one of: kill_switch, window \"name\", rule \"name\", health \"name\", lock, detector \"name\"")
+                    by = b
+                    span = span.union(b.span)
+                    if current.kind == .string {
+                        let s = try expectString("a name")
+                        target = s
+                        span = span.union(s.span)
+                    }
+                }
+                expectation = Expectation(outcome: outcome, blockedBy: by, name: target, span: span)
+            } else {
+                throw fail(.expected("`given` or `expect`", found: current, in: file, context: "in the test"))
+            }
+        }
+        let close = advance()
+        let test = TestDecl(name: name, given: given, givenSpan: givenSpan, expectation: expectation, bodySpan: open.span.union(close.span))
+        return Decl(keyword: keyword, kind: .test(test), span: keyword.span.union(close.span))
+    }
+
+    private mutating func parseGivenItem() throws -> GivenItem {
+        let head = try expectIdentifier("a fact such as `now` or `node.name`", context: "in `given`")
+        if (head.name == "detector" || head.name == "health"), current.kind == .string {
+            let name = try expectString("a name")
+            let state = try expectIdentifier(
+                head.name == "detector" ? "`fired`, `clear` or `error`" : "`ok` or `fails`", context: "after the name")
+            var message: StringLiteral?
+            if current.kind == .string, !current.lineBreakBefore { message = try expectString("a message") }
+            let span = head.span.union(message?.span ?? state.span)
+            return head.name == "detector"
+                ? .detector(name: name, state: state, message: message, span: span)
+                : .health(name: name, state: state, message: message, span: span)
+        }
+        var path = [head]
+        while current.kind == .dot, !current.lineBreakBefore {
+            _ = advance()
+            path.append(try expectIdentifier("a field name", context: "after `.`"))
+        }
+        _ = eat(.assign)
+        let value = try parseExpression()
+        return .fact(path: path, value: value, span: head.span.union(value.span))
+    }
+
+    // MARK: - Blocks
+
+    private mutating func parseBlock(context: String) throws -> Block {
+        let open = try expect(.lBrace, context: "to open the \(context) block")
+        var fields: [Field] = []
+        while current.kind != .rBrace {
+            if current.kind == .eof || (isDeclarationStart(current) && startsLineAtColumnOne(current)) {
+                throw fail(.unclosed(open.span, opener: "{", closer: "}", found: current))
+            }
+            guard current.kind == .identifier else {
+                throw fail(.expected("a field name or `}`", found: current, in: file, context: "in the \(context) block"))
+            }
+            var nameToken = advance()
+            var name = Identifier(text(nameToken), span: nameToken.span)
+            if name.name == "deny", isWord("when") {
+                nameToken = advance()
+                name = Identifier("deny when", span: name.span.union(nameToken.span))
+            }
+            let value: FieldValue
+            if current.kind == .lBrace {
+                value = .block(try parseBlock(context: name.name))
+            } else {
+                let first = try parseExpression()
+                if eat(.dotDot) != nil {
+                    value = .range(first, try parseExpression())
+                } else {
+                    var list = [first]
+                    while eat(.comma) != nil { list.append(try parseExpression()) }
+                    value = .exprs(list)
+                }
+            }
+            let end: Span
+            switch value {
+            case .exprs(let l): end = l.last!.span
+            case .range(_, let h): end = h.span
+            case .block(let b): end = b.span
+            }
+            fields.append(Field(name: name, value: value, span: name.span.union(end)))
+            if current.kind != .rBrace, current.kind != .identifier, current.kind != .eof {
+                throw fail(.expected("a new line, another field or `}`", found: current, in: file, context: "after the field `\(name.name)`"))
+            }
+        }
+        let close = advance()
+        let singleLine = file.lineIndex(of: open.span.start) == file.lineIndex(of: close.span.start)
+        return Block(fields: fields, span: open.span.union(close.span), singleLine: singleLine)
+    }
+
+    // MARK: - Expressions
+
+    private mutating func enter(_ span: Span) throws {
+        depth += 1
+        if depth > Parser.maxNesting {
+            throw fail(.nestingTooDeep(span, limit: Parser.maxNesting))
+        }
+    }
+
+    private mutating func leave() { depth -= 1 }
+
+    /// Parses an expression.
+    mutating func parseExpression() throws -> Expr {
+        try parseBinary(minPrecedence: 1)
+    }
+
+    private func binaryOperator() -> BinaryOperator? {
+        switch current.kind {
+        case .equalEqual: return .equal
+        case .bangEqual: return .notEqual
+        case .less: return .less
+        case .lessEqual: return .lessEqual
+        case .greater: return .greater
+        case .greaterEqual: return .greaterEqual
+        case .plus: return .add
+        case .minus: return .subtract
+        case .star: return .multiply
+        case .slash: return .divide
+        case .identifier:
+            if isWord("and") { return .and }
+            if isWord("or") { return .or }
+            if isWord("in") { return .in }
+            if isWord("matches") { return .matches }
+            if isWord("not"), isWord("in", peek()) { return .notIn }
+            return nil
+        default: return nil
+        }
+    }
+
+    private mutating func parseBinary(minPrecedence: Int) throws -> Expr {
+        var lhs = try parseUnary()
+        while let op = binaryOperator(), op.precedence >= minPrecedence {
+            let opToken = advance()
+            if op == .notIn { _ = advance() }
+            try enter(opToken.span)
+            defer { leave() }
+            let rhs = try parseBinary(minPrecedence: op.precedence + 1)
+            if op.isComparison, let next = binaryOperator(), next.isComparison {
+                throw fail(
+                    Diagnostic(
+                        .unexpectedToken, "comparisons cannot be chained", at: current.span,
+                        label: "a second comparison", help: "join the comparisons with `and`"))
+            }
+            lhs = makeExpr(.binary(op, lhs, rhs), lhs.span.union(rhs.span))
+        }
+        return lhs
+    }
+
+    private mutating func parseUnary() throws -> Expr {
+        if isWord("not") {
+            let t = advance()
+            try enter(t.span)
+            defer { leave() }
+            // `not` binds looser than comparisons: `not a == b` is `not (a == b)`.
+            let operand = try parseBinary(minPrecedence: 3)
+            return makeExpr(.unary(.not, operand), t.span.union(operand.span))
+        }
+        if current.kind == .minus {
+            let t = advance()
+            try enter(t.span)
+            defer { leave() }
+            let operand = try parseUnary()
+            return makeExpr(.unary(.negate, operand), t.span.union(operand.span))
+        }
+        let operand = try parsePostfix()
+        if isWord("of") {
+            let t = advance()
+            try enter(t.span)
+            defer { leave() }
+            let whole = try parseUnary()
+            return makeExpr(.percentOf(operand, whole), operand.span.union(whole.span))
+        }
+        return operand
+    }
+
+    private mutating func parsePostfix() throws -> Expr {
+        var expr = try parsePrimary()
+        while !current.lineBreakBefore {
+            if current.kind == .dot {
+                _ = advance()
+                let member = try expectIdentifier("a field name", context: "after `.`")
+                expr = makeExpr(.member(expr, member), expr.span.union(member.span))
+            } else if current.kind == .lBracket {
+                let open = advance()
+                try enter(open.span)
+                defer { leave() }
+                let key = try parseExpression()
+                guard let close = eat(.rBracket) else {
+                    throw fail(.unclosed(open.span, opener: "[", closer: "]", found: current))
+                }
+                expr = makeExpr(.index(expr, key), expr.span.union(close.span))
+            } else {
+                break
+            }
+        }
+        return expr
+    }
+
+    private mutating func parseList<T>(
+        open: Token, closer: TokenKind, closerText: String, _ element: (inout Parser) throws -> T
+    ) throws -> ([T], Token) {
+        var items: [T] = []
+        while current.kind != closer {
+            if current.kind == .eof || (isDeclarationStart(current) && startsLineAtColumnOne(current)) {
+                throw fail(.unclosed(open.span, opener: file.text(open.span), closer: closerText, found: current))
+            }
+            items.append(try element(&self))
+            if eat(.comma) == nil, current.kind != closer {
+                if current.kind == .eof || (isDeclarationStart(current) && startsLineAtColumnOne(current))
+                    || current.kind == .rBrace || current.kind == .rParen || current.kind == .rBracket
+                {
+                    throw fail(.unclosed(open.span, opener: file.text(open.span), closer: closerText, found: current))
+                }
+                throw fail(.expected("`,` or `\(closerText)`", found: current, in: file, context: "in the list"))
+            }
+        }
+        return (items, advance())
+    }
+
+    private mutating func parsePrimary() throws -> Expr {
+        let t = current
+        switch t.kind {
+        case .integer:
+            _ = advance()
+            if case .integer(let v) = t.value { return makeExpr(.integer(v), t.span) }
+        case .percent:
+            _ = advance()
+            if case .percent(let v) = t.value { return makeExpr(.percent(v), t.span) }
+        case .duration:
+            _ = advance()
+            if case .duration(let v) = t.value { return makeExpr(.duration(v), t.span) }
+        case .timeOfDay:
+            _ = advance()
+            if case .timeOfDay(let v) = t.value { return makeExpr(.timeOfDay(v), t.span) }
+        case .instant:
+            _ = advance()
+            if case .instant(let v) = t.value { return makeExpr(.instant(v), t.span) }
+        case .string:
+            _ = advance()
+            if case .string(let parts) = t.value { return makeExpr(.string(StringLiteral(parts: parts, span: t.span)), t.span) }
+        case .regex:
+            _ = advance()
+            if case .regex(let p, let f) = t.value { return makeExpr(.regex(pattern: p, flags: f), t.span) }
+        case .identifier:
+            let word = text(t)
+            if word == "true" || word == "false" {
+                _ = advance()
+                return makeExpr(.bool(word == "true"), t.span)
+            }
+            if ["and", "or", "in", "matches", "of"].contains(word) {
+                throw fail(.expected("an expression", found: t, in: file, help: "`\(word)` is an operator and needs a value before it"))
+            }
+            _ = advance()
+            if current.kind == .lParen, !current.lineBreakBefore {
+                let open = advance()
+                try enter(open.span)
+                defer { leave() }
+                let (args, close) = try parseList(open: open, closer: .rParen, closerText: ")") { try $0.parseExpression() }
+                return makeExpr(.call(Identifier(word, span: t.span), args), t.span.union(close.span))
+            }
+            return makeExpr(.name(word), t.span)
+        case .lParen:
+            let open = advance()
+            try enter(open.span)
+            defer { leave() }
+            let inner = try parseExpression()
+            guard let close = eat(.rParen) else {
+                throw fail(.unclosed(open.span, opener: "(", closer: ")", found: current))
+            }
+            var e = inner
+            e.span = open.span.union(close.span)
+            return e
+        case .lBracket:
+            let open = advance()
+            try enter(open.span)
+            defer { leave() }
+            let (items, close) = try parseList(open: open, closer: .rBracket, closerText: "]") { try $0.parseExpression() }
+            return makeExpr(.list(items), open.span.union(close.span))
+        case .lBrace:
+            let open = advance()
+            try enter(open.span)
+            defer { leave() }
+            let (entries, close) = try parseList(open: open, closer: .rBrace, closerText: "}") { p -> (key: Expr, value: Expr) in
+                let key = try p.parseExpression()
+                _ = try p.expect(.colon, "`:`", context: "between a map key and its value")
+                let value = try p.parseExpression()
+                return (key, value)
+            }
+            return makeExpr(.map(entries), open.span.union(close.span))
+        case .invalid:
+            // Already reported by the lexer.
+            throw Abort()
+        default:
+            break
+        }
+        throw fail(.expected("an expression", found: t, in: file))
+    }
+}
+
+/// The built-in and generic detector kinds.
+public enum DetectorKindName: String, Sendable, CaseIterable {
+    case file, command, debian, rhel, suse, needrestart, kernel
+}

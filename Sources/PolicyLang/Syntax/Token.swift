@@ -1,0 +1,97 @@
+/// The kinds of token the lexer produces. Keywords are identifiers; the parser reads them in context.
+public enum TokenKind: Sendable, Equatable, Hashable {
+    case identifier
+    case string
+    case regex
+    case integer
+    case percent
+    case duration
+    case timeOfDay
+    case instant
+    case lBrace, rBrace, lParen, rParen, lBracket, rBracket
+    case comma, dot, dotDot, colon
+    case equalEqual, bangEqual, less, lessEqual, greater, greaterEqual
+    case plus, minus, star, slash, assign
+    /// Bytes that start no token (already diagnosed by the lexer).
+    case invalid
+    case eof
+
+    /// How the token kind is named in messages.
+    public var display: String {
+        switch self {
+        case .identifier: "a name"
+        case .string: "a string"
+        case .regex: "a regex"
+        case .integer: "a number"
+        case .percent: "a percentage"
+        case .duration: "a duration"
+        case .timeOfDay: "a time of day"
+        case .instant: "an instant"
+        case .lBrace: "`{`"
+        case .rBrace: "`}`"
+        case .lParen: "`(`"
+        case .rParen: "`)`"
+        case .lBracket: "`[`"
+        case .rBracket: "`]`"
+        case .comma: "`,`"
+        case .dot: "`.`"
+        case .dotDot: "`..`"
+        case .colon: "`:`"
+        case .equalEqual: "`==`"
+        case .bangEqual: "`!=`"
+        case .less: "`<`"
+        case .lessEqual: "`<=`"
+        case .greater: "`>`"
+        case .greaterEqual: "`>=`"
+        case .plus: "`+`"
+        case .minus: "`-`"
+        case .star: "`*`"
+        case .slash: "`/`"
+        case .assign: "`=`"
+        case .invalid: "an invalid character"
+        case .eof: "the end of the file"
+        }
+    }
+}
+
+/// One piece of a string literal: text, or a `${path}` interpolation.
+public enum StringPart: Sendable, Hashable {
+    case text(String)
+    case interpolation(path: [String], span: Span)
+}
+
+/// The decoded value of a literal token.
+public enum TokenValue: Sendable, Hashable {
+    case none
+    case integer(Int64)
+    case percent(Double)
+    /// Milliseconds.
+    case duration(Int64)
+    /// Minutes since midnight (0…1440).
+    case timeOfDay(Int)
+    case instant(Instant)
+    case string([StringPart])
+    case regex(pattern: String, flags: String)
+}
+
+/// A token with its span. `lineBreakBefore` says whether a newline separates it from the previous token.
+public struct Token: Sendable {
+    /// The kind.
+    public var kind: TokenKind
+    /// Where it is.
+    public var span: Span
+    /// The decoded literal value, if any.
+    public var value: TokenValue
+    /// Whether a line break comes between the previous token and this one.
+    public var lineBreakBefore: Bool
+}
+
+/// A `#` comment, kept for the formatter.
+public struct Comment: Sendable, Hashable {
+    /// The span of the comment, from `#` to the end of the line.
+    public var span: Span
+    /// The text including the leading `#`, without the line terminator.
+    public var text: String
+    /// Whether only white space precedes it on its line.
+    public var ownLine: Bool
+}
