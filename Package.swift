@@ -44,10 +44,10 @@ let package = Package(
         .testTarget(
             name: "PolicyLangTests",
             dependencies: ["PolicyLang", .product(name: "PropertyBased", package: "swift-property-based")],
-            resources: [.copy("Golden")]
+            exclude: ["Golden"]
         ),
         .testTarget(name: "EvaluatorTests", dependencies: ["Evaluator"]),
-        .testTarget(name: "ExecutorsTests", dependencies: ["Executors"]),
+        .testTarget(name: "ExecutorsTests", dependencies: ["Executors", "PolicyLang"], exclude: ["Golden"]),
         .testTarget(name: "CLITests", dependencies: ["rc"]),
     ]
 )

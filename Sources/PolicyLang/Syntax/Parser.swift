@@ -67,6 +67,12 @@ public struct Parser {
     }
 
     private mutating func fail(_ diagnostic: Diagnostic) -> Abort {
+        var diagnostic = diagnostic
+        // When what is missing belongs at the end of a line, point there rather than at the next line.
+        if diagnostic.code == .unexpectedToken, diagnostic.span == current.span, current.lineBreakBefore, position > 0 {
+            diagnostic.span = .at(previousEnd)
+            diagnostic.label = diagnostic.label.map { $0 + " here" }
+        }
         // A lexer error earlier in the same declaration (an unterminated string, say) is the real mistake;
         // what the parser trips over afterwards would only repeat it.
         let repeatsLexerError = diagnostics.contains {
@@ -325,7 +331,7 @@ public struct Parser {
         if current.kind == .timeOfDay {
             let s = try parseTime(context: "as the window's start")
             _ = try expect(.dotDot, "`..`", context: "between the window's start and end")
-            if current.kind == .identifier, !isWord("in") { endDay = try parseDayRef() }
+            if current.kind == .identifier, !isWord("in"), !current.lineBreakBefore { endDay = try parseDayRef() }
             let e = try parseTime(context: "as the window's end")
             start = s
             end = e
