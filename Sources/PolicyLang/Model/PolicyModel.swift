@@ -41,6 +41,12 @@ public struct WeeklyInterval: Sendable, Hashable {
     public var start: Int
     public var end: Int
 
+    /// Creates an interval.
+    public init(start: Int, end: Int) {
+        self.start = start
+        self.end = end
+    }
+
     /// Minutes in a week.
     public static let week = 7 * 1440
 
@@ -95,6 +101,15 @@ public struct TLSSpec: Sendable, Hashable {
     public var keyFile: String?
     public var insecureSkipVerify: Bool
     public var serverName: String?
+
+    /// Creates TLS settings.
+    public init(caFile: String?, certFile: String?, keyFile: String?, insecureSkipVerify: Bool, serverName: String?) {
+        self.caFile = caFile
+        self.certFile = certFile
+        self.keyFile = keyFile
+        self.insecureSkipVerify = insecureSkipVerify
+        self.serverName = serverName
+    }
 }
 
 /// A semaphore on etcd.
