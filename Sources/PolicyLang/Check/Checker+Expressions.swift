@@ -53,8 +53,8 @@ extension Checker {
             switch baseType {
             case .error: return .error
             case .record(let group):
-                let fields = FactKey.allCases.filter { $0.path.count == 2 && $0.path[0] == group }.map { $0.path[1] }
-                guard let key = FactKey(rawValue: "\(group).\(field.name)") else {
+                guard let key = FactKey(rawValue: group + "." + field.name) else {
+                    let fields = FactKey.allCases.filter { $0.path.count == 2 && $0.path[0] == group }.map { $0.path[1] }
                     report(.unknownFact(field.span, group: group, field: field.name, known: fields))
                     return .error
                 }

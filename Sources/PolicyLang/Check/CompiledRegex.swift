@@ -44,7 +44,6 @@ public final class CompiledRegex: @unchecked Sendable {
         self.pattern = pattern
         self.flags = flags
         self.code = compiled
-        _ = pcre2_jit_compile_8(compiled, UInt32(PCRE2_JIT_COMPLETE))
     }
 
     deinit { pcre2_code_free_8(code) }
