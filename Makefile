@@ -26,10 +26,11 @@ run: build
 	$(RC_DEBUG) check policies/
 	$(RC_DEBUG) fmt --check policies/
 
+# The Swift Testing summary stays the last line of the output.
 test: deps
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build --disable-xctest
 	$(MAKE) test-policies
+	$(SWIFT) test --skip-build --disable-xctest
 
 test-policies:
 	$(RC_DEBUG) check --strict policies/
