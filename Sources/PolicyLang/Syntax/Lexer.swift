@@ -146,7 +146,7 @@ public struct Lexer {
         switch last.kind {
         case .identifier:
             let text = String(decoding: bytes[last.span.start..<last.span.end], as: UTF8.self)
-            return ["matches", "and", "or", "not", "in", "of", "when", "return"].contains(text)
+            return ["matches", "and", "or", "not", "in", "of", "when"].contains(text)
         case .string, .regex, .integer, .percent, .duration, .timeOfDay, .instant, .rParen, .rBracket, .rBrace:
             return false
         default:
