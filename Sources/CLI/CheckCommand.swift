@@ -1,4 +1,5 @@
 import ArgumentParser
+import Evaluator
 import Foundation
 import PolicyLang
 
@@ -36,11 +37,11 @@ struct CheckCommand: ParsableCommand {
             files = try PolicyFiles.collect(paths.isEmpty ? ["."] : paths)
         } catch {
             printError("error: \(error)")
-            throw ExitCode(Exit.usage)
+            throw ExitCode(ExitStatus.usage)
         }
         if files.isEmpty {
             printError("error: no .rcl files found in \((paths.isEmpty ? ["."] : paths).joined(separator: ", "))")
-            throw ExitCode(Exit.usage)
+            throw ExitCode(ExitStatus.usage)
         }
         var groups: [FileDiagnostics] = []
         var errors = 0
@@ -51,7 +52,7 @@ struct CheckCommand: ParsableCommand {
                 source = try PolicyFiles.read(path)
             } catch {
                 printError("error: \(error)")
-                throw ExitCode(Exit.usage)
+                throw ExitCode(ExitStatus.usage)
             }
             let result = Checker.check(source)
             errors += result.diagnostics.filter { $0.severity == .error }.count
@@ -70,7 +71,7 @@ struct CheckCommand: ParsableCommand {
         case .github:
             if !output.isEmpty { print(output) }
         }
-        if errors > 0 { throw ExitCode(Exit.invalid) }
-        if strict, warnings > 0 { throw ExitCode(Exit.failure) }
+        if errors > 0 { throw ExitCode(ExitStatus.invalidPolicy) }
+        if strict, warnings > 0 { throw ExitCode(ExitStatus.runtimeError) }
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Evaluator
 import Executors
 import Foundation
 import PolicyLang
@@ -37,7 +38,7 @@ struct FormatCommand: ParsableCommand {
             files = try paths == ["-"] ? ["-"] : PolicyFiles.collect(paths)
         } catch {
             printError("error: \(error)")
-            throw ExitCode(Exit.usage)
+            throw ExitCode(ExitStatus.usage)
         }
         let renderer = DiagnosticRenderer(color: color.enabled(for: STDERR_FILENO), toolVersion: RCVersion.current)
         var broken = 0
@@ -48,7 +49,7 @@ struct FormatCommand: ParsableCommand {
                 source = try PolicyFiles.read(path)
             } catch {
                 printError("error: \(error)")
-                throw ExitCode(Exit.usage)
+                throw ExitCode(ExitStatus.usage)
             }
             let tree = Parser.parse(source)
             let errors = tree.diagnostics.filter { $0.severity == .error }
@@ -73,14 +74,14 @@ struct FormatCommand: ParsableCommand {
                     try AtomicFile.write(formatted, to: path)
                 } catch {
                     printError("error: \(error)")
-                    throw ExitCode(Exit.failure)
+                    throw ExitCode(ExitStatus.runtimeError)
                 }
             }
         }
-        if broken > 0 { throw ExitCode(Exit.invalid) }
+        if broken > 0 { throw ExitCode(ExitStatus.invalidPolicy) }
         if check, !changed.isEmpty {
             printError("\(changed.count) file\(changed.count == 1 ? "" : "s") would be reformatted: \(changed.joined(separator: ", "))")
-            throw ExitCode(Exit.failure)
+            throw ExitCode(ExitStatus.runtimeError)
         }
         if !check, !stdout, !changed.isEmpty {
             printError("formatted \(changed.count) file\(changed.count == 1 ? "" : "s")")

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Evaluator
 import Executors
 import Foundation
 import PolicyLang
@@ -33,28 +34,28 @@ struct ImportCommand: ParsableCommand {
             source = try PolicyFiles.read(config)
         } catch {
             printError("error: \(error)")
-            throw ExitCode(Exit.usage)
+            throw ExitCode(ExitStatus.usage)
         }
         let result = ClusterRebootdImporter.convert(source)
         let renderer = DiagnosticRenderer(color: color.enabled(for: STDERR_FILENO), toolVersion: RCVersion.current)
         if !result.diagnostics.isEmpty {
             printError(renderer.text([FileDiagnostics(file: source, diagnostics: result.diagnostics)]) + "\n")
         }
-        guard let policy = result.policy else { throw ExitCode(Exit.invalid) }
+        guard let policy = result.policy else { throw ExitCode(ExitStatus.invalidPolicy) }
         let generated = SourceFile(path: output ?? "<imported>", text: policy)
         let checked = Checker.check(generated)
         let formatted = Formatter.format(checked.tree)
         if checked.hasErrors {
             printError(renderer.text([FileDiagnostics(file: generated, diagnostics: checked.diagnostics)]))
             printError("error: the imported policy does not check; this is a bug in rc import")
-            throw ExitCode(Exit.failure)
+            throw ExitCode(ExitStatus.runtimeError)
         }
         if let output {
             do {
                 try AtomicFile.write(formatted, to: output)
             } catch {
                 printError("error: \(error)")
-                throw ExitCode(Exit.failure)
+                throw ExitCode(ExitStatus.runtimeError)
             }
             printError("wrote \(output)")
         } else {

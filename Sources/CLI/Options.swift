@@ -18,14 +18,6 @@ enum ColorChoice: String, ExpressibleByArgument, CaseIterable {
 
 extension DiagnosticFormat: ExpressibleByArgument {}
 
-/// Exit codes shared by the commands (DESIGN.md).
-enum Exit {
-    static let ok: Int32 = 0
-    static let failure: Int32 = 1
-    static let invalid: Int32 = 2
-    static let usage: Int32 = 64
-}
-
 /// Writes to standard error.
 func printError(_ text: String) {
     FileHandle.standardError.write(Data((text + "\n").utf8))

@@ -47,6 +47,13 @@ import Testing
         return dir
     }
 
+    /// Runs `body` with a new temporary directory that is removed afterwards.
+    func withTemporaryDirectory(_ body: (URL) throws -> Void) throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try body(dir)
+    }
+
     let golden = "Tests/PolicyLangTests/Golden/"
 
     @Test func checkExitCodes() throws {
@@ -133,49 +140,49 @@ import Testing
     }
 
     @Test func formatCheckWriteAndStdout() throws {
-        let dir = try temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let file = dir.appendingPathComponent("p.rcl")
-        let messy = "# keep me\npolicy   \"p\"{applies_to node.name==\"a\"}\ndetector \"apt\"   debian # and me\n"
-        try messy.write(to: file, atomically: true, encoding: .utf8)
-        let check = try rc(["fmt", "--check", file.path])
-        #expect(check.status == 1)
-        #expect(check.stdout.contains("-policy   \"p\"{applies_to node.name==\"a\"}"))
-        #expect(check.stdout.contains("+policy \"p\" { applies_to node.name == \"a\" }"))
-        #expect(try String(contentsOf: file, encoding: .utf8) == messy)
-        let stdout = try rc(["fmt", "--stdout", file.path])
-        #expect(stdout.stdout == "# keep me\npolicy \"p\" { applies_to node.name == \"a\" }\ndetector \"apt\" debian  # and me\n")
-        #expect(try rc(["fmt", file.path]).status == 0)
-        #expect(try String(contentsOf: file, encoding: .utf8) == stdout.stdout)
-        #expect(try rc(["fmt", "--check", file.path]).status == 0)
-        let piped = try rc(["fmt", "-"], stdin: messy)
-        #expect(piped.stdout == stdout.stdout)
+        try withTemporaryDirectory { dir in
+            let file = dir.appendingPathComponent("p.rcl")
+            let messy = "# keep me\npolicy   \"p\"{applies_to node.name==\"a\"}\ndetector \"apt\"   debian # and me\n"
+            try messy.write(to: file, atomically: true, encoding: .utf8)
+            let check = try rc(["fmt", "--check", file.path])
+            #expect(check.status == 1)
+            #expect(check.stdout.contains("-policy   \"p\"{applies_to node.name==\"a\"}"))
+            #expect(check.stdout.contains("+policy \"p\" { applies_to node.name == \"a\" }"))
+            #expect(try String(contentsOf: file, encoding: .utf8) == messy)
+            let stdout = try rc(["fmt", "--stdout", file.path])
+            #expect(stdout.stdout == "# keep me\npolicy \"p\" { applies_to node.name == \"a\" }\ndetector \"apt\" debian  # and me\n")
+            #expect(try rc(["fmt", file.path]).status == 0)
+            #expect(try String(contentsOf: file, encoding: .utf8) == stdout.stdout)
+            #expect(try rc(["fmt", "--check", file.path]).status == 0)
+            let piped = try rc(["fmt", "-"], stdin: messy)
+            #expect(piped.stdout == stdout.stdout)
+        }
     }
 
     @Test func formatLeavesBrokenFilesUntouched() throws {
-        let dir = try temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let file = dir.appendingPathComponent("broken.rcl")
-        let broken = "policy \"p\" {\nrule \"r\" { deny when ( }\n"
-        try broken.write(to: file, atomically: true, encoding: .utf8)
-        let run = try rc(["fmt", "--color", "never", file.path])
-        #expect(run.status == 2)
-        #expect(run.stderr.contains("error[RC"))
-        #expect(try String(contentsOf: file, encoding: .utf8) == broken)
+        try withTemporaryDirectory { dir in
+            let file = dir.appendingPathComponent("broken.rcl")
+            let broken = "policy \"p\" {\nrule \"r\" { deny when ( }\n"
+            try broken.write(to: file, atomically: true, encoding: .utf8)
+            let run = try rc(["fmt", "--color", "never", file.path])
+            #expect(run.status == 2)
+            #expect(run.stderr.contains("error[RC"))
+            #expect(try String(contentsOf: file, encoding: .utf8) == broken)
+        }
     }
 
     @Test func importWritesACheckedFormattedPolicy() throws {
-        let dir = try temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let out = dir.appendingPathComponent("node-a.rcl")
-        let run = try rc(["import", "Tests/ExecutorsTests/Golden/full-config.yaml", "-o", out.path])
-        #expect(run.status == 0)
-        #expect(try rc(["check", "--strict", out.path]).status == 0)
-        #expect(try rc(["fmt", "--check", out.path]).status == 0)
-        let bad = try rc(["import", "--color", "never", "Tests/ExecutorsTests/Golden/RC4002-unknown-field.yaml"])
-        #expect(bad.status == 2)
-        #expect(bad.stderr.contains("RC4002-unknown-field.yaml:5:1: error[RC4002]"))
-        #expect(try rc(["import", "missing.yaml"]).status == 64)
+        try withTemporaryDirectory { dir in
+            let out = dir.appendingPathComponent("node-a.rcl")
+            let run = try rc(["import", "Tests/ExecutorsTests/Golden/full-config.yaml", "-o", out.path])
+            #expect(run.status == 0)
+            #expect(try rc(["check", "--strict", out.path]).status == 0)
+            #expect(try rc(["fmt", "--check", out.path]).status == 0)
+            let bad = try rc(["import", "--color", "never", "Tests/ExecutorsTests/Golden/RC4002-unknown-field.yaml"])
+            #expect(bad.status == 2)
+            #expect(bad.stderr.contains("RC4002-unknown-field.yaml:5:1: error[RC4002]"))
+            #expect(try rc(["import", "missing.yaml"]).status == 64)
+        }
     }
 
     @Test func versionAndHelp() throws {

@@ -447,7 +447,7 @@ public struct ClusterRebootdImporter {
             guard !items.isEmpty else { return bad(text, node, "no days") }
             days = items.joined(separator: ", ")
         }
-        let times = parts[1].split(separator: "-", maxSplits: 1).map { $0.trimmingCharacters() }
+        let times = parts[1].split(separator: "-", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
         guard times.count == 2 else { return bad(text, node, "expected START-END") }
         guard validTime(times[0]) else { return bad(text, node, "invalid start time \(quoteString(times[0]))") }
         let endParts = times[1].split(separator: " ").map(String.init)
@@ -476,14 +476,5 @@ public struct ClusterRebootdImporter {
         let p = s.split(separator: ":")
         guard p.count == 2, p[0].count <= 2, p[1].count == 2, let h = Int(p[0]), let m = Int(p[1]) else { return false }
         return (h < 24 && m < 60) || (h == 24 && m == 0)
-    }
-}
-
-extension Substring {
-    func trimmingCharacters() -> String {
-        var s = self
-        while s.first == " " { s = s.dropFirst() }
-        while s.last == " " { s = s.dropLast() }
-        return String(s)
     }
 }

@@ -351,7 +351,7 @@ public struct Checker {
                         report(
                             .invalidValue(
                                 item.span, "unknown phase `\(file.text(item.span))`", label: "not a phase",
-                                help: closestMatch(file.text(item.span), in: HealthPhase.allCases.map(\.rawValue)).map { "did you mean `\($0)`?" }
+                                help: Diagnostic.didYouMean(closestMatch(file.text(item.span), in: HealthPhase.allCases.map(\.rawValue)))
                                     ?? "the phases are pre_lock, post_lock and post_boot"))
                     }
                 }
@@ -430,7 +430,7 @@ public struct Checker {
             report(
                 .invalidValue(
                     kind.span, "unknown lock `\(kind.name)`", label: "not a lock kind",
-                    help: closestMatch(kind.name, in: ["etcd", "local"]).map { "did you mean `\($0)`?" } ?? "write `lock etcd { … }` or `lock local`"))
+                    help: Diagnostic.didYouMean(closestMatch(kind.name, in: ["etcd", "local"])) ?? "write `lock etcd { … }` or `lock local`"))
             return nil
         }
     }
@@ -474,7 +474,7 @@ public struct Checker {
             report(
                 .invalidValue(
                     kind.span, "unknown kill switch `\(kind.name)`", label: "not a kill switch kind",
-                    help: closestMatch(kind.name, in: ["file", "etcd"]).map { "did you mean `\($0)`?" } ?? "write `kill_switch file \"/etc/rc/disable\"` or `kill_switch etcd`"))
+                    help: Diagnostic.didYouMean(closestMatch(kind.name, in: ["file", "etcd"])) ?? "write `kill_switch file \"/etc/rc/disable\"` or `kill_switch etcd`"))
             return nil
         }
     }
@@ -612,7 +612,7 @@ public struct Checker {
                     report(
                         .invalidValue(
                             state.span, "unknown detector state `\(state.name)`", label: "not a state",
-                            help: closestMatch(state.name, in: ["fired", "clear", "error"]).map { "did you mean `\($0)`?" } ?? "the states are fired, clear and error"))
+                            help: Diagnostic.didYouMean(closestMatch(state.name, in: ["fired", "clear", "error"])) ?? "the states are fired, clear and error"))
                     ok = false
                 }
             case .health(let name, let state, let message, let span):
@@ -627,7 +627,7 @@ public struct Checker {
                     report(
                         .invalidValue(
                             state.span, "unknown health state `\(state.name)`", label: "not a state",
-                            help: closestMatch(state.name, in: ["ok", "fails"]).map { "did you mean `\($0)`?" } ?? "the states are ok and fails"))
+                            help: Diagnostic.didYouMean(closestMatch(state.name, in: ["ok", "fails"])) ?? "the states are ok and fails"))
                     ok = false
                 }
             }
@@ -647,7 +647,7 @@ public struct Checker {
                 report(
                     .invalidValue(
                         by.span, "unknown block reason `\(by.name)`", label: "not a reason",
-                        help: closestMatch(by.name, in: ["kill_switch", "window", "rule", "health", "lock", "detector"]).map { "did you mean `\($0)`?" }
+                        help: Diagnostic.didYouMean(closestMatch(by.name, in: ["kill_switch", "window", "rule", "health", "lock", "detector"]))
                             ?? "the reasons are kill_switch, window, rule, health, lock and detector"))
                 return nil
             }
@@ -674,7 +674,7 @@ public struct Checker {
             report(
                 .invalidValue(
                     expectation.outcome.span, "unknown outcome `\(expectation.outcome.name)`", label: "not an outcome",
-                    help: closestMatch(expectation.outcome.name, in: ["reboot", "no_reboot", "blocked"]).map { "did you mean `\($0)`?" }
+                    help: Diagnostic.didYouMean(closestMatch(expectation.outcome.name, in: ["reboot", "no_reboot", "blocked"]))
                         ?? "write `expect reboot`, `expect no_reboot` or `expect blocked by …`"))
             return nil
         }

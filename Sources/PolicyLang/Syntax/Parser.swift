@@ -308,7 +308,7 @@ public struct Parser {
                 Diagnostic(
                     .unexpectedToken, "expected `allow` or `deny`, found `\(effect.name)`", at: effect.span,
                     label: "a window either allows or denies reboots",
-                    help: closestMatch(effect.name, in: ["allow", "deny"]).map { "did you mean `\($0)`?" }))
+                    help: Diagnostic.didYouMean(closestMatch(effect.name, in: ["allow", "deny"]))))
         }
         let name = try expectString("a window name", context: "after `window \(effect.name)`")
         var days: DaySpec
