@@ -35,6 +35,7 @@ test: deps
 test-policies:
 	$(RC_DEBUG) check --strict policies/
 	$(RC_DEBUG) fmt --check policies/
+	$(RC_DEBUG) test --min-coverage 100 policies/
 
 bench: deps
 	$(SWIFT) build -c release --product rc-bench

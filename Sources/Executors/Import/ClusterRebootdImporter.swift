@@ -22,168 +22,67 @@ public struct ClusterRebootdImporter {
     ]
 
     private let file: SourceFile
-    private var diagnostics: [Diagnostic] = []
+    private var yaml: YAMLReader
 
     /// Imports the YAML in `file`.
     public static func convert(_ file: SourceFile) -> Output {
         var importer = ClusterRebootdImporter(file: file)
         let text = importer.run()
-        return Output(policy: importer.diagnostics.contains { $0.severity == .error } ? nil : text, diagnostics: importer.diagnostics)
+        return Output(policy: importer.yaml.diagnostics.contains { $0.severity == .error } ? nil : text, diagnostics: importer.yaml.diagnostics)
     }
 
-    private init(file: SourceFile) { self.file = file }
-
-    // MARK: - YAML helpers
-
-    private func span(_ node: Node) -> Span {
-        guard let mark = node.mark else { return .at(0) }
-        let start = file.offset(line: mark.line, column: mark.column)
-        var end = start
-        if case .scalar(let s) = node {
-            end = min(file.lineRange(file.lineIndex(of: start)).upperBound, start + max(1, s.string.utf8.count + (s.style == .plain ? 0 : 2)))
-        } else {
-            end = file.lineRange(file.lineIndex(of: start)).upperBound
-        }
-        return Span(start, max(end, start + 1))
-    }
-
-    private mutating func invalid(_ node: Node, _ message: String, help: String? = nil) {
-        diagnostics.append(Diagnostic(.importInvalidValue, message, at: span(node), label: "invalid value", help: help))
-    }
-
-    private mutating func string(_ node: Node?, _ field: String) -> String? {
-        guard let node else { return nil }
-        guard case .scalar(let s) = node, node.tag.description != "tag:yaml.org,2002:null" else {
-            invalid(node, "`\(field)` must be a string")
-            return nil
-        }
-        return s.string
-    }
-
-    private mutating func bool(_ node: Node?, _ field: String) -> Bool? {
-        guard let node else { return nil }
-        if let b = node.bool { return b }
-        invalid(node, "`\(field)` must be true or false")
-        return nil
-    }
-
-    private mutating func int(_ node: Node?, _ field: String, min lower: Int = 0) -> Int? {
-        guard let node else { return nil }
-        guard let i = node.int else {
-            invalid(node, "`\(field)` must be a whole number")
-            return nil
-        }
-        if i < lower {
-            invalid(node, "`\(field)` must be at least \(lower)")
-            return nil
-        }
-        return i
-    }
-
-    private mutating func stringList(_ node: Node?, _ field: String) -> [String]? {
-        guard let node else { return nil }
-        guard case .sequence(let seq) = node else {
-            invalid(node, "`\(field)` must be a list of strings")
-            return nil
-        }
-        var out: [String] = []
-        for item in seq {
-            guard let s = string(item, field) else { return nil }
-            out.append(s)
-        }
-        return out
-    }
-
-    /// The fields of a mapping, reporting unknown and duplicate keys.
-    private mutating func mapping(_ node: Node, allowed: [String], context: String) -> [String: Node]? {
-        guard case .mapping(let m) = node else {
-            invalid(node, "\(context) must be a mapping of fields")
-            return nil
-        }
-        var out: [String: Node] = [:]
-        for (key, value) in m {
-            let name = key.string ?? ""
-            guard allowed.contains(name) else {
-                diagnostics.append(
-                    Diagnostic(
-                        .importUnknownField, "unknown field `\(name)` in \(context)", at: span(key), label: "not a clusterrebootd field",
-                        help: closestMatch(name, in: allowed).map { "did you mean `\($0)`?" }))
-                continue
-            }
-            if out[name] != nil {
-                diagnostics.append(Diagnostic(.importInvalidValue, "field `\(name)` is given twice", at: span(key), label: "duplicate"))
-                continue
-            }
-            out[name] = value
-        }
-        return out
+    private init(file: SourceFile) {
+        self.file = file
+        yaml = YAMLReader(file: file, unknownFieldLabel: "not a clusterrebootd field")
     }
 
     // MARK: - Conversion
 
     private mutating func run() -> String? {
-        let text = String(decoding: file.bytes, as: UTF8.self)
-        let root: Node?
-        do {
-            root = try Yams.compose(yaml: text)
-        } catch let error as YamlError {
-            let mark: Mark? =
-                switch error {
-                case .scanner(_, _, let m, _), .parser(_, _, let m, _), .composer(_, _, let m, _): m
-                default: nil
-                }
-            let offset = mark.map { file.offset(line: $0.line, column: $0.column) } ?? 0
-            diagnostics.append(Diagnostic(.importSyntax, "invalid YAML: \(yamlProblem(error))", at: Span(offset, offset + 1), label: "here"))
-            return nil
-        } catch {
-            diagnostics.append(Diagnostic(.importSyntax, "invalid YAML: \(error)", at: .at(0), label: "here"))
+        guard let root = yaml.compose(emptyMessage: "the configuration is empty", emptyHelp: "a clusterrebootd configuration needs at least `reboot_required_detectors`") else {
             return nil
         }
-        guard let root else {
-            diagnostics.append(Diagnostic(.importMissingField, "the configuration is empty", at: .at(0), label: "no fields", help: "a clusterrebootd configuration needs at least `reboot_required_detectors`"))
-            return nil
-        }
-        guard let f = mapping(root, allowed: Self.topLevelFields, context: "the configuration") else { return nil }
+        guard let f = yaml.mapping(root, allowed: Self.topLevelFields, context: "the configuration") else { return nil }
         var out: [String] = ["# Imported from a clusterrebootd configuration (\((file.path as String).split(separator: "/").last.map(String.init) ?? file.path))."]
 
-        let nodeName = string(f["node_name"], "node_name")
+        let nodeName = yaml.string(f["node_name"], "node_name")
         if let nodeName {
             out.append("policy \(quoteString(nodeName)) {\n  applies_to node.name == \(quoteString(nodeName))\n}")
         } else {
             out.append("policy \"imported\" {\n  description \"applies to every node\"\n}")
         }
-        if let dry = bool(f["dry_run"], "dry_run") { out.append("dry_run \(dry)") }
+        if let dry = yaml.bool(f["dry_run"], "dry_run") { out.append("dry_run \(dry)") }
 
         // Detectors.
         if let node = f["reboot_required_detectors"] {
             if case .sequence(let seq) = node {
-                if seq.isEmpty { invalid(node, "`reboot_required_detectors` is empty", help: "add at least one detector") }
+                if seq.isEmpty { yaml.invalid(node, "`reboot_required_detectors` is empty", help: "add at least one detector") }
                 var lines: [String] = []
                 for (index, item) in seq.enumerated() {
                     if let line = detector(item, index: index) { lines.append(line) }
                 }
                 out.append(lines.joined(separator: "\n"))
             } else {
-                invalid(node, "`reboot_required_detectors` must be a list")
+                yaml.invalid(node, "`reboot_required_detectors` must be a list")
             }
         } else {
-            diagnostics.append(
+            yaml.diagnostics.append(
                 Diagnostic(
-                    .importMissingField, "the configuration has no `reboot_required_detectors`", at: span(root), label: "no detectors",
+                    .importMissingField, "the configuration has no `reboot_required_detectors`", at: yaml.span(root), label: "no detectors",
                     help: "add e.g. `reboot_required_detectors: [{type: file, path: /var/run/reboot-required}]`"))
         }
 
         // Windows are UTC in clusterrebootd.
-        if let node = f["windows"], let w = mapping(node, allowed: ["deny", "allow"], context: "`windows`") {
+        if let node = f["windows"], let w = yaml.mapping(node, allowed: ["deny", "allow"], context: "`windows`") {
             var lines = ["timezone \"UTC\""]
             for effect in ["deny", "allow"] {
                 guard let listNode = w[effect] else { continue }
                 guard case .sequence(let seq) = listNode else {
-                    invalid(listNode, "`windows.\(effect)` must be a list")
+                    yaml.invalid(listNode, "`windows.\(effect)` must be a list")
                     continue
                 }
                 for (i, item) in seq.enumerated() {
-                    guard let text = string(item, "windows.\(effect)") else { continue }
+                    guard let text = yaml.string(item, "windows.\(effect)") else { continue }
                     if let converted = window(text, item) {
                         lines.append("window \(effect) \"\(effect)-\(i + 1)\" \(converted)")
                     }
@@ -194,34 +93,34 @@ public struct ClusterRebootdImporter {
 
         // Health gate.
         var healthTimeout = 30
-        if let t = int(f["health_timeout_sec"], "health_timeout_sec", min: 1) { healthTimeout = t }
-        if let script = string(f["health_script"], "health_script") {
+        if let t = yaml.int(f["health_timeout_sec"], "health_timeout_sec", min: 1) { healthTimeout = t }
+        if let script = yaml.string(f["health_script"], "health_script") {
             if !script.hasPrefix("/"), let n = f["health_script"] {
-                invalid(n, "`health_script` must be an absolute path")
+                yaml.invalid(n, "`health_script` must be an absolute path")
             }
             out.append("health \"health_script\" script \(quoteString(script)) {\n  timeout \(healthTimeout)s\n  run pre_lock, post_lock\n}")
         }
 
         // Lock.
-        let endpoints = stringList(f["etcd_endpoints"], "etcd_endpoints") ?? []
+        let endpoints = yaml.stringList(f["etcd_endpoints"], "etcd_endpoints") ?? []
         var tlsEnabled = false
         var tlsLines: [String] = []
-        if let node = f["etcd_tls"], let t = mapping(node, allowed: ["enabled", "ca_file", "cert_file", "key_file", "insecure_skip_verify"], context: "`etcd_tls`") {
-            tlsEnabled = bool(t["enabled"], "etcd_tls.enabled") ?? false
+        if let node = f["etcd_tls"], let t = yaml.mapping(node, allowed: ["enabled", "ca_file", "cert_file", "key_file", "insecure_skip_verify"], context: "`etcd_tls`") {
+            tlsEnabled = yaml.bool(t["enabled"], "etcd_tls.enabled") ?? false
             for (yamlKey, rcKey) in [("ca_file", "ca"), ("cert_file", "cert"), ("key_file", "key")] {
-                if let path = string(t[yamlKey], "etcd_tls.\(yamlKey)") {
-                    if !path.hasPrefix("/"), let n = t[yamlKey] { invalid(n, "`etcd_tls.\(yamlKey)` must be an absolute path") }
+                if let path = yaml.string(t[yamlKey], "etcd_tls.\(yamlKey)") {
+                    if !path.hasPrefix("/"), let n = t[yamlKey] { yaml.invalid(n, "`etcd_tls.\(yamlKey)` must be an absolute path") }
                     tlsLines.append("\(rcKey) \(quoteString(path))")
                 }
             }
-            if bool(t["insecure_skip_verify"], "etcd_tls.insecure_skip_verify") == true { tlsLines.append("insecure_skip_verify true") }
+            if yaml.bool(t["insecure_skip_verify"], "etcd_tls.insecure_skip_verify") == true { tlsLines.append("insecure_skip_verify true") }
         }
-        let namespace = string(f["etcd_namespace"], "etcd_namespace")
-        let lockKey = string(f["lock_key"], "lock_key")
+        let namespace = yaml.string(f["etcd_namespace"], "etcd_namespace")
+        let lockKey = yaml.string(f["lock_key"], "lock_key")
         var ttl = 90
-        if let t = int(f["lock_ttl_sec"], "lock_ttl_sec", min: 1) { ttl = t }
+        if let t = yaml.int(f["lock_ttl_sec"], "lock_ttl_sec", min: 1) { ttl = t }
         if ttl <= healthTimeout, let n = f["lock_ttl_sec"] ?? f["health_timeout_sec"] {
-            invalid(n, "`lock_ttl_sec` (\(ttl)) must be longer than `health_timeout_sec` (\(healthTimeout))", help: "the lock could expire while the health script runs")
+            yaml.invalid(n, "`lock_ttl_sec` (\(ttl)) must be longer than `health_timeout_sec` (\(healthTimeout))", help: "the lock could expire while the health script runs")
         }
         if endpoints.isEmpty {
             out.append("lock local")
@@ -238,46 +137,46 @@ public struct ClusterRebootdImporter {
             out.append(lines.joined(separator: "\n"))
         }
 
-        if let path = string(f["kill_switch_file"], "kill_switch_file") {
+        if let path = yaml.string(f["kill_switch_file"], "kill_switch_file") {
             if path.hasPrefix("/") { out.append("kill_switch file \(quoteString(path))") } else if let n = f["kill_switch_file"] {
-                invalid(n, "`kill_switch_file` must be an absolute path")
+                yaml.invalid(n, "`kill_switch_file` must be an absolute path")
             }
         }
 
-        if let node = f["reboot_command"], let argv = stringList(node, "reboot_command") {
-            if argv.isEmpty { invalid(node, "`reboot_command` is empty") }
+        if let node = f["reboot_command"], let argv = yaml.stringList(node, "reboot_command") {
+            if argv.isEmpty { yaml.invalid(node, "`reboot_command` is empty") }
             var converted: [String] = []
             for arg in argv {
                 guard let c = interpolate(arg, node) else { break }
                 converted.append(c)
             }
             if converted.count == argv.count, !argv.isEmpty {
-                if !argv[0].hasPrefix("/") { invalid(node, "the reboot program must be an absolute path") }
+                if !argv[0].hasPrefix("/") { yaml.invalid(node, "the reboot program must be an absolute path") }
                 out.append("reboot command [\(converted.joined(separator: ", "))]")
             }
         }
 
         // Cluster settings.
         var cluster: [String] = []
-        if let v = int(f["check_interval_sec"], "check_interval_sec", min: 1) { cluster.append("check_interval \(v)s") }
-        let bmin = int(f["backoff_min_sec"], "backoff_min_sec", min: 1)
-        let bmax = int(f["backoff_max_sec"], "backoff_max_sec", min: 1)
+        if let v = yaml.int(f["check_interval_sec"], "check_interval_sec", min: 1) { cluster.append("check_interval \(v)s") }
+        let bmin = yaml.int(f["backoff_min_sec"], "backoff_min_sec", min: 1)
+        let bmax = yaml.int(f["backoff_max_sec"], "backoff_max_sec", min: 1)
         if bmin != nil || bmax != nil {
             let low = bmin ?? 5
             let high = bmax ?? 60
             if high < low, let n = f["backoff_max_sec"] {
-                invalid(n, "`backoff_max_sec` (\(high)) is shorter than `backoff_min_sec` (\(low))")
+                yaml.invalid(n, "`backoff_max_sec` (\(high)) is shorter than `backoff_min_sec` (\(low))")
             }
             cluster.append("backoff \(low)s .. \(high)s")
         }
-        if let v = int(f["min_reboot_interval_sec"], "min_reboot_interval_sec") { cluster.append("cooldown \(v)s") }
-        if let v = int(f["health_publish_interval_sec"], "health_publish_interval_sec", min: 1) { cluster.append("publish_interval \(v)s") }
+        if let v = yaml.int(f["min_reboot_interval_sec"], "min_reboot_interval_sec") { cluster.append("cooldown \(v)s") }
+        if let v = yaml.int(f["health_publish_interval_sec"], "health_publish_interval_sec", min: 1) { cluster.append("publish_interval \(v)s") }
 
         var rules: [String] = []
         if let node = f["cluster_policies"],
-            let p = mapping(node, allowed: ["min_healthy_fraction", "min_healthy_absolute", "forbid_if_only_fallback_left", "fallback_nodes"], context: "`cluster_policies`")
+            let p = yaml.mapping(node, allowed: ["min_healthy_fraction", "min_healthy_absolute", "forbid_if_only_fallback_left", "fallback_nodes"], context: "`cluster_policies`")
         {
-            let fallback = stringList(p["fallback_nodes"], "cluster_policies.fallback_nodes") ?? []
+            let fallback = yaml.stringList(p["fallback_nodes"], "cluster_policies.fallback_nodes") ?? []
             if !fallback.isEmpty { cluster.append("fallback_nodes [\(fallback.map(quoteString).joined(separator: ", "))]") }
             if let n = p["min_healthy_fraction"] {
                 if let fraction = n.float, fraction > 0, fraction <= 1 {
@@ -285,15 +184,15 @@ public struct ClusterRebootdImporter {
                     let text = percent == percent.rounded() ? String(Int(percent)) : String(percent)
                     rules.append("rule \"min healthy fraction\" { deny when cluster.healthy < \(text)% of cluster.size }")
                 } else {
-                    invalid(n, "`min_healthy_fraction` must be a number in (0, 1]", help: "write e.g. 0.6 for 60%")
+                    yaml.invalid(n, "`min_healthy_fraction` must be a number in (0, 1]", help: "write e.g. 0.6 for 60%")
                 }
             }
-            if let n = int(p["min_healthy_absolute"], "cluster_policies.min_healthy_absolute") {
+            if let n = yaml.int(p["min_healthy_absolute"], "cluster_policies.min_healthy_absolute") {
                 rules.append("rule \"min healthy absolute\" { deny when cluster.healthy < \(n) }")
             }
-            if bool(p["forbid_if_only_fallback_left"], "cluster_policies.forbid_if_only_fallback_left") == true {
+            if yaml.bool(p["forbid_if_only_fallback_left"], "cluster_policies.forbid_if_only_fallback_left") == true {
                 if fallback.isEmpty, let n = p["forbid_if_only_fallback_left"] {
-                    invalid(n, "`forbid_if_only_fallback_left` needs `fallback_nodes`")
+                    yaml.invalid(n, "`forbid_if_only_fallback_left` needs `fallback_nodes`")
                 } else {
                     rules.append(
                         "rule \"keep a fallback\" { deny when node.name in [\(fallback.map(quoteString).joined(separator: ", "))] and cluster.fallback_healthy < 2 }")
@@ -302,28 +201,20 @@ public struct ClusterRebootdImporter {
         }
         if !cluster.isEmpty { out.append("cluster {\n" + cluster.map { "  " + $0 }.joined(separator: "\n") + "\n}") }
 
-        if let node = f["metrics"], let m = mapping(node, allowed: ["enabled", "listen"], context: "`metrics`") {
+        if let node = f["metrics"], let m = yaml.mapping(node, allowed: ["enabled", "listen"], context: "`metrics`") {
             var lines: [String] = []
-            if let e = bool(m["enabled"], "metrics.enabled") { lines.append("enabled \(e)") }
-            if let l = string(m["listen"], "metrics.listen") {
+            if let e = yaml.bool(m["enabled"], "metrics.enabled") { lines.append("enabled \(e)") }
+            if let l = yaml.string(m["listen"], "metrics.listen") {
                 if let colon = l.lastIndex(of: ":"), Int(l[l.index(after: colon)...]) != nil {
                     lines.append("listen \(quoteString(l))")
                 } else if let n = m["listen"] {
-                    invalid(n, "`metrics.listen` must be host:port")
+                    yaml.invalid(n, "`metrics.listen` must be host:port")
                 }
             }
             out.append("metrics {\n" + lines.map { "  " + $0 }.joined(separator: "\n") + "\n}")
         }
         out.append(contentsOf: rules)
         return out.joined(separator: "\n\n") + "\n"
-    }
-
-    private func yamlProblem(_ error: YamlError) -> String {
-        switch error {
-        case .scanner(_, let problem, _, _), .parser(_, let problem, _, _), .composer(_, let problem, _, _): problem
-        case .reader(let problem, _, _, _): problem
-        default: "\(error)"
-        }
     }
 
     /// clusterrebootd keeps one mutex key; rc keeps a prefix and a group below it.
@@ -338,53 +229,53 @@ public struct ClusterRebootdImporter {
     }
 
     private mutating func detector(_ node: Node, index: Int) -> String? {
-        guard let d = mapping(node, allowed: ["name", "type", "path", "cmd", "success_exit_codes", "timeout_sec"], context: "a detector") else {
+        guard let d = yaml.mapping(node, allowed: ["name", "type", "path", "cmd", "success_exit_codes", "timeout_sec"], context: "a detector") else {
             return nil
         }
-        guard let type = string(d["type"], "type") else {
-            diagnostics.append(Diagnostic(.importMissingField, "a detector needs `type`", at: span(node), label: "no type", help: "write `type: file` or `type: command`"))
+        guard let type = yaml.string(d["type"], "type") else {
+            yaml.diagnostics.append(Diagnostic(.importMissingField, "a detector needs `type`", at: yaml.span(node), label: "no type", help: "write `type: file` or `type: command`"))
             return nil
         }
-        let explicitName = string(d["name"], "name")
+        let explicitName = yaml.string(d["name"], "name")
         switch type {
         case "file":
-            guard let path = string(d["path"], "path") else {
-                diagnostics.append(Diagnostic(.importMissingField, "a file detector needs `path`", at: span(node), label: "no path"))
+            guard let path = yaml.string(d["path"], "path") else {
+                yaml.diagnostics.append(Diagnostic(.importMissingField, "a file detector needs `path`", at: yaml.span(node), label: "no path"))
                 return nil
             }
             guard path.hasPrefix("/") else {
-                invalid(d["path"]!, "a detector path must be absolute")
+                yaml.invalid(d["path"]!, "a detector path must be absolute")
                 return nil
             }
             for extra in ["cmd", "success_exit_codes", "timeout_sec"] where d[extra] != nil {
-                invalid(d[extra]!, "`\(extra)` applies to command detectors only")
+                yaml.invalid(d[extra]!, "`\(extra)` applies to command detectors only")
             }
             return "detector \(quoteString(explicitName ?? "file:\(path)")) file \(quoteString(path))"
         case "command":
-            guard let cmd = stringList(d["cmd"], "cmd"), let program = cmd.first else {
-                if d["cmd"] == nil || (stringList(d["cmd"], "cmd")?.isEmpty ?? false) {
-                    diagnostics.append(Diagnostic(.importMissingField, "a command detector needs `cmd`", at: span(d["cmd"] ?? node), label: "no command"))
+            guard let cmd = yaml.stringList(d["cmd"], "cmd"), let program = cmd.first else {
+                if d["cmd"] == nil || (yaml.stringList(d["cmd"], "cmd")?.isEmpty ?? false) {
+                    yaml.diagnostics.append(Diagnostic(.importMissingField, "a command detector needs `cmd`", at: yaml.span(d["cmd"] ?? node), label: "no command"))
                 }
                 return nil
             }
-            if !program.hasPrefix("/"), let n = d["cmd"] { invalid(n, "the detector program must be an absolute path") }
-            if d["path"] != nil { invalid(d["path"]!, "`path` applies to file detectors only") }
+            if !program.hasPrefix("/"), let n = d["cmd"] { yaml.invalid(n, "the detector program must be an absolute path") }
+            if d["path"] != nil { yaml.invalid(d["path"]!, "`path` applies to file detectors only") }
             var codes = [0]
             if let node = d["success_exit_codes"] {
                 guard case .sequence(let seq) = node, !seq.isEmpty else {
-                    invalid(node, "`success_exit_codes` must be a non-empty list of exit codes")
+                    yaml.invalid(node, "`success_exit_codes` must be a non-empty list of exit codes")
                     return nil
                 }
                 codes = []
                 for item in seq {
-                    guard let c = int(item, "success_exit_codes"), c <= 255 else {
-                        invalid(item, "an exit code is a number from 0 to 255")
+                    guard let c = yaml.int(item, "success_exit_codes"), c <= 255 else {
+                        yaml.invalid(item, "an exit code is a number from 0 to 255")
                         return nil
                     }
                     codes.append(c)
                 }
             }
-            let timeout = int(d["timeout_sec"], "timeout_sec", min: 1) ?? 10
+            let timeout = yaml.int(d["timeout_sec"], "timeout_sec", min: 1) ?? 10
             let condition = codes.count == 1 ? "exit == \(codes[0])" : "exit in [\(codes.map(String.init).joined(separator: ", "))]"
             let okCondition = codes.count == 1 ? "exit != \(codes[0])" : "exit not in [\(codes.map(String.init).joined(separator: ", "))]"
             return """
@@ -395,7 +286,7 @@ public struct ClusterRebootdImporter {
                 }
                 """
         default:
-            invalid(d["type"]!, "unknown detector type \(quoteString(type))", help: "the types are `file` and `command`")
+            yaml.invalid(d["type"]!, "unknown detector type \(quoteString(type))", help: "the types are `file` and `command`")
             return nil
         }
     }
@@ -408,7 +299,7 @@ public struct ClusterRebootdImporter {
             out += escapeDollarFree(rest[..<open.lowerBound])
             let after = rest[open.upperBound...]
             guard let close = after.firstIndex(of: "}") else {
-                invalid(node, "unclosed `${` in \(quoteString(arg))")
+                yaml.invalid(node, "unclosed `${` in \(quoteString(arg))")
                 return nil
             }
             let name = after[..<close]
@@ -416,7 +307,7 @@ public struct ClusterRebootdImporter {
             case "RC_NODE_NAME": out += "${node.name}"
             case "RC_PHASE": out += "${phase}"
             default:
-                invalid(node, "unknown variable `${\(name)}` in the reboot command", help: "clusterrebootd knows ${RC_NODE_NAME}")
+                yaml.invalid(node, "unknown variable `${\(name)}` in the reboot command", help: "clusterrebootd knows ${RC_NODE_NAME}")
                 return nil
             }
             rest = after[after.index(after: close)...]
@@ -468,7 +359,7 @@ public struct ClusterRebootdImporter {
     }
 
     private mutating func bad(_ text: String, _ node: Node, _ why: String) -> String? {
-        invalid(node, "invalid window \(quoteString(text)): \(why)", help: "write e.g. \"Fri 18:00-Mon 08:00\", \"* 23:00-06:00\" or \"Tue-Thu 22:00-04:00\"")
+        yaml.invalid(node, "invalid window \(quoteString(text)): \(why)", help: "write e.g. \"Fri 18:00-Mon 08:00\", \"* 23:00-06:00\" or \"Tue-Thu 22:00-04:00\"")
         return nil
     }
 

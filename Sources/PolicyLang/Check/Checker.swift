@@ -158,8 +158,9 @@ public struct Checker {
             if detectors.isEmpty, let span = policyName?.1 { report(.noDetectors(span)) }
         }
 
-        let known = KnownNames(
-            detectors: detectors.map(\.name), windows: windows.map(\.name), rules: rules.map(\.name), health: health.map(\.name))
+        // `cluster { cooldown … }` acts as a rule of its own name, which tests may expect.
+        let ruleNames = rules.map(\.name) + ((cluster?.0.cooldown ?? 0) > 0 ? [cooldownRuleName] : [])
+        let known = KnownNames(detectors: detectors.map(\.name), windows: windows.map(\.name), rules: ruleNames, health: health.map(\.name))
         var checkedTests: [TestSpec] = []
         for test in tests {
             if let spec = checkTest(test, known: known, reportReferences: !syntaxErrors) { checkedTests.append(spec) }

@@ -263,3 +263,6 @@ public struct ExpressionTables: Sendable {
 
 /// The default reboot command.
 public let defaultRebootCommand = ["/sbin/shutdown", "-r", "now", "rc: coordinated reboot"]
+
+/// The name under which `cluster { cooldown … }` blocks, like a rule.
+public let cooldownRuleName = "cluster cooldown"

@@ -345,7 +345,8 @@ public struct Lexer {
     }
 
     /// Parses `1h30m`-style text into milliseconds; `nil` when malformed or too large.
-    static func parseDuration(_ text: String) -> Int64? {
+    /// Parses a duration written as the language writes it (`1h30m`, `500ms`); `nil` when it is not one.
+    public static func parseDuration(_ text: String) -> Int64? {
         let b = Array(text.utf8)
         var i = 0
         var total: Int64 = 0

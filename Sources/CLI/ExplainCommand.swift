@@ -1,0 +1,59 @@
+import ArgumentParser
+import Evaluator
+import Executors
+import Foundation
+import PolicyLang
+
+/// `rc explain`: why a node would or would not reboot, from a facts file.
+struct ExplainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "explain",
+        abstract: "Explain the decision a policy makes for a set of facts.",
+        discussion: """
+            Decides as the daemon would, from the facts in a YAML or JSON file (docs/cli.md lists its keys; every \
+            key is optional and a missing fact is shown as assumed; a missing `now` is the current time). POLICY is \
+            a file, or a directory from which the one policy whose applies_to holds for the node is taken.
+
+            The text output puts the decision first, then what would change it (the smallest changes of facts, \
+            each checked by deciding again, that lead to a reboot), then the trace: one line per step and per \
+            evaluated condition with the value that decided and the file:line:column of the clause.
+
+            ✓ lets the reboot go on, ✗ holds it back, – has no effect, · was not reached.
+
+            Exit status: the decision's (0 reboot or not needed, 3 health, 4 lock, 5 kill switch, 6 detector \
+            error, 7 window, 8 rule), 2 for an invalid policy or facts file, 64 usage error.
+            """
+    )
+
+    @Argument(help: "A policy file, or a directory of policies.")
+    var policy: String
+
+    @Option(help: "The facts file (YAML or JSON; - for standard input).")
+    var facts: String
+
+    @Option(help: "Decide for this phase instead of the facts' (pre-lock, post-lock or post-boot).")
+    var phase: PhaseOption?
+
+    @Option(help: "Output format: text or json.")
+    var format: ReportFormat = .text
+
+    @Option(help: "Colour the text output: auto, always or never.")
+    var color: ColorChoice = .auto
+
+    func run() throws {
+        let errColor = color.enabled(for: STDERR_FILENO)
+        let factsFile = try PolicyLoader.facts(facts, color: errColor)
+        var given = factsFile.facts
+        let nowAssumption = PolicyLoader.fillNow(&given)
+        let prepared = try PolicyLoader.select(policy, facts: given, color: errColor)
+        try PolicyLoader.checkNames(factsFile, source: facts, against: prepared, color: errColor)
+        var explanation = Explanation(policy: prepared, facts: given, phase: phase?.phase)
+        if let nowAssumption { explanation.decision.assumed.insert(nowAssumption, at: 0) }
+        let renderer = ExplainRenderer(color: format == .text && color.enabled(for: STDOUT_FILENO))
+        switch format {
+        case .text: print(renderer.text(explanation), terminator: "")
+        case .json: print(renderer.json(explanation).serialized(indent: 2))
+        }
+        throw ExitCode(explanation.decision.exitCode)
+    }
+}

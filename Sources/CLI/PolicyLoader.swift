@@ -1,0 +1,122 @@
+import ArgumentParser
+import Evaluator
+import Executors
+import Foundation
+import PolicyLang
+
+/// Loading, checking and selecting policies and facts for the commands that evaluate them. Problems are printed
+/// to standard error as located diagnostics and end the command with the documented exit status.
+enum PolicyLoader {
+    /// Checks every policy under `paths`; any error ends the command with exit 2 after printing all diagnostics.
+    static func load(_ paths: [String], color: Bool) throws -> [PreparedPolicy] {
+        let files: [String]
+        do {
+            files = try PolicyFiles.collect(paths)
+        } catch {
+            printError("error: \(error)")
+            throw ExitCode(ExitStatus.usage)
+        }
+        if files.isEmpty {
+            printError("error: no .rcl files found in \(paths.joined(separator: ", "))")
+            throw ExitCode(ExitStatus.usage)
+        }
+        var policies: [PreparedPolicy] = []
+        var failed: [FileDiagnostics] = []
+        for path in files {
+            let source: SourceFile
+            do {
+                source = try PolicyFiles.read(path)
+            } catch {
+                printError("error: \(error)")
+                throw ExitCode(ExitStatus.usage)
+            }
+            let result = Checker.check(source)
+            if result.hasErrors || result.policy == nil {
+                failed.append(FileDiagnostics(file: source, diagnostics: result.diagnostics.filter { $0.severity == .error }))
+            } else if let policy = result.policy {
+                policies.append(PreparedPolicy(policy))
+            }
+        }
+        if !failed.isEmpty {
+            report(failed, color: color)
+            let count = failed.reduce(0) { $0 + $1.diagnostics.count }
+            printError("error: \(failed.count) invalid polic\(failed.count == 1 ? "y" : "ies") (\(count) error\(count == 1 ? "" : "s")); fix them with `rc check`")
+            throw ExitCode(ExitStatus.invalidPolicy)
+        }
+        return policies
+    }
+
+    /// The policy for the node the facts describe: the file itself, or for a directory the one whose
+    /// `applies_to` holds (see `PolicySelection`).
+    static func select(_ path: String, facts: Facts, color: Bool) throws -> PreparedPolicy {
+        let policies = try load([path], color: color)
+        var isDirectory: ObjCBool = false
+        if policies.count == 1, FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue {
+            return policies[0]
+        }
+        switch PolicySelection.select(policies, for: facts) {
+        case .success(let policy): return policy
+        case .failure(let failure):
+            printError("error: \(failure.message)")
+            if facts.nodeName == nil { printError("help: give the node's name in the facts (`node: {name: web-1}`)") }
+            throw ExitCode(ExitStatus.invalidPolicy)
+        }
+    }
+
+    /// Reads a facts file; errors end the command with exit 2.
+    static func facts(_ path: String, color: Bool) throws -> FactsFile {
+        let source: SourceFile
+        do {
+            source = try PolicyFiles.read(path)
+        } catch {
+            printError("error: \(error)")
+            throw ExitCode(ExitStatus.usage)
+        }
+        let file = FactsFile.read(source)
+        if file.diagnostics.contains(where: { $0.severity == .error }) {
+            report([FileDiagnostics(file: source, diagnostics: file.diagnostics)], color: color)
+            throw ExitCode(ExitStatus.invalidPolicy)
+        }
+        return file
+    }
+
+    /// Checks the names in a facts file against the policy chosen for it.
+    static func checkNames(_ file: FactsFile, source path: String, against policy: PreparedPolicy, color: Bool) throws {
+        let problems = file.diagnostics(against: policy.policy)
+        guard !problems.isEmpty else { return }
+        let source = (try? PolicyFiles.read(path)) ?? SourceFile(path: path, text: "")
+        report([FileDiagnostics(file: source, diagnostics: problems)], color: color)
+        throw ExitCode(ExitStatus.invalidPolicy)
+    }
+
+    static func report(_ groups: [FileDiagnostics], color: Bool) {
+        let renderer = DiagnosticRenderer(color: color, toolVersion: RCVersion.current)
+        printError(renderer.render(groups, as: .text))
+    }
+
+    /// Fills `now` with the current time when the facts leave it out, and says so.
+    static func fillNow(_ facts: inout Facts) -> Assumption? {
+        guard facts.now == nil else { return nil }
+        let ms = Int64((Date().timeIntervalSince1970 * 1000).rounded())
+        let offset = TimeZone.current.secondsFromGMT()
+        facts.now = Instant(epochMilliseconds: ms, utcOffsetSeconds: offset)
+        return Assumption(fact: "now", value: "\(facts.now!) (the current time)")
+    }
+}
+
+/// `--phase pre-lock|post-lock|post-boot`.
+struct PhaseOption: ExpressibleByArgument {
+    var phase: HealthPhase
+
+    init?(argument: String) {
+        guard let phase = HealthPhase.allCases.first(where: { $0.environmentValue == argument || $0.rawValue == argument }) else { return nil }
+        self.phase = phase
+    }
+
+    static var allValueStrings: [String] { HealthPhase.allCases.map(\.environmentValue) }
+}
+
+/// `--format text|json`.
+enum ReportFormat: String, ExpressibleByArgument, CaseIterable {
+    case text, json
+}

@@ -1,0 +1,147 @@
+import PolicyLang
+
+/// Turns checked expressions into `Code`, once per policy.
+struct Compiler {
+    let tables: ExpressionTables
+    let policyName: String
+
+    func compile(_ expr: Expr) -> Code {
+        let code = lower(expr)
+        return fold(code)
+    }
+
+    private func lower(_ expr: Expr) -> Code {
+        switch expr.kind {
+        case .error: return .failure("this expression did not check", expr.span)
+        case .bool(let b): return .constant(.bool(b))
+        case .integer(let n): return .constant(.int(n))
+        case .percent(let p): return .constant(.percent(p))
+        case .duration(let d): return .constant(.duration(d))
+        case .timeOfDay(let m): return .constant(.timeOfDay(m))
+        case .instant(let i): return .constant(.instant(i))
+        case .string(let literal):
+            var parts: [Code] = []
+            for part in literal.parts {
+                switch part {
+                case .text(let t): parts.append(.constant(.string(t)))
+                case .interpolation(let path, _):
+                    switch path.joined(separator: ".") {
+                    case "policy.name": parts.append(.constant(.string(policyName)))
+                    case let name: parts.append(FactKey(rawValue: name).map(Code.fact) ?? .constant(.string("")))
+                    }
+                }
+            }
+            if parts.count == 1, case .constant = parts[0] { return parts[0] }
+            if parts.isEmpty { return .constant(.string("")) }
+            return .concatenation(parts)
+        case .regex:
+            return .failure("a regex can only be matched with `matches`", expr.span)
+        case .name, .member:
+            if let key = tables.facts[expr.id] { return .fact(key) }
+            return .failure("unknown fact", expr.span)
+        case .index(let base, let key):
+            return .index(lower(base), lower(key), missing: emptyValue(of: tables.types[expr.id] ?? .any))
+        case .call(let function, let args):
+            guard let builtin = BuiltinFunction(rawValue: function.name) else { return .failure("unknown function", expr.span) }
+            return .call(builtin, args.map(lower))
+        case .unary(.not, let operand): return .not(lower(operand))
+        case .unary(.negate, let operand): return .negate(lower(operand), expr.span)
+        case .binary(let op, let lhs, let rhs):
+            switch op {
+            case .and, .or:
+                var operands: [Code.Operand] = []
+                flatten(op, lhs, into: &operands)
+                flatten(op, rhs, into: &operands)
+                return op == .and ? .and(operands) : .or(operands)
+            case .equal, .notEqual, .less, .lessEqual, .greater, .greaterEqual:
+                return .compare(op, lower(lhs), lower(rhs))
+            case .in, .notIn:
+                return .contains(negated: op == .notIn, lower(lhs), lower(rhs))
+            case .matches:
+                guard let regex = tables.regexes[rhs.id] else { return .failure("`matches` needs a regex literal", rhs.span) }
+                return .matches(lower(lhs), regex)
+            case .add, .subtract, .multiply, .divide:
+                return .arithmetic(op, lower(lhs), lower(rhs), expr.span)
+            }
+        case .percentOf(let p, let whole): return .percentOf(lower(p), lower(whole), expr.span)
+        case .list(let items): return .list(items.map(lower))
+        case .map(let entries): return .map(entries.map { (lower($0.key), lower($0.value)) })
+        }
+    }
+
+    /// `a and b and c` is one node with three operands, each keeping its own id for traces and coverage.
+    private func flatten(_ op: BinaryOperator, _ expr: Expr, into operands: inout [Code.Operand]) {
+        if case .binary(let inner, let l, let r) = expr.kind, inner == op {
+            flatten(op, l, into: &operands)
+            flatten(op, r, into: &operands)
+        } else {
+            operands.append(Code.Operand(code: lower(expr), id: expr.id))
+        }
+    }
+
+    /// Folds sub-expressions that read no fact into constants; a fold that fails stays, to fail with its location.
+    private func fold(_ code: Code) -> Code {
+        func constant(_ c: Code) -> Code {
+            guard let v = try? Interpreter.evaluate(c, FactSlots.empty, log: nil) else { return c }
+            return .constant(v)
+        }
+        switch code {
+        case .constant, .fact, .failure: return code
+        case .not(let c):
+            let f = fold(c)
+            return f.constantValue != nil ? constant(.not(f)) : .not(f)
+        case .negate(let c, let span):
+            let f = fold(c)
+            return f.constantValue != nil ? constant(.negate(f, span)) : .negate(f, span)
+        case .and(let operands): return .and(operands.map { Code.Operand(code: fold($0.code), id: $0.id) })
+        case .or(let operands): return .or(operands.map { Code.Operand(code: fold($0.code), id: $0.id) })
+        case .compare(let op, let l, let r):
+            let (a, b) = (fold(l), fold(r))
+            return a.constantValue != nil && b.constantValue != nil ? constant(.compare(op, a, b)) : .compare(op, a, b)
+        case .arithmetic(let op, let l, let r, let span):
+            let (a, b) = (fold(l), fold(r))
+            return a.constantValue != nil && b.constantValue != nil ? constant(.arithmetic(op, a, b, span)) : .arithmetic(op, a, b, span)
+        case .contains(let negated, let l, let r):
+            let (a, b) = (fold(l), fold(r))
+            if case .constant(.list(let items)) = b {
+                return .containsConstant(negated: negated, a, Set(items))
+            }
+            return .contains(negated: negated, a, b)
+        case .containsConstant(let negated, let l, let set): return .containsConstant(negated: negated, fold(l), set)
+        case .matches(let l, let regex): return .matches(fold(l), regex)
+        case .index(let base, let key, let missing):
+            let (a, b) = (fold(base), fold(key))
+            return a.constantValue != nil && b.constantValue != nil ? constant(.index(a, b, missing: missing)) : .index(a, b, missing: missing)
+        case .call(let function, let args):
+            let folded = args.map(fold)
+            return folded.allSatisfy { $0.constantValue != nil } ? constant(.call(function, folded)) : .call(function, folded)
+        case .percentOf(let p, let whole, let span):
+            let (a, b) = (fold(p), fold(whole))
+            return a.constantValue != nil && b.constantValue != nil ? constant(.percentOf(a, b, span)) : .percentOf(a, b, span)
+        case .list(let items):
+            let folded = items.map(fold)
+            return folded.allSatisfy { $0.constantValue != nil } ? .constant(.list(folded.compactMap(\.constantValue))) : .list(folded)
+        case .map(let entries):
+            let folded = entries.map { (key: fold($0.key), value: fold($0.value)) }
+            return folded.allSatisfy { $0.key.constantValue != nil && $0.value.constantValue != nil } ? constant(.map(folded)) : .map(folded)
+        case .concatenation(let parts):
+            let folded = parts.map(fold)
+            return folded.allSatisfy { $0.constantValue != nil } ? constant(.concatenation(folded)) : .concatenation(folded)
+        }
+    }
+}
+
+/// The value a missing map key or list element reads as.
+func emptyValue(of type: RCType) -> Value {
+    switch type {
+    case .bool: .bool(false)
+    case .int: .int(0)
+    case .percent: .percent(0)
+    case .duration: .duration(0)
+    case .timeOfDay: .timeOfDay(0)
+    case .instant: .instant(Instant(epochMilliseconds: 0))
+    case .string, .regex, .record, .any, .error, .weekday: .string("")
+    case .list: .list([])
+    case .map: .map([:])
+    }
+}

@@ -1,0 +1,95 @@
+import PolicyLang
+
+/// The answer to "may this node reboot now?", with its reasons. A decision always carries its reasons; the trace
+/// is filled only when tracing was asked for.
+public struct Decision: Sendable {
+    public var outcome: Outcome
+    /// What blocked the reboot, when `outcome` is `.blocked`.
+    public var blockedBy: BlockReason?
+    /// The window, rule, health check or detector that blocked.
+    public var name: String?
+    /// When a window blocks: the first instant the windows let the node through (within 14 days).
+    public var nextEligible: Instant?
+    /// Why, in a sentence each, most important first.
+    public var reasons: [String]
+    /// The facts that were not given and what was assumed for them.
+    public var assumed: [Assumption]
+    /// The phase decided.
+    public var phase: HealthPhase
+    /// Whether the policy's `applies_to` holds for these facts (`nil`: the policy applies to every node).
+    public var applies: Bool?
+    /// One entry per step and evaluated condition, when traced.
+    public var trace: [TraceEntry]
+
+    /// The exit status of DESIGN.md for this decision.
+    public var exitCode: Int32 { ExitStatus.of(outcome, blockedBy: blockedBy) }
+}
+
+/// A fact that was not given, and the value used for it.
+public struct Assumption: Sendable, Hashable {
+    /// The fact, e.g. `cluster.healthy` or `detector "apt"`.
+    public var fact: String
+    /// The value assumed, as a policy would write it.
+    public var value: String
+
+    /// Creates an assumption.
+    public init(fact: String, value: String) {
+        self.fact = fact
+        self.value = value
+    }
+}
+
+/// The steps of a decision, in order.
+public enum Step: String, Sendable, CaseIterable {
+    case appliesTo = "applies_to"
+    case detect
+    case killSwitch = "kill_switch"
+    case window
+    case rule
+    case health
+    case lock
+}
+
+/// What one trace line says about the reboot.
+public enum TraceResult: String, Sendable {
+    /// Lets the reboot go on (a step passed, a detector fired, a deny condition is false).
+    case pass
+    /// Holds it back (a step blocked, a deny condition holds, a health check failed).
+    case block
+    /// Not evaluated: an earlier step already decided.
+    case notReached = "not_reached"
+    /// Evaluated, with no effect either way (a detector that is clear while another fired).
+    case neutral
+}
+
+/// One line of a trace.
+public struct TraceEntry: Sendable {
+    /// Nesting: 0 for a step, 1 for a window/rule/detector/check, 2+ for conditions inside.
+    public var depth: Int
+    public var step: Step
+    /// What was evaluated: `rule "keep quorum"`, a condition's source text, `detector "apt"`.
+    public var clause: String
+    public var result: TraceResult
+    /// The value that decided, readable: `cluster.healthy = 3, 3 < 3 is false`.
+    public var value: String?
+    /// Where the clause is written.
+    public var span: Span?
+    /// The truth value of a condition, window or rule, for coverage (`nil` for other lines).
+    public var truth: Bool?
+    /// Identifies the clause across decisions: the byte offset of its span and what kind of clause it is.
+    public var coverageKey: CoverageKey?
+    /// Whether the line rests on an assumed fact.
+    public var assumed: Bool
+}
+
+/// A clause that tests can cover: a rule, a window, or a condition (a `deny when` line or an operand of
+/// `and`/`or` in one).
+public struct CoverageKey: Sendable, Hashable {
+    public enum Kind: String, Sendable, Hashable {
+        case rule, window, condition
+    }
+
+    public var kind: Kind
+    /// Start offset of the clause in the policy file.
+    public var offset: Int
+}

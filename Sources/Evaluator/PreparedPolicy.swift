@@ -1,0 +1,139 @@
+import PolicyLang
+
+/// A checked policy made ready for evaluation: expressions compiled, windows prepared. Deciding is a pure function
+/// of the policy and the facts; it reads no clock, file or process.
+public struct PreparedPolicy: Sendable {
+    public let policy: CheckedPolicy
+    public let calendar: WindowCalendar
+    let appliesTo: Code?
+    let rules: [Rule]
+    let detectorConditions: [String: (reboot: Code, ok: Code?)]
+    let zone: Zone
+    let compiler: Compiler
+
+    struct Rule: Sendable {
+        var spec: RuleSpec
+        var conditions: [(expr: Expr, code: Code)]
+        /// The facts the rule reads, for the list of assumptions.
+        var facts: [FactKey]
+    }
+
+    /// Compiles a checked policy.
+    public init(_ policy: CheckedPolicy) {
+        self.policy = policy
+        let compiler = Compiler(tables: policy.tables, policyName: policy.name)
+        self.compiler = compiler
+        calendar = WindowCalendar(policy.windows)
+        appliesTo = policy.appliesTo.map(compiler.compile)
+        rules = policy.rules.map { spec in
+            Rule(
+                spec: spec, conditions: spec.conditions.map { ($0, compiler.compile($0)) },
+                facts: spec.conditions.flatMap { factsRead(by: $0, policy.tables) }.uniqued())
+        }
+        var conditions: [String: (reboot: Code, ok: Code?)] = [:]
+        for detector in policy.detectors {
+            if case .command(_, let rebootWhen, let okWhen) = detector.source {
+                conditions[detector.name] = (compiler.compile(rebootWhen), okWhen.map(compiler.compile))
+            }
+        }
+        detectorConditions = conditions
+        zone = Zone(identifier: policy.timeZone) ?? .utc
+    }
+
+    /// The slots of a lock when the facts do not say: one for a local lock, the policy's `slots` for etcd.
+    public var lockSlots: Int64 {
+        if case .etcd(let spec) = policy.lock { return Int64(spec.slots) }
+        return 1
+    }
+
+    /// Whether the policy governs the node these facts describe (`true` without `applies_to`; `false` when the
+    /// condition cannot be evaluated).
+    public func applies(to facts: Facts) -> Bool {
+        guard let appliesTo else { return true }
+        return (try? Interpreter.bool(appliesTo, slots(facts, phase: facts.phase ?? .preLock), nil)) ?? false
+    }
+
+    /// What a command detector's exit code and output mean: fired when `reboot_when` holds, clear when `ok_when`
+    /// holds (default: exit 0), otherwise an error. `nil` for a detector that is not a command.
+    public func commandDetectorState(_ name: String, exitCode: Int32, stdout: String) -> DetectorState? {
+        guard let conditions = detectorConditions[name] else { return nil }
+        var facts = FactSlots.empty
+        facts[.exitCode] = .int(Int64(exitCode))
+        facts[.stdout] = .string(stdout)
+        do {
+            if try Interpreter.bool(conditions.reboot, facts, nil) { return .fired }
+            if let ok = conditions.ok {
+                if try Interpreter.bool(ok, facts, nil) { return .clear }
+            } else if exitCode == 0 {
+                return .clear
+            }
+            return .error("unexpected exit \(exitCode)")
+        } catch {
+            return .error(error.message)
+        }
+    }
+
+    /// Fills the fact slots, taking defaults for what is missing.
+    func slots(_ facts: Facts, phase: HealthPhase) -> FactSlots {
+        var s = FactSlots.empty
+        s[.now] = .instant(facts.now ?? FactDefaults.now)
+        s[.phase] = .string(phase.environmentValue)
+        s[.killSwitch] = .bool(facts.killSwitch ?? FactDefaults.killSwitch)
+        s[.nodeName] = .string(facts.nodeName ?? FactDefaults.nodeName)
+        if let labels = facts.nodeLabels, !labels.isEmpty {
+            s[.nodeLabels] = .map(labels.mapValues(Value.string))
+        } else {
+            s[.nodeLabels] = .map([:])
+        }
+        s[.nodeUptime] = .duration(facts.nodeUptime ?? FactDefaults.nodeUptime)
+        s[.clusterSize] = .int(facts.cluster.size ?? FactDefaults.clusterSize)
+        s[.clusterHealthy] = .int(facts.cluster.healthy ?? FactDefaults.clusterHealthy)
+        s[.clusterFallbackHealthy] = .int(facts.cluster.fallbackHealthy ?? FactDefaults.clusterFallbackHealthy)
+        s[.clusterLastReboot] = .instant(facts.cluster.lastReboot ?? FactDefaults.lastReboot)
+        let held = facts.lock.held ?? (phase != .preLock)
+        s[.lockHeld] = .bool(held)
+        s[.lockAvailable] = .bool(facts.lock.available ?? true)
+        s[.lockSlots] = .int(facts.lock.slots ?? lockSlots)
+        s[.lockHolders] = .int(facts.lock.count ?? (held ? 1 : 0))
+        s[.exitCode] = .int(0)
+        s[.stdout] = .string("")
+        return s
+    }
+
+    /// The assumed value of a fact, as the explain output shows it.
+    func assumedValue(_ key: FactKey, _ slots: FactSlots) -> Assumption {
+        let value: String
+        switch key {
+        case .now: value = slots[key].description + " (not given)"
+        case .clusterLastReboot: value = "never"
+        default: value = slots[key].description
+        }
+        return Assumption(fact: key.rawValue, value: value)
+    }
+}
+
+/// The facts an expression reads, in order of first appearance.
+func factsRead(by expr: Expr, _ tables: ExpressionTables) -> [FactKey] {
+    var keys: [FactKey] = []
+    func walk(_ e: Expr) {
+        if let key = tables.facts[e.id] {
+            if !keys.contains(key) { keys.append(key) }
+            return
+        }
+        if case .string(let literal) = e.kind {
+            for case .interpolation(let path, _) in literal.parts {
+                if let key = FactKey(rawValue: path.joined(separator: ".")), !keys.contains(key) { keys.append(key) }
+            }
+        }
+        e.kind.children.forEach(walk)
+    }
+    walk(expr)
+    return keys
+}
+
+extension Array where Element: Hashable {
+    func uniqued() -> [Element] {
+        var seen = Set<Element>()
+        return filter { seen.insert($0).inserted }
+    }
+}

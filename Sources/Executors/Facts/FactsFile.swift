@@ -1,0 +1,215 @@
+import Evaluator
+import PolicyLang
+import Yams
+
+/// Reads a facts file (YAML or JSON) for `rc explain` and `rc simulate`. Every key is optional; a wrong type, an
+/// unknown key or an unknown detector or health check name is an error at its line and column.
+///
+/// ```yaml
+/// now: "2026-11-21T10:00:00+01:00"
+/// phase: pre-lock
+/// node: {name: web-1, labels: {tier: canary}, uptime: 36h}
+/// kill_switch: false
+/// detectors: {debian: {fired: true}, rhel: {error: "needs-restarting: not found"}}
+/// health: {cluster: {ok: false, exit: 1, output: "quorum at risk", duration: 2.5s}}
+/// lock: {held: false, available: true, slots: 1, holders: [{node: web-2, pid: 4121, since: "2026-11-21T09:58:00+01:00"}]}
+/// cluster: {size: 5, healthy: 4, fallback_healthy: 1, last_reboot: "2026-11-21T09:50:00+01:00"}
+/// ```
+public struct FactsFile: Sendable {
+    /// The facts read.
+    public var facts: Facts
+    /// Problems found; the facts are usable only when none is an error.
+    public var diagnostics: [Diagnostic]
+    /// Where each detector and health check was named, to check the names against a policy.
+    var detectorNames: [(String, Span)] = []
+    var healthNames: [(String, Span)] = []
+
+    static let topLevel = ["now", "phase", "node", "kill_switch", "detectors", "health", "lock", "cluster"]
+
+    /// Reads a facts file.
+    public static func read(_ file: SourceFile) -> FactsFile {
+        var parser = Parser(yaml: YAMLReader(file: file, unknownFieldLabel: "not a fact"))
+        parser.run()
+        var result = FactsFile(facts: parser.facts, diagnostics: parser.yaml.diagnostics)
+        result.detectorNames = parser.detectorNames
+        result.healthNames = parser.healthNames
+        return result
+    }
+
+    /// Errors for detector and health check names the policy does not have (a typo would otherwise be taken as
+    /// "not given" and assumed clear or ok).
+    public func diagnostics(against policy: CheckedPolicy) -> [Diagnostic] {
+        var out: [Diagnostic] = []
+        let detectors = policy.detectors.map(\.name)
+        for (name, span) in detectorNames where !detectors.contains(name) {
+            out.append(unknown("detector", name, span, known: detectors, policy: policy.name))
+        }
+        let checks = policy.health.map(\.name)
+        for (name, span) in healthNames where !checks.contains(name) {
+            out.append(unknown("health check", name, span, known: checks, policy: policy.name))
+        }
+        return out
+    }
+
+    private func unknown(_ what: String, _ name: String, _ span: Span, known: [String], policy: String) -> Diagnostic {
+        let help = closestMatch(name, in: known).map { "did you mean \(quoteString($0))?" }
+            ?? (known.isEmpty ? "policy \(quoteString(policy)) has no \(what)s" : "policy \(quoteString(policy)) has \(known.map(quoteString).joined(separator: ", "))")
+        return Diagnostic(.importUnknownField, "unknown \(what) \(quoteString(name))", at: span, label: "not in policy \(quoteString(policy))", help: help)
+    }
+
+    /// `2.5s`, `1.5h`: a decimal number and one unit, to the millisecond.
+    static func decimalDuration(_ text: String) -> Int64? {
+        let units: [(String, Double)] = [("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000), ("d", 86_400_000)]
+        guard let (unit, scale) = units.first(where: { text.hasSuffix($0.0) }) else { return nil }
+        let number = text.dropLast(unit.count)
+        guard !number.isEmpty, number.allSatisfy({ $0.isASCII && ($0.isNumber || $0 == ".") }), let value = Double(number) else { return nil }
+        let ms = (value * scale).rounded()
+        return ms < 9e15 ? Int64(ms) : nil
+    }
+
+    private struct Parser {
+        var yaml: YAMLReader
+        var facts = Facts()
+        var detectorNames: [(String, Span)] = []
+        var healthNames: [(String, Span)] = []
+
+        mutating func run() {
+            guard let root = yaml.compose(emptyMessage: "the facts file is empty", emptyHelp: "give at least `now`, e.g. `now: \"2026-11-21T10:00:00+01:00\"`") else {
+                return
+            }
+            guard let fields = yaml.mapping(root, allowed: FactsFile.topLevel, context: "the facts") else { return }
+            if let n = fields["now"] { facts.now = instant(n, "now") }
+            if let n = fields["phase"], let text = yaml.string(n, "phase") {
+                facts.phase = HealthPhase.allCases.first { $0.environmentValue == text || $0.rawValue == text }
+                if facts.phase == nil { yaml.invalid(n, "unknown phase \(quoteString(text))", help: "the phases are pre-lock, post-lock and post-boot") }
+            }
+            if let n = fields["kill_switch"] { facts.killSwitch = yaml.bool(n, "kill_switch") }
+            if let n = fields["node"], let node = yaml.mapping(n, allowed: ["name", "labels", "uptime"], context: "`node`") {
+                facts.nodeName = yaml.string(node["name"], "node.name")
+                if let l = node["labels"], let entries = yaml.entries(l, allowed: nil, context: "`node.labels`") {
+                    var labels: [String: String] = [:]
+                    for entry in entries {
+                        if let value = yaml.string(entry.value, "node.labels.\(entry.name)") { labels[entry.name] = value }
+                    }
+                    facts.nodeLabels = labels
+                }
+                if let u = node["uptime"] { facts.nodeUptime = duration(u, "node.uptime") }
+            }
+            if let n = fields["detectors"], let entries = yaml.entries(n, allowed: nil, context: "`detectors`") {
+                for entry in entries {
+                    detectorNames.append((entry.name, yaml.span(entry.key)))
+                    if let observation = detector(entry.value, entry.name) { facts.detectors[entry.name] = observation }
+                }
+            }
+            if let n = fields["health"], let entries = yaml.entries(n, allowed: nil, context: "`health`") {
+                for entry in entries {
+                    healthNames.append((entry.name, yaml.span(entry.key)))
+                    if let observation = health(entry.value, entry.name) { facts.health[entry.name] = observation }
+                }
+            }
+            if let n = fields["lock"], let lock = yaml.mapping(n, allowed: ["held", "available", "slots", "holders"], context: "`lock`") {
+                facts.lock.held = yaml.bool(lock["held"], "lock.held")
+                facts.lock.available = yaml.bool(lock["available"], "lock.available")
+                facts.lock.slots = yaml.int(lock["slots"], "lock.slots", min: 1).map(Int64.init)
+                if let h = lock["holders"] { holders(h) }
+            }
+            if let n = fields["cluster"], let c = yaml.mapping(n, allowed: ["size", "healthy", "fallback_healthy", "last_reboot"], context: "`cluster`") {
+                facts.cluster.size = yaml.int(c["size"], "cluster.size").map(Int64.init)
+                facts.cluster.healthy = yaml.int(c["healthy"], "cluster.healthy").map(Int64.init)
+                facts.cluster.fallbackHealthy = yaml.int(c["fallback_healthy"], "cluster.fallback_healthy").map(Int64.init)
+                if let l = c["last_reboot"] { facts.cluster.lastReboot = instant(l, "cluster.last_reboot") }
+                if let size = facts.cluster.size, let healthy = facts.cluster.healthy, healthy > size, let node = c["healthy"] {
+                    yaml.invalid(node, "`cluster.healthy` (\(healthy)) is larger than `cluster.size` (\(size))")
+                }
+            }
+        }
+
+        mutating func instant(_ node: Node, _ field: String) -> Instant? {
+            guard let text = yaml.string(node, field) else { return nil }
+            switch Instant.parse(text) {
+            case .success(let i): return i
+            case .failure(let error):
+                yaml.invalid(node, "`\(field)`: \(error.reason)", help: "write an RFC 3339 instant such as \"2026-11-21T10:00:00+01:00\"")
+                return nil
+            }
+        }
+
+        mutating func duration(_ node: Node, _ field: String) -> Int64? {
+            guard let text = yaml.string(node, field) else { return nil }
+            if let ms = Lexer.parseDuration(text) ?? FactsFile.decimalDuration(text) { return ms }
+            yaml.invalid(node, "`\(field)`: \(quoteString(text)) is not a duration", help: "write a duration such as `36h`, `90s` or `1h30m`")
+            return nil
+        }
+
+        /// `fired`, `clear`, `error` or `{fired: true}`, `{error: "message", output: "…"}`.
+        mutating func detector(_ node: Node, _ name: String) -> DetectorObservation? {
+            if case .scalar(let s) = node {
+                switch s.string {
+                case "fired": return DetectorObservation(.fired)
+                case "clear": return DetectorObservation(.clear)
+                case "error": return DetectorObservation(.error("error"))
+                default:
+                    yaml.invalid(node, "detector \(quoteString(name)): \(quoteString(s.string)) is not a detector state", help: "write `fired`, `clear`, `{fired: true}` or `{error: \"message\"}`")
+                    return nil
+                }
+            }
+            guard let d = yaml.mapping(node, allowed: ["fired", "error", "output"], context: "detector \(quoteString(name))") else { return nil }
+            let output = yaml.string(d["output"], "output")
+            if let e = d["error"] {
+                guard let message = yaml.string(e, "error") else { return nil }
+                return DetectorObservation(.error(message), output: output)
+            }
+            guard let f = d["fired"] else {
+                yaml.invalid(node, "detector \(quoteString(name)) needs `fired` or `error`", help: "write `{fired: true}`, `{fired: false}` or `{error: \"message\"}`")
+                return nil
+            }
+            return yaml.bool(f, "fired").map { DetectorObservation($0 ? .fired : .clear, output: output) }
+        }
+
+        /// `ok`, `fails` or `{ok: false, exit: 1, output: "…", duration: 2.5s}`.
+        mutating func health(_ node: Node, _ name: String) -> HealthObservation? {
+            if case .scalar(let s) = node {
+                switch s.string {
+                case "ok": return HealthObservation(ok: true, exitCode: 0)
+                case "fails", "failed": return HealthObservation(ok: false, exitCode: 1)
+                default:
+                    yaml.invalid(node, "health \(quoteString(name)): \(quoteString(s.string)) is not a health result", help: "write `ok`, `fails` or `{ok: false, exit: 1, output: \"…\"}`")
+                    return nil
+                }
+            }
+            guard let h = yaml.mapping(node, allowed: ["ok", "exit", "output", "duration"], context: "health \(quoteString(name))") else { return nil }
+            let exit = yaml.int(h["exit"], "exit", min: Int(Int32.min))
+            guard let ok = yaml.bool(h["ok"], "ok") ?? exit.map({ $0 == 0 }) else {
+                yaml.invalid(node, "health \(quoteString(name)) needs `ok` or `exit`", help: "write `{ok: true}` or `{exit: 1}`")
+                return nil
+            }
+            if let exit, (exit == 0) != ok, let e = h["exit"] {
+                yaml.invalid(e, "health \(quoteString(name)): `ok: \(ok)` contradicts `exit: \(exit)`", help: "a health check passes exactly when it exits 0")
+            }
+            let duration = h["duration"].flatMap { self.duration($0, "duration") }
+            return HealthObservation(ok: ok, exitCode: exit, output: yaml.string(h["output"], "output"), duration: duration)
+        }
+
+        /// A count, or a list of `{node, pid, since}`.
+        mutating func holders(_ node: Node) {
+            if case .scalar = node {
+                facts.lock.holderCount = yaml.int(node, "lock.holders").map(Int64.init)
+                return
+            }
+            guard case .sequence(let items) = node else {
+                yaml.invalid(node, "`lock.holders` must be a number or a list of holders")
+                return
+            }
+            var holders: [LockHolder] = []
+            for item in items {
+                guard let h = yaml.mapping(item, allowed: ["node", "pid", "since"], context: "a lock holder") else { continue }
+                guard let name = yaml.string(h["node"], "node") else {
+                    yaml.invalid(item, "a lock holder needs `node`")
+                    continue
+                }
+                holders.append(LockHolder(node: name, pid: yaml.int(h["pid"], "pid", min: 1), since: h["since"].flatMap { instant($0, "since") }))
+            }
+            facts.lock.holders = holders
+        }
+    }
+}
