@@ -48,6 +48,6 @@ let package = Package(
         ),
         .testTarget(name: "EvaluatorTests", dependencies: ["Evaluator"]),
         .testTarget(name: "ExecutorsTests", dependencies: ["Executors", "PolicyLang"], exclude: ["Golden"]),
-        .testTarget(name: "CLITests", dependencies: ["rc"]),
+        .testTarget(name: "CLITests", dependencies: ["rc"], exclude: ["Explain"]),
     ]
 )

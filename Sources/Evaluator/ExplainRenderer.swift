@@ -78,7 +78,7 @@ public struct ExplainRenderer: Sendable {
             for change in e.wouldChange { out += "  - \(change.text)\n" }
             if !e.wouldChange.isEmpty {
                 out += e.wouldChangeIsComplete
-                    ? "  (together, these lead to a reboot)\n"
+                    ? "  (together, these let it through)\n"
                     : "  (and more than rc can name from these facts)\n"
             }
         }

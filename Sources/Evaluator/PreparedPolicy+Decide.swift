@@ -304,7 +304,7 @@ struct Run {
                 do {
                     denies = try Interpreter.bool(code, slots, log)
                     if tracing { ruleLines += conditionLines(expr, code, holds: denies, log: log!) }
-                    if denies { denied = (rule, "rule \(quoteString(rule.spec.name)) denies: \(file.text(expr.span))" + (tracing ? " (\(describe(expr, value: .bool(true)) ?? ""))" : "")) }
+                    if denies { denied = (rule, "rule \(quoteString(rule.spec.name)) denies: \(file.text(expr.span))" + (tracing ? ": " + (describe(expr, value: .bool(true)) ?? "") : "")) }
                 } catch {
                     denies = true
                     let at = file.location(of: error.span.start)
@@ -451,7 +451,7 @@ struct Run {
 
     // MARK: describing values
 
-    /// The values behind a condition: `3 < 3 is false (cluster.healthy = 3, cluster.size = 5)`.
+    /// The values behind a condition: `2 < 3 is true, with cluster.healthy = 2, cluster.size = 5`.
     func describe(_ expr: Expr, value: Value) -> String? {
         var text = "is \(value)"
         if case .binary(let op, let l, let r) = expr.kind, op.isComparison || op == .matches, let a = valueOf(l) {
@@ -459,7 +459,7 @@ struct Run {
             text = "\(a) \(op.rawValue) \(b) is \(value)"
         }
         let facts = factsRead(by: expr, policy.policy.tables).map { "\($0.rawValue) = \(slots[$0])" }
-        return facts.isEmpty ? text : text + " (" + facts.joined(separator: ", ") + ")"
+        return facts.isEmpty ? text : text + ", with " + facts.joined(separator: ", ")
     }
 
     /// The value of a sub-expression, for display.

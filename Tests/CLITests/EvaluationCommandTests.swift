@@ -1,0 +1,181 @@
+import Foundation
+import Testing
+
+/// `rc explain`, `rc test` and `rc simulate` end to end: golden explain output for every blocking reason and for a
+/// reboot, exit codes, JSON shapes and the errors of bad input. `RC_UPDATE_GOLDEN=1` rewrites the golden files.
+@Suite struct EvaluationCommandTests {
+    let cli = CLITests()
+    static let dir = "Tests/CLITests/Explain/"
+    static let cases = ((try? FileManager.default.contentsOfDirectory(atPath: CLITests.root.appendingPathComponent(dir).path)) ?? [])
+        .filter { $0.hasSuffix(".facts.yaml") }.map { String($0.dropLast(".facts.yaml".count)) }.sorted()
+
+    /// The exit code each golden case must give (DESIGN.md).
+    static let expectedStatus: [String: Int32] = [
+        "reboot": 0, "no-reboot-needed": 0, "post-lock-cleared": 0, "health": 3, "post-boot": 3, "lock": 4, "kill-switch": 5,
+        "detector-error": 6, "window": 7, "rule": 8, "cooldown": 8,
+    ]
+
+    @Test func everyBlockingReasonHasAGoldenCase() {
+        #expect(Set(Self.cases) == Set(Self.expectedStatus.keys))
+    }
+
+    @Test(arguments: cases)
+    func explainGolden(_ name: String) throws {
+        let run = try cli.rc(["explain", Self.dir + "fleet.rcl", "--facts", Self.dir + name + ".facts.yaml", "--color", "never"])
+        #expect(run.status == Self.expectedStatus[name], "\(name): \(run.stderr)")
+        #expect(run.stderr.isEmpty, "\(run.stderr)")
+        let url = CLITests.root.appendingPathComponent(Self.dir + name + ".explain.txt")
+        if ProcessInfo.processInfo.environment["RC_UPDATE_GOLDEN"] == "1" {
+            try run.stdout.write(to: url, atomically: true, encoding: .utf8)
+            return
+        }
+        #expect(run.stdout == (try String(contentsOf: url, encoding: .utf8)))
+    }
+
+    @Test func explainJSONHasTheDocumentedFields() throws {
+        let run = try cli.rc(["explain", Self.dir + "fleet.rcl", "--facts", Self.dir + "window.facts.yaml", "--format", "json"])
+        #expect(run.status == 7)
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
+        for key in ["outcome", "blocked_by", "name", "exit_code", "next_eligible", "reasons", "would_change", "trace"] {
+            #expect(json[key] != nil, "missing \(key)")
+        }
+        #expect(json["outcome"] as? String == "blocked")
+        #expect(json["blocked_by"] as? String == "window")
+        #expect(json["name"] as? String == "weekend-freeze")
+        #expect(json["exit_code"] as? Int == 7)
+        #expect(json["next_eligible"] as? String == "2026-11-23T22:00:00+01:00")
+        let trace = try #require(json["trace"] as? [[String: Any]])
+        let window = try #require(trace.first { ($0["clause"] as? String)?.hasPrefix("window deny \"weekend-freeze\"") == true })
+        #expect(window["result"] as? String == "block")
+        #expect(window["line"] as? Int == 12 && window["column"] as? Int == 1)
+        #expect(window["file"] as? String == Self.dir + "fleet.rcl")
+    }
+
+    @Test func explainPicksThePolicyOfTheNodeFromADirectory() throws {
+        try cli.withTemporaryDirectory { dir in
+            let facts = dir.appendingPathComponent("facts.yaml")
+            try "node: {name: web-3, labels: {os: suse}}\nnow: \"2026-11-28T03:00:00+01:00\"\ndetectors: {apt: fired}\n".write(to: facts, atomically: true, encoding: .utf8)
+            let run = try cli.rc(["explain", "policies/", "--facts", facts.path, "--format", "json"])
+            // web-3 matches the web policy's applies_to; the suse policy matches too by its label: ambiguous.
+            #expect(run.status == 2)
+            #expect(run.stderr.contains("2 policies apply to node \"web-3\""))
+            try "node: {name: web-3}\nnow: \"2026-11-28T03:00:00+01:00\"\ndetectors: {apt: fired}\n".write(to: facts, atomically: true, encoding: .utf8)
+            let web = try cli.rc(["explain", "policies/", "--facts", facts.path, "--format", "json"])
+            #expect(web.stdout.contains("\"policy\": \"web\""), "\(web.stderr)")
+            try "node: {name: db-9.example.org}\nnow: \"2026-11-28T03:00:00+01:00\"\ndetectors: {apt: fired}\n".write(to: facts, atomically: true, encoding: .utf8)
+            let fallback = try cli.rc(["explain", "policies/", "--facts", facts.path, "--format", "json"])
+            #expect(fallback.stdout.contains("\"policy\": \"default\""), "\(fallback.stderr)")
+        }
+    }
+
+    @Test func badFactsAreLocated() throws {
+        try cli.withTemporaryDirectory { dir in
+            let facts = dir.appendingPathComponent("facts.yaml")
+            try "now: \"2026-11-21 10:00\"\nnode: {name: web-1, uptme: 3h}\ndetectors: {aptt: fired}\n".write(to: facts, atomically: true, encoding: .utf8)
+            let run = try cli.rc(["explain", Self.dir + "fleet.rcl", "--facts", facts.path, "--color", "never"])
+            #expect(run.status == 2)
+            #expect(run.stderr.contains("facts.yaml:1:6: error[RC4003]: `now`: expected an RFC 3339 instant"), "\(run.stderr)")
+            #expect(run.stderr.contains("facts.yaml:2:21: error[RC4002]: unknown field `uptme` in `node`"), "\(run.stderr)")
+            #expect(run.stderr.contains("did you mean `uptime`?"))
+            try "now: \"2026-11-21T10:00:00Z\"\ndetectors: {aptt: fired}\n".write(to: facts, atomically: true, encoding: .utf8)
+            let names = try cli.rc(["explain", Self.dir + "fleet.rcl", "--facts", facts.path, "--color", "never"])
+            #expect(names.status == 2)
+            #expect(names.stderr.contains("facts.yaml:2:13: error[RC4002]: unknown detector \"aptt\""), "\(names.stderr)")
+            #expect(names.stderr.contains("did you mean \"apt\"?"))
+            try "now: [1, 2\n".write(to: facts, atomically: true, encoding: .utf8)
+            let yaml = try cli.rc(["explain", Self.dir + "fleet.rcl", "--facts", facts.path])
+            #expect(yaml.status == 2 && yaml.stderr.contains("error[RC4001]: invalid YAML"))
+        }
+        let missing = try cli.rc(["explain", Self.dir + "fleet.rcl", "--facts", "/nonexistent/facts.yaml"])
+        #expect(missing.status == 64 && missing.stderr.contains("/nonexistent/facts.yaml"))
+    }
+
+    @Test func explainWithoutNowUsesTheCurrentTimeAndSaysSo() throws {
+        let run = try cli.rc(["explain", Self.dir + "fleet.rcl", "--facts", "-", "--color", "never"], stdin: "detectors: {apt: clear}\n")
+        #expect(run.status == 0)
+        #expect(run.stdout.contains("(the current time)"))
+    }
+
+    @Test func testCommandPassesTheExamplesWithFullCoverage() throws {
+        let run = try cli.rc(["test", "--min-coverage", "100", "policies/", "--color", "never"])
+        #expect(run.status == 0, "\(run.stdout)")
+        #expect(run.stdout.contains("0 failed"))
+        let json = try cli.rc(["test", "--coverage", "--format", "json", "policies/examples/web.rcl"])
+        let parsed = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        let policy = try #require((parsed["policies"] as? [[String: Any]])?.first)
+        let coverage = try #require(policy["coverage"] as? [String: Any])
+        #expect(coverage["covered"] as? Int == coverage["total"] as? Int)
+        #expect((policy["tests"] as? [Any])?.count ?? 0 >= 10)
+    }
+
+    @Test func aFailingTestShowsExpectedActualAndTrace() throws {
+        try cli.withTemporaryDirectory { dir in
+            let policy = dir.appendingPathComponent("p.rcl")
+            try """
+                policy "p" {}
+                detector "apt" debian
+                rule "small" { deny when cluster.size < 3 }
+                test "wrong" {
+                  given { detector "apt" fired  cluster.size 5 }
+                  expect blocked by rule "small"
+                }
+                test "needs the time" {
+                  given { detector "apt" fired  cluster.size 1 }
+                  expect blocked by rule "small"
+                }
+                """.write(to: policy, atomically: true, encoding: .utf8)
+            let run = try cli.rc(["test", policy.path, "--color", "never", "--coverage"])
+            #expect(run.status == 1)
+            #expect(run.stdout.contains("✗ wrong"))
+            #expect(run.stdout.contains("expected  blocked by rule \"small\""))
+            #expect(run.stdout.contains("actual    reboot (exit 0)"))
+            #expect(run.stdout.contains("cluster.size < 3  → 5 < 3 is false, with cluster.size = 5"))
+            #expect(run.stdout.contains("✓ needs the time"))
+            #expect(run.stdout.contains("1 passed, 1 failed"))
+            let junit = try cli.rc(["test", policy.path, "--format", "junit"])
+            #expect(junit.status == 1)
+            #expect(junit.stdout.contains("<testsuites name=\"rc test\" tests=\"2\" failures=\"1\">"))
+            #expect(junit.stdout.contains("<failure message=\"expected blocked by rule &quot;small&quot;, got reboot (exit 0)\">"))
+            let low = try cli.rc(["test", policy.path, "--min-coverage", "100"])
+            #expect(low.status == 1)
+        }
+    }
+
+    @Test func testsThatDependOnTheTimeMustGiveIt() throws {
+        try cli.withTemporaryDirectory { dir in
+            let policy = dir.appendingPathComponent("p.rcl")
+            try """
+                policy "p" {}
+                detector "apt" debian
+                window deny "day" daily 08:00 .. 20:00
+                test "no time" {
+                  given { detector "apt" fired }
+                  expect reboot
+                }
+                """.write(to: policy, atomically: true, encoding: .utf8)
+            let run = try cli.rc(["test", policy.path, "--color", "never"])
+            #expect(run.status == 1)
+            #expect(run.stdout.contains("the decision depends on the time, but the test gives no `now`"))
+        }
+    }
+
+    @Test func simulateDrawsACalendar() throws {
+        let run = try cli.rc(["simulate", Self.dir + "fleet.rcl", "--facts", Self.dir + "window.facts.yaml", "--days", "3", "--step", "1h"])
+        #expect(run.status == 0, "\(run.stderr)")
+        let lines = run.stdout.split(separator: "\n").map(String.init)
+        // Sat from 10:00, Sun, Mon, and Tue until 10:00; the freeze ends Mon 08:00, the night opens Mon 22:00.
+        #expect(lines.contains("Sat 2026-11-21            wwwwwwwwwwwwww"))
+        #expect(lines.contains("Mon 2026-11-23  wwwwwwwwWWWWWWWWWWWWWW##"))
+        #expect(lines.contains("Tue 2026-11-24  #####WWWWW              "))
+        #expect(run.stdout.contains("w  blocked by window \"weekend-freeze\""))
+        #expect(run.stdout.contains("#  eligible: reboot"))
+        let json = try cli.rc(["simulate", Self.dir + "fleet.rcl", "--facts", Self.dir + "window.facts.yaml", "--days", "3", "--format", "json"])
+        let parsed = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        let intervals = try #require(parsed["intervals"] as? [[String: Any]])
+        #expect(intervals.first?["name"] as? String == "weekend-freeze")
+        #expect(intervals.first?["to"] as? String == "2026-11-23T08:00:00+01:00")
+        #expect(intervals.contains { $0["outcome"] as? String == "reboot" && $0["from"] as? String == "2026-11-23T22:00:00+01:00" })
+        let bad = try cli.rc(["simulate", Self.dir + "fleet.rcl", "--facts", Self.dir + "window.facts.yaml", "--step", "7m"])
+        #expect(bad.status == 64 && bad.stderr.contains("--step must be whole minutes that divide a day"))
+    }
+}
