@@ -1,4 +1,5 @@
-import Foundation
+import class Foundation.NSLock
+import struct Foundation.TimeZone
 
 /// The result of checking one file.
 public struct CheckResult: Sendable {

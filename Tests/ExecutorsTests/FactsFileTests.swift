@@ -1,0 +1,65 @@
+import Evaluator
+import Executors
+import PolicyLang
+import Testing
+
+/// Facts files: the documented example reads completely, JSON works as well as YAML, mistakes are located.
+@Suite struct FactsFileTests {
+    @Test func theDocumentedExample() throws {
+        let file = FactsFile.read(
+            SourceFile(
+                path: "facts.yaml",
+                text: """
+                    now: "2026-11-21T10:00:00+01:00"        # RFC 3339 instant
+                    phase: pre-lock                          # pre-lock | post-lock | post-boot
+                    node: {name: web-1, labels: {tier: canary}, uptime: 36h}
+                    kill_switch: false
+                    detectors:
+                      debian: {fired: true}
+                      rhel: {error: "needs-restarting: not found"}
+                    health:
+                      cluster: {ok: false, exit: 1, output: "quorum at risk", duration: 2.5s}
+                    lock: {held: false, available: true, slots: 1, holders: [{node: web-2, pid: 4121, since: "2026-11-21T09:58:00+01:00"}]}
+                    cluster: {size: 5, healthy: 4, fallback_healthy: 1, last_reboot: "2026-11-21T09:50:00+01:00"}
+                    """))
+        #expect(file.diagnostics.isEmpty, "\(file.diagnostics.map(\.message))")
+        let f = file.facts
+        #expect(f.now?.epochMilliseconds == 1_795_251_600_000)
+        #expect(f.phase == .preLock)
+        #expect(f.nodeName == "web-1" && f.nodeLabels == ["tier": "canary"] && f.nodeUptime == 36 * 3_600_000)
+        #expect(f.killSwitch == false)
+        #expect(f.detectors["debian"] == DetectorObservation(.fired))
+        #expect(f.detectors["rhel"] == DetectorObservation(.error("needs-restarting: not found")))
+        #expect(f.health["cluster"] == HealthObservation(ok: false, exitCode: 1, output: "quorum at risk", duration: 2500))
+        #expect(f.lock.held == false && f.lock.available == true && f.lock.slots == 1)
+        #expect(f.lock.holders?.first?.node == "web-2" && f.lock.holders?.first?.pid == 4121)
+        #expect(f.cluster.size == 5 && f.cluster.healthy == 4 && f.cluster.fallbackHealthy == 1)
+        #expect(f.cluster.lastReboot?.description == "2026-11-21T09:50:00+01:00")
+    }
+
+    @Test func jsonIsAcceptedAndEverythingIsOptional() {
+        let json = FactsFile.read(SourceFile(path: "f.json", text: #"{"node": {"name": "db-1"}, "health": {"db": "fails"}, "lock": {"holders": 2}}"#))
+        #expect(json.diagnostics.isEmpty)
+        #expect(json.facts.nodeName == "db-1" && json.facts.health["db"]?.ok == false && json.facts.lock.count == 2)
+        #expect(json.facts.now == nil)
+    }
+
+    @Test func mistakesAreLocated() {
+        let file = FactsFile.read(
+            SourceFile(path: "f.yaml", text: "phase: during\ncluster: {size: 3, healthy: 4}\nhealth: {gate: {ok: true, exit: 2}}\ndetectors: {apt: maybe}\nkil_switch: true\n"))
+        #expect(file.diagnostics.count == 5, "\(file.diagnostics.map(\.message))")
+        #expect(file.diagnostics.contains { $0.message == "unknown phase \"during\"" })
+        #expect(file.diagnostics.contains { $0.message.contains("`cluster.healthy` (4) is larger than `cluster.size` (3)") })
+        #expect(file.diagnostics.contains { $0.message.contains("`ok: true` contradicts `exit: 2`") })
+        #expect(file.diagnostics.contains { $0.message.contains("\"maybe\" is not a detector state") })
+        #expect(file.diagnostics.contains { $0.code == .importUnknownField && $0.help == "did you mean `kill_switch`?" })
+    }
+
+    @Test func namesAreCheckedAgainstThePolicy() throws {
+        let policy = try #require(Checker.check(SourceFile(path: "p.rcl", text: "policy \"p\" {}\ndetector \"apt\" debian\n")).policy)
+        let file = FactsFile.read(SourceFile(path: "f.yaml", text: "detectors: {atp: fired}\nhealth: {gate: ok}\n"))
+        let problems = file.diagnostics(against: policy)
+        #expect(problems.map(\.message) == ["unknown detector \"atp\"", "unknown health check \"gate\""])
+        #expect(problems.first?.help == "did you mean \"apt\"?")
+    }
+}
