@@ -1,4 +1,5 @@
 import Foundation
+import Evaluator
 import PolicyLang
 
 // Parse + check throughput on a generated 100,000-line policy set (1,000 files of 100 lines).
@@ -76,3 +77,52 @@ let parseStart = DispatchTime.now().uptimeNanoseconds
 for file in files { _ = Parser.parse(file) }
 let parseSeconds = Double(DispatchTime.now().uptimeNanoseconds - parseStart) / 1e9
 print(String(format: "phases: lex %.3f s, lex+parse %.3f s, check %.3f s", lexSeconds, parseSeconds, median - parseSeconds))
+
+// Evaluation latency: one decision for the web fleet example, timed one by one (the clock read, about 20 ns, is
+// included), with tracing off (the daemon) and on (explain, test).
+let webPath = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    .appendingPathComponent("policies/examples/web.rcl").path
+let web = PreparedPolicy(Checker.check(SourceFile(path: webPath, bytes: Array(FileManager.default.contents(atPath: webPath)!))).policy!)
+func instant(_ text: String) -> Instant {
+    guard case .success(let i) = Instant.parse(text) else { fatalError(text) }
+    return i
+}
+let rebootFacts = Facts(
+    now: instant("2026-11-24T23:00:00+01:00"), phase: .preLock, nodeName: "web-3", nodeLabels: ["tier": "canary"], nodeUptime: 36 * 3_600_000,
+    killSwitch: false, detectors: ["apt": DetectorObservation(.fired), "marker": DetectorObservation(.clear), "dnf": DetectorObservation(.clear)],
+    health: ["cluster": HealthObservation(ok: true, exitCode: 0)], lock: LockFacts(held: false, available: true, slots: 1),
+    cluster: ClusterFacts(size: 5, healthy: 5, fallbackHealthy: 2, lastReboot: instant("2026-11-24T20:00:00+01:00")))
+var windowFacts = rebootFacts
+windowFacts.now = instant("2026-11-21T10:00:00+01:00")
+// RC_BENCH_PROFILE=1 loops over the reboot decision only, for `perf record`.
+if ProcessInfo.processInfo.environment["RC_BENCH_PROFILE"] == "1" {
+    var n = 0
+    for _ in 0..<3_000_000 { n &+= web.decide(rebootFacts).reasons.count }
+    print(n)
+    exit(0)
+}
+precondition(web.decide(rebootFacts).outcome == .reboot && web.decide(windowFacts).blockedBy == .window)
+
+func latency(_ facts: Facts, trace: Bool, runs: Int) -> (p50: Double, p99: Double) {
+    var nanos: [UInt64] = []
+    nanos.reserveCapacity(runs)
+    var sink = 0
+    for _ in 0..<1000 { sink &+= web.decide(facts, trace: trace).reasons.count }
+    for _ in 0..<runs {
+        let start = DispatchTime.now().uptimeNanoseconds
+        let d = web.decide(facts, trace: trace)
+        nanos.append(DispatchTime.now().uptimeNanoseconds - start)
+        sink &+= d.reasons.count
+    }
+    precondition(sink > 0)
+    nanos.sort()
+    return (Double(nanos[runs / 2]) / 1000, Double(nanos[runs * 99 / 100]) / 1000)
+}
+print("evaluation latency per decision, web fleet example (\(web.policy.rules.count) rules, \(web.policy.windows.count) windows):")
+for (label, facts, trace) in [
+    ("reboot, tracing off", rebootFacts, false), ("reboot, tracing on", rebootFacts, true),
+    ("blocked by window + next eligible, tracing off", windowFacts, false), ("blocked by window + next eligible, tracing on", windowFacts, true),
+] {
+    let (p50, p99) = latency(facts, trace: trace, runs: trace ? 20_000 : 200_000)
+    print(String(format: "  %@: p50 %.2f µs, p99 %.2f µs", label, p50, p99))
+}

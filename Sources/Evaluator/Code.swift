@@ -18,6 +18,8 @@ indirect enum Code: Sendable {
     case matches(Code, CompiledRegex)
     /// A missing key or an index out of range reads as `missing`, the empty value of the element type.
     case index(Code, Code, missing: Value)
+    /// `node.labels[KEY]`, read without building the map.
+    case label(Code)
     case call(BuiltinFunction, [Code])
     case percentOf(Code, Code, Span)
     case list([Code])
@@ -49,17 +51,25 @@ public struct EvaluationError: Error, Sendable, Hashable {
     }
 }
 
-/// The facts of one decision, in slots indexed by `FactKey`, ready for expressions.
+/// The facts of one decision, in slots indexed by `FactKey`, ready for expressions. The labels stay a plain
+/// dictionary; `node.labels` as a whole is built only when an expression reads it whole.
 struct FactSlots {
     private var values: ContiguousArray<Value>
+    var labels: [String: String] = [:]
 
     init(_ values: ContiguousArray<Value>) {
         self.values = values
     }
 
     subscript(key: FactKey) -> Value {
-        get { values[key.slot] }
-        set { values[key.slot] = newValue }
+        get { key == .nodeLabels ? .map(labels.mapValues(Value.string)) : values[key.slot] }
+        set {
+            if key == .nodeLabels, case .map(let m) = newValue {
+                labels = m.compactMapValues { if case .string(let s) = $0 { s } else { nil } }
+            } else {
+                values[key.slot] = newValue
+            }
+        }
     }
 
     static let empty = FactSlots(ContiguousArray(repeating: .bool(false), count: FactKey.allCases.count))
@@ -152,6 +162,9 @@ enum Interpreter {
             case (.list(let items), .int(let i)): return i >= 0 && i < items.count ? items[Int(i)] : missing
             default: return missing
             }
+        case .label(let key):
+            guard case .string(let k) = try evaluate(key, facts, log: log) else { return .string("") }
+            return .string(facts.labels[k] ?? "")
         case .call(let function, let args):
             return try call(function, args, facts, log)
         case .percentOf(let p, let whole, let span):

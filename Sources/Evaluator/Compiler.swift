@@ -40,6 +40,7 @@ struct Compiler {
             if let key = tables.facts[expr.id] { return .fact(key) }
             return .failure("unknown fact", expr.span)
         case .index(let base, let key):
+            if tables.facts[base.id] == .nodeLabels { return .label(lower(key)) }
             return .index(lower(base), lower(key), missing: emptyValue(of: tables.types[expr.id] ?? .any))
         case .call(let function, let args):
             guard let builtin = BuiltinFunction(rawValue: function.name) else { return .failure("unknown function", expr.span) }
@@ -87,6 +88,7 @@ struct Compiler {
         }
         switch code {
         case .constant, .fact, .failure: return code
+        case .label(let key): return .label(fold(key))
         case .not(let c):
             let f = fold(c)
             return f.constantValue != nil ? constant(.not(f)) : .not(f)

@@ -148,19 +148,18 @@ struct Run {
         var fired: [String] = []
         var errors: [(String, String)] = []
         var lines: [TraceEntry] = []
-        for detector in policy.policy.detectors {
+        for detector in policy.detectors {
             let observation = facts.detectors[detector.name]
-            if observation == nil { assume(Assumption(fact: "detector \(quoteString(detector.name))", value: "clear")) }
-            let label = "detector \(quoteString(detector.name))"
+            if observation == nil { assume(Assumption(fact: detector.label, value: "clear")) }
             switch observation?.state ?? .clear {
             case .fired:
-                fired.append(detector.name)
-                if tracing { lines.append(entry(1, .detect, label, .pass, "fired" + outputSuffix(observation?.output), span: detector.span)) }
+                fired.append(detector.label)
+                if tracing { lines.append(entry(1, .detect, detector.label, .pass, "fired" + outputSuffix(observation?.output), span: detector.span)) }
             case .clear:
-                if tracing { lines.append(entry(1, .detect, label, .neutral, "clear", span: detector.span, assumed: observation == nil)) }
+                if tracing { lines.append(entry(1, .detect, detector.label, .neutral, "clear", span: detector.span, assumed: observation == nil)) }
             case .error(let message):
                 errors.append((detector.name, message))
-                if tracing { lines.append(entry(1, .detect, label, .block, "error: \(message)", span: detector.span)) }
+                if tracing { lines.append(entry(1, .detect, detector.label, .block, "error: \(message)", span: detector.span)) }
             }
         }
         if !fired.isEmpty {
@@ -168,9 +167,10 @@ struct Run {
             if tracing {
                 for i in lines.indices where lines[i].result == .block { lines[i].result = .neutral }
             }
-            record(entry(0, .detect, title(.detect), .pass, "reboot needed: " + fired.map { "detector \(quoteString($0)) fired" }.joined(separator: ", ")))
+            let why = fired.count == 1 ? fired[0] + " fired" : fired.map { $0 + " fired" }.joined(separator: ", ")
+            record(entry(0, .detect, title(.detect), .pass, "reboot needed: " + why))
             record(lines)
-            decision.reasons.append(fired.map { "detector \(quoteString($0)) fired" }.joined(separator: ", "))
+            decision.reasons.append(why)
             return true
         }
         if let (name, message) = errors.first {
@@ -193,11 +193,13 @@ struct Run {
     mutating func killSwitch() -> Bool {
         let active = facts.killSwitch ?? FactDefaults.killSwitch
         if facts.killSwitch == nil { assume(Assumption(fact: "kill_switch", value: "false")) }
-        let where_ = policy.policy.killSwitches.map(killSwitchText).joined(separator: ", ")
-        record(entry(0, .killSwitch, title(.killSwitch), active ? .block : .pass, active ? "active" + (where_.isEmpty ? "" : " (\(where_))") : "not active", assumed: facts.killSwitch == nil))
-        if active {
-            block(.killSwitch, nil, "the kill switch is active" + (where_.isEmpty ? "" : " (\(where_))"))
+        guard active else {
+            record(entry(0, .killSwitch, title(.killSwitch), .pass, "not active", assumed: facts.killSwitch == nil))
+            return true
         }
+        let where_ = policy.policy.killSwitches.map(killSwitchText).joined(separator: ", ")
+        record(entry(0, .killSwitch, title(.killSwitch), .block, "active" + (where_.isEmpty ? "" : " (\(where_))"), assumed: facts.killSwitch == nil))
+        block(.killSwitch, nil, "the kill switch is active" + (where_.isEmpty ? "" : " (\(where_))"))
         return !active
     }
 
@@ -219,8 +221,9 @@ struct Run {
         var denying: Int?
         var anyAllowOpen = false
         var lines: [TraceEntry] = []
+        let minutes = calendar.minutesOfWeek(at: now)
         for (i, window) in calendar.windows.enumerated() {
-            let open = window.isOpen(at: now)
+            let open = window.isOpen(minuteOfWeek: minutes[window.zoneIndex])
             if open, window.spec.effect == .deny, denying == nil { denying = i }
             if open, window.spec.effect == .allow { anyAllowOpen = true }
             if tracing {
@@ -360,20 +363,20 @@ struct Run {
 
     /// Steps 5 and 8: every health check of the phase must pass.
     mutating func health() -> Bool {
-        let checks = policy.policy.health.filter { $0.phases.contains(phase) }
+        let checks = policy.healthChecks.filter { $0.phases.contains(phase) }
         guard !checks.isEmpty else {
             record(entry(0, .health, title(.health), .pass, "no health check runs \(phase.environmentValue)"))
             return true
         }
-        var failed: (HealthSpec, HealthObservation)?
+        var failed: (PreparedPolicy.Gate, HealthObservation)?
         var lines: [TraceEntry] = []
         for check in checks {
             let observation = facts.health[check.name]
-            if observation == nil { assume(Assumption(fact: "health \(quoteString(check.name))", value: "ok")) }
+            if observation == nil { assume(Assumption(fact: check.label, value: "ok")) }
             let result = observation ?? HealthObservation(ok: true)
             if !result.ok, failed == nil { failed = (check, result) }
             if tracing {
-                lines.append(entry(1, .health, "health \(quoteString(check.name))", result.ok ? .pass : .block, healthText(result), span: check.span, assumed: observation == nil))
+                lines.append(entry(1, .health, check.label, result.ok ? .pass : .block, healthText(result), span: check.span, assumed: observation == nil))
             }
         }
         if let (check, result) = failed {

@@ -1,8 +1,9 @@
 import PolicyLang
 
 /// A checked policy made ready for evaluation: expressions compiled, windows prepared. Deciding is a pure function
-/// of the policy and the facts; it reads no clock, file or process.
-public struct PreparedPolicy: Sendable {
+/// of the policy and the facts; it reads no clock, file or process. Immutable, so one instance serves any number of
+/// threads.
+public final class PreparedPolicy: Sendable {
     public let policy: CheckedPolicy
     public let calendar: WindowCalendar
     let appliesTo: Code?
@@ -11,12 +12,37 @@ public struct PreparedPolicy: Sendable {
     let zone: Zone
     let compiler: Compiler
 
-    struct Rule: Sendable {
-        var spec: RuleSpec
-        var conditions: [(expr: Expr, code: Code)]
+    final class Rule: Sendable {
+        let spec: RuleSpec
+        let conditions: [(expr: Expr, code: Code)]
         /// The facts the rule reads, for the list of assumptions.
-        var facts: [FactKey]
+        let facts: [FactKey]
+
+        init(spec: RuleSpec, conditions: [(expr: Expr, code: Code)], facts: [FactKey]) {
+            self.spec = spec
+            self.conditions = conditions
+            self.facts = facts
+        }
     }
+
+    /// A detector or health check, with its name quoted once for reasons and traces.
+    final class Gate: Sendable {
+        let name: String
+        /// `detector "apt"`, `health "cluster"`.
+        let label: String
+        let span: Span
+        let phases: [HealthPhase]
+
+        init(kind: String, name: String, span: Span, phases: [HealthPhase] = []) {
+            self.name = name
+            label = "\(kind) \(quoteString(name))"
+            self.span = span
+            self.phases = phases
+        }
+    }
+
+    let detectors: [Gate]
+    let healthChecks: [Gate]
 
     /// Compiles a checked policy.
     public init(_ policy: CheckedPolicy) {
@@ -37,6 +63,8 @@ public struct PreparedPolicy: Sendable {
             }
         }
         detectorConditions = conditions
+        detectors = policy.detectors.map { Gate(kind: "detector", name: $0.name, span: $0.span) }
+        healthChecks = policy.health.map { Gate(kind: "health", name: $0.name, span: $0.span, phases: $0.phases) }
         zone = Zone(identifier: policy.timeZone) ?? .utc
     }
 
@@ -80,11 +108,7 @@ public struct PreparedPolicy: Sendable {
         s[.phase] = .string(phase.environmentValue)
         s[.killSwitch] = .bool(facts.killSwitch ?? FactDefaults.killSwitch)
         s[.nodeName] = .string(facts.nodeName ?? FactDefaults.nodeName)
-        if let labels = facts.nodeLabels, !labels.isEmpty {
-            s[.nodeLabels] = .map(labels.mapValues(Value.string))
-        } else {
-            s[.nodeLabels] = .map([:])
-        }
+        s.labels = facts.nodeLabels ?? [:]
         s[.nodeUptime] = .duration(facts.nodeUptime ?? FactDefaults.nodeUptime)
         s[.clusterSize] = .int(facts.cluster.size ?? FactDefaults.clusterSize)
         s[.clusterHealthy] = .int(facts.cluster.healthy ?? FactDefaults.clusterHealthy)

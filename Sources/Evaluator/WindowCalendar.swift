@@ -2,20 +2,41 @@ import PolicyLang
 
 /// The maintenance windows of a policy, ready to answer "is this instant eligible?" and "when is it next?".
 public struct WindowCalendar: Sendable {
-    struct Window: Sendable {
-        var spec: WindowSpec
-        var zone: Zone
+    final class Window: Sendable {
+        let spec: WindowSpec
+        let zone: Zone
+        /// The window's zone in `WindowCalendar.zones`.
+        let zoneIndex: Int
+        let isDeny: Bool
+        let intervals: [WeeklyInterval]
         /// Every minute of the week at which the window opens or closes.
-        var boundaries: Set<Int>
+        let boundaries: Set<Int>
 
-        func isOpen(at ms: Int64) -> Bool {
-            let m = zone.minuteOfWeek(at: ms)
-            for interval in spec.intervals where interval.contains(minuteOfWeek: m) { return true }
+        init(spec: WindowSpec, zone: Zone, zoneIndex: Int) {
+            self.spec = spec
+            self.zone = zone
+            self.zoneIndex = zoneIndex
+            isDeny = spec.effect == .deny
+            intervals = spec.intervals
+            var boundaries = Set<Int>()
+            for interval in spec.intervals {
+                boundaries.insert(interval.start % WeeklyInterval.week)
+                boundaries.insert(interval.end % WeeklyInterval.week)
+            }
+            self.boundaries = boundaries
+        }
+
+        func isOpen(at ms: Int64) -> Bool { isOpen(minuteOfWeek: zone.minuteOfWeek(at: ms)) }
+
+        func isOpen(minuteOfWeek m: Int) -> Bool {
+            for interval in intervals where interval.contains(minuteOfWeek: m) { return true }
             return false
         }
     }
 
     let windows: [Window]
+    /// The distinct zones of the windows; most policies have one.
+    let zones: [Zone]
     let hasAllow: Bool
 
     /// How far ahead `nextEligible` looks.
@@ -23,15 +44,22 @@ public struct WindowCalendar: Sendable {
 
     /// Prepares the windows of a policy. Zones were checked by the checker; an unknown one falls back to UTC.
     public init(_ specs: [WindowSpec]) {
+        var zones: [Zone] = []
         windows = specs.map { spec in
-            var boundaries = Set<Int>()
-            for interval in spec.intervals {
-                boundaries.insert(interval.start % WeeklyInterval.week)
-                boundaries.insert(interval.end % WeeklyInterval.week)
-            }
-            return Window(spec: spec, zone: Zone(identifier: spec.timeZone) ?? .utc, boundaries: boundaries)
+            let zone = Zone(identifier: spec.timeZone) ?? .utc
+            let index = zones.firstIndex { $0.identifier == zone.identifier } ?? {
+                zones.append(zone)
+                return zones.count - 1
+            }()
+            return Window(spec: spec, zone: zone, zoneIndex: index)
         }
+        self.zones = zones
         hasAllow = specs.contains { $0.effect == .allow }
+    }
+
+    /// The local minute of the week in each zone at an instant, computed once for all windows.
+    func minutesOfWeek(at ms: Int64) -> [Int] {
+        zones.map { $0.minuteOfWeek(at: ms) }
     }
 
     /// Whether window `index` is open at an instant.
@@ -39,12 +67,11 @@ public struct WindowCalendar: Sendable {
 
     /// Whether reboots may happen at an instant: no deny window open and, when there are allow windows, one open.
     public func isEligible(at ms: Int64) -> Bool {
+        let minutes = minutesOfWeek(at: ms)
         var allowed = !hasAllow
-        for window in windows {
-            if window.isOpen(at: ms) {
-                if window.spec.effect == .deny { return false }
-                allowed = true
-            }
+        for window in windows where window.isOpen(minuteOfWeek: minutes[window.zoneIndex]) {
+            if window.isDeny { return false }
+            allowed = true
         }
         return allowed
     }
