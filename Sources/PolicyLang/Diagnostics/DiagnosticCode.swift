@@ -1,7 +1,8 @@
 /// Every diagnostic rc can emit, with a stable code.
 ///
 /// `RC1xxx` come from reading the text (lexer and parser), `RC2xxx` from checking meaning and types,
-/// `RC3xxx` are lints (warnings), `RC4xxx` come from `rc import`. Each one is documented with a bad
+/// `RC3xxx` are lints (warnings), `RC4xxx` come from YAML and JSON inputs (`rc import` configurations and
+/// facts files). Each one is documented with a bad
 /// example and its fix in `docs/diagnostics.md`; codes are never reused.
 public enum DiagnosticCode: String, Sendable, CaseIterable, Hashable {
     // Lexer and parser.
@@ -94,10 +95,10 @@ public enum DiagnosticCode: String, Sendable, CaseIterable, Hashable {
         case .noDetectors: "the policy has no detectors, so it never reboots"
         case .plaintextEtcd: "an etcd endpoint without TLS"
         case .insecureSkipVerify: "TLS certificate verification is turned off"
-        case .importSyntax: "the configuration is not valid YAML"
-        case .importUnknownField: "an unknown field in the configuration"
-        case .importInvalidValue: "a configuration value of the wrong type or out of range"
-        case .importMissingField: "a required configuration field is missing"
+        case .importSyntax: "the input is not valid YAML or JSON"
+        case .importUnknownField: "an unknown field in the input, or a name the policy does not have"
+        case .importInvalidValue: "a value of the wrong type or out of range"
+        case .importMissingField: "a required field is missing, or the input is empty"
         }
     }
 }
