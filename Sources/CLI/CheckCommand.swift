@@ -32,13 +32,7 @@ struct CheckCommand: ParsableCommand {
     var color: ColorChoice = .auto
 
     func run() throws {
-        let files: [String]
-        do {
-            files = try PolicyFiles.collect(paths.isEmpty ? ["."] : paths)
-        } catch {
-            printError("error: \(error)")
-            throw ExitCode(ExitStatus.usage)
-        }
+        let files = try PolicyFiles.collectOrExit(paths.isEmpty ? ["."] : paths)
         if files.isEmpty {
             printError("error: no .rcl files found in \((paths.isEmpty ? ["."] : paths).joined(separator: ", "))")
             throw ExitCode(ExitStatus.usage)
@@ -47,13 +41,7 @@ struct CheckCommand: ParsableCommand {
         var errors = 0
         var warnings = 0
         for path in files {
-            let source: SourceFile
-            do {
-                source = try PolicyFiles.read(path)
-            } catch {
-                printError("error: \(error)")
-                throw ExitCode(ExitStatus.usage)
-            }
+            let source = try PolicyFiles.readOrExit(path)
             let result = Checker.check(source)
             errors += result.diagnostics.filter { $0.severity == .error }.count
             warnings += result.diagnostics.filter { $0.severity == .warning }.count

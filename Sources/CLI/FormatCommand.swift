@@ -44,13 +44,7 @@ struct FormatCommand: ParsableCommand {
         var broken = 0
         var changed: [String] = []
         for path in files {
-            let source: SourceFile
-            do {
-                source = try PolicyFiles.read(path)
-            } catch {
-                printError("error: \(error)")
-                throw ExitCode(ExitStatus.usage)
-            }
+            let source = try PolicyFiles.readOrExit(path)
             let tree = Parser.parse(source)
             let errors = tree.diagnostics.filter { $0.severity == .error }
             if !errors.isEmpty {

@@ -29,13 +29,7 @@ struct ImportCommand: ParsableCommand {
     var color: ColorChoice = .auto
 
     func run() throws {
-        let source: SourceFile
-        do {
-            source = try PolicyFiles.read(config)
-        } catch {
-            printError("error: \(error)")
-            throw ExitCode(ExitStatus.usage)
-        }
+        let source = try PolicyFiles.readOrExit(config)
         let result = ClusterRebootdImporter.convert(source)
         let renderer = DiagnosticRenderer(color: color.enabled(for: STDERR_FILENO), toolVersion: RCVersion.current)
         if !result.diagnostics.isEmpty {

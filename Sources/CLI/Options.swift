@@ -1,4 +1,5 @@
 import ArgumentParser
+import Evaluator
 import Foundation
 import PolicyLang
 
@@ -57,6 +58,26 @@ enum PolicyFiles {
             }
         }
         return out
+    }
+
+    /// `collect`, or the command ends with a usage error naming what is missing.
+    static func collectOrExit(_ paths: [String]) throws -> [String] {
+        do {
+            return try collect(paths)
+        } catch {
+            printError("error: \(error)")
+            throw ExitCode(ExitStatus.usage)
+        }
+    }
+
+    /// `read`, or the command ends with a usage error naming the file.
+    static func readOrExit(_ path: String) throws -> SourceFile {
+        do {
+            return try read(path)
+        } catch {
+            printError("error: \(error)")
+            throw ExitCode(ExitStatus.usage)
+        }
     }
 
     /// Reads a file as raw bytes.

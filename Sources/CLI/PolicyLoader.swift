@@ -9,13 +9,7 @@ import PolicyLang
 enum PolicyLoader {
     /// Checks every policy under `paths`; any error ends the command with exit 2 after printing all diagnostics.
     static func load(_ paths: [String], color: Bool) throws -> [PreparedPolicy] {
-        let files: [String]
-        do {
-            files = try PolicyFiles.collect(paths)
-        } catch {
-            printError("error: \(error)")
-            throw ExitCode(ExitStatus.usage)
-        }
+        let files = try PolicyFiles.collectOrExit(paths)
         if files.isEmpty {
             printError("error: no .rcl files found in \(paths.joined(separator: ", "))")
             throw ExitCode(ExitStatus.usage)
@@ -23,13 +17,7 @@ enum PolicyLoader {
         var policies: [PreparedPolicy] = []
         var failed: [FileDiagnostics] = []
         for path in files {
-            let source: SourceFile
-            do {
-                source = try PolicyFiles.read(path)
-            } catch {
-                printError("error: \(error)")
-                throw ExitCode(ExitStatus.usage)
-            }
+            let source = try PolicyFiles.readOrExit(path)
             let result = Checker.check(source)
             if result.hasErrors || result.policy == nil {
                 failed.append(FileDiagnostics(file: source, diagnostics: result.diagnostics.filter { $0.severity == .error }))
@@ -65,13 +53,7 @@ enum PolicyLoader {
 
     /// Reads a facts file; errors end the command with exit 2.
     static func facts(_ path: String, color: Bool) throws -> FactsFile {
-        let source: SourceFile
-        do {
-            source = try PolicyFiles.read(path)
-        } catch {
-            printError("error: \(error)")
-            throw ExitCode(ExitStatus.usage)
-        }
+        let source = try PolicyFiles.readOrExit(path)
         let file = FactsFile.read(source)
         if file.diagnostics.contains(where: { $0.severity == .error }) {
             report([FileDiagnostics(file: source, diagnostics: file.diagnostics)], color: color)

@@ -80,7 +80,7 @@ public struct Simulation: Sendable {
         var rows: [(day: Int64, cells: [Character])] = []
         for (t, state) in samples {
             let offset = Int64(policy.zone.offsetSeconds(at: t)) * 1000
-            let (day, ms) = floorDivide(t + offset, 86_400_000)
+            let (day, ms) = (t + offset).quotientAndRemainderFloor(dividingBy: 86_400_000)
             let column = min(cellsPerDay - 1, Int(ms / 60_000) / max(1, stepMinutes))
             if rows.last?.day != day { rows.append((day, Array(repeating: " ", count: cellsPerDay))) }
             rows[rows.count - 1].cells[column] = symbol(state)

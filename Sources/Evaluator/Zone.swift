@@ -24,7 +24,7 @@ struct Zone: Sendable {
     /// The local minute of the week (Monday 00:00 = 0) at an instant.
     func minuteOfWeek(at epochMilliseconds: Int64) -> Int {
         let local = epochMilliseconds + Int64(offsetSeconds(at: epochMilliseconds)) * 1000
-        let (days, ms) = floorDivide(local, 86_400_000)
+        let (days, ms) = (local).quotientAndRemainderFloor(dividingBy: 86_400_000)
         return CivilDate.weekday(ofDays: Int(days)) * 1440 + Int(ms / 60_000)
     }
 
@@ -49,7 +49,7 @@ struct Zone: Sendable {
         let week: Int64 = 7 * 86_400_000
         // Local Monday 00:00 of the week holding `from` (with the smallest offset, to start early enough).
         let earliestLocal = from + Int64(offsets.min() ?? 0) * 1000
-        let (days, _) = floorDivide(earliestLocal, 86_400_000)
+        let (days, _) = (earliestLocal).quotientAndRemainderFloor(dividingBy: 86_400_000)
         let monday = (days - Int64(CivilDate.weekday(ofDays: Int(days)))) * 86_400_000
         var result: [Int64] = []
         var weekStart = monday - week
@@ -68,7 +68,7 @@ struct Zone: Sendable {
     func format(_ epochMilliseconds: Int64, withDate: Bool = true) -> String {
         let offset = offsetSeconds(at: epochMilliseconds)
         let local = epochMilliseconds + Int64(offset) * 1000
-        let (days, ms) = floorDivide(local, 86_400_000)
+        let (days, ms) = (local).quotientAndRemainderFloor(dividingBy: 86_400_000)
         let (y, m, d) = CivilDate.civilFromDays(Int(days))
         let weekday = Weekday(rawValue: CivilDate.weekday(ofDays: Int(days)))!.shortName
         let minutes = Int(ms / 60_000)
@@ -82,16 +82,6 @@ struct Zone: Sendable {
     func rfc3339(_ epochMilliseconds: Int64) -> String {
         Instant(epochMilliseconds: epochMilliseconds, utcOffsetSeconds: offsetSeconds(at: epochMilliseconds)).description
     }
-}
-
-func floorDivide(_ a: Int64, _ b: Int64) -> (Int64, Int64) {
-    var q = a / b
-    var r = a % b
-    if r < 0 {
-        q -= 1
-        r += b
-    }
-    return (q, r)
 }
 
 private func two(_ n: Int) -> String { n < 10 ? "0\(n)" : String(n) }

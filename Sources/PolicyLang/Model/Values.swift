@@ -127,7 +127,7 @@ func pad(_ value: Int, _ width: Int) -> String {
 
 extension Int64 {
     /// Division rounding towards negative infinity, with a non-negative remainder.
-    func quotientAndRemainderFloor(dividingBy d: Int64) -> (Int64, Int64) {
+    public func quotientAndRemainderFloor(dividingBy d: Int64) -> (Int64, Int64) {
         var q = self / d
         var r = self % d
         if r < 0 {
