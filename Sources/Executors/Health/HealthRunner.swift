@@ -1,0 +1,103 @@
+import Evaluator
+import Foundation
+import PolicyLang
+
+/// What a health script is told about the pass it gates, through its environment.
+public struct HealthContext: Sendable {
+    public var phase: HealthPhase
+    public var nodeName: String
+    public var dryRun: Bool
+    public var lockHeld: Bool
+    public var lockAttempts: Int
+    public var skipLock: Bool = false
+
+    /// Creates a context.
+    public init(phase: HealthPhase, nodeName: String, dryRun: Bool, lockHeld: Bool, lockAttempts: Int) {
+        self.phase = phase
+        self.nodeName = nodeName
+        self.dryRun = dryRun
+        self.lockHeld = lockHeld
+        self.lockAttempts = lockAttempts
+    }
+}
+
+/// Runs health scripts: absolute, owned by root and writable by nobody else (a script anyone can change is a
+/// way to reboot or hold the fleet), with a timeout that kills its whole process group. Exit 0 lets the reboot go
+/// on; anything else, including a refusal to run, blocks.
+public struct HealthRunner: Sendable {
+    let runner: any ProcessRunning
+    /// The uid a script must belong to; root on a real host, the test's own uid in tests.
+    let requiredOwner: uid_t
+
+    /// Creates a runner.
+    public init(runner: any ProcessRunning = ProcessRunner(), requiredOwner: uid_t = 0) {
+        self.runner = runner
+        self.requiredOwner = requiredOwner
+    }
+
+    /// Runs every check of the policy that runs in the context's phase.
+    public func runAll(_ policy: PreparedPolicy, _ context: HealthContext) async -> [String: HealthObservation] {
+        var result: [String: HealthObservation] = [:]
+        for check in policy.policy.health where check.phases.contains(context.phase) {
+            result[check.name] = await run(check, policy.policy, context)
+        }
+        return result
+    }
+
+    /// Why a script may not run, or `nil` when it may.
+    public func refusal(_ path: String) -> String? {
+        guard path.hasPrefix("/") else { return "\(path) is not an absolute path" }
+        var info = stat()
+        guard stat(path, &info) == 0 else { return "\(path): \(String(cString: strerror(errno)))" }
+        guard info.st_mode & S_IFMT == S_IFREG else { return "\(path) is not a regular file" }
+        if info.st_uid != requiredOwner { return "\(path) is owned by uid \(info.st_uid), not \(requiredOwner == 0 ? "root" : "uid \(requiredOwner)")" }
+        if info.st_mode & (S_IWGRP | S_IWOTH) != 0 {
+            return "\(path) is writable by \(info.st_mode & S_IWOTH != 0 ? "others" : "its group") (mode \(String(info.st_mode & 0o7777, radix: 8)))"
+        }
+        guard access(path, X_OK) == 0 else { return "\(path) is not executable" }
+        return nil
+    }
+
+    /// Runs one check.
+    public func run(_ check: HealthSpec, _ policy: CheckedPolicy, _ context: HealthContext) async -> HealthObservation {
+        if let why = refusal(check.argv[0]) {
+            return HealthObservation(ok: false, exitCode: nil, output: "refused to run: \(why)", duration: 0)
+        }
+        let result = await runner.run(check.argv, environment: environment(policy, context), timeout: check.timeout)
+        let output = (result.stdout + result.stderr).trimmingCharacters(in: .whitespacesAndNewlines)
+        switch result.ending {
+        case .exited(let code):
+            return HealthObservation(ok: code == 0, exitCode: Int(code), output: output.isEmpty ? nil : output, duration: result.duration)
+        case .timedOut:
+            return HealthObservation(ok: false, output: "timed out after \(formatDuration(milliseconds: check.timeout))" + (output.isEmpty ? "" : ": " + output), duration: result.duration)
+        case .signaled(let signal):
+            return HealthObservation(ok: false, output: "killed by signal \(signal)" + (output.isEmpty ? "" : ": " + output), duration: result.duration)
+        case .launchFailed(let why):
+            return HealthObservation(ok: false, output: "cannot run \(why)", duration: result.duration)
+        }
+    }
+
+    /// The environment of a health script: the phase, the node, the lock and the policy's thresholds and windows.
+    public func environment(_ policy: CheckedPolicy, _ context: HealthContext) -> [String: String] {
+        var env: [String: String] = [
+            "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+            "RC_PHASE": context.phase.environmentValue,
+            "RC_NODE_NAME": context.nodeName,
+            "RC_POLICY": policy.name,
+            "RC_DRY_RUN": context.dryRun ? "true" : "false",
+            "RC_LOCK_ENABLED": context.skipLock ? "false" : "true",
+            "RC_LOCK_HELD": context.lockHeld ? "true" : "false",
+            "RC_LOCK_ATTEMPTS": String(context.lockAttempts),
+            "RC_KILL_SWITCH_FILE": policy.killSwitches.compactMap { if case .file(let p) = $0 { p } else { nil } }.first ?? "",
+            "RC_FALLBACK_NODES": policy.cluster.fallbackNodes.joined(separator: ","),
+            "RC_COOLDOWN_SECONDS": String(policy.cluster.cooldown / 1000),
+            "RC_TIMEZONE": policy.timeZone,
+            "RC_WINDOWS_DENY": policy.windows.filter { $0.effect == .deny }.map { "\($0.name)=\($0.text)" }.joined(separator: ";"),
+            "RC_WINDOWS_ALLOW": policy.windows.filter { $0.effect == .allow }.map { "\($0.name)=\($0.text)" }.joined(separator: ";"),
+            "RC_RULES": policy.rules.map(\.name).joined(separator: ";"),
+        ]
+        if case .etcd(let etcd) = policy.lock { env["RC_LOCK_SLOTS"] = String(etcd.slots) } else { env["RC_LOCK_SLOTS"] = "1" }
+        if context.skipLock { env["RC_SKIP_LOCK"] = "1" }
+        return env
+    }
+}
