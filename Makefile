@@ -22,9 +22,11 @@ release: deps
 	$(SWIFT) build -c release
 
 # The main job on the embedded defaults: check and format-check the example policies.
+# One pass of the daemon on the embedded default policy (local lock, dry run): it detects, decides and prints
+# what it would do. `make run RUN_ARGS=` keeps it running (Ctrl-C stops it).
+RUN_ARGS ?= --once
 run: build
-	$(RC_DEBUG) check policies/
-	$(RC_DEBUG) fmt --check policies/
+	$(RC_DEBUG) run --dry-run --state-dir .build/rc-state $(RUN_ARGS)
 
 # The Swift Testing summary stays the last line of the output.
 test: deps

@@ -2,7 +2,7 @@ import ArgumentParser
 
 /// rc: reboot coordination for Linux fleets, driven by a small policy language.
 @main
-struct RC: ParsableCommand {
+struct RC: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rc",
         abstract: "Coordinate reboots of Linux hosts with a policy.",
@@ -13,7 +13,7 @@ struct RC: ParsableCommand {
             Exit codes: 0 ok, 1 runtime error (or warnings with --strict), 2 invalid policy or config, 64 usage error.
             """,
         version: RCVersion.current,
-        subcommands: [CheckCommand.self, FormatCommand.self, ImportCommand.self, ExplainCommand.self, TestCommand.self, SimulateCommand.self, VersionCommand.self]
+        subcommands: [CheckCommand.self, FormatCommand.self, ImportCommand.self, ExplainCommand.self, TestCommand.self, SimulateCommand.self, RunCommand.self, StatusCommand.self, VersionCommand.self]
     )
 }
 

@@ -139,7 +139,7 @@ import Testing
                 lock etcd { endpoints ["https://127.0.0.1:2379"]  slots 3 }
                 cluster { fallback_nodes ["cp-a", "cp-b"] }
                 """)
-            let runner = HealthRunner(requiredOwner: getuid())
+            let runner = HealthRunner()
             let context = HealthContext(phase: .preLock, nodeName: "web-1", dryRun: true, lockHeld: false, lockAttempts: 0)
             let seen = await runner.runAll(policy, context)
             #expect(seen["ok"]?.ok == true && seen["ok"]?.output == "pre-lock web-1 true false 3 cp-a,cp-b")
@@ -148,8 +148,8 @@ import Testing
             #expect(seen["slow"]?.ok == false && seen["slow"]?.output == "timed out after 300ms")
             let afterBoot = await runner.runAll(policy, HealthContext(phase: .postBoot, nodeName: "web-1", dryRun: false, lockHeld: true, lockAttempts: 1))
             #expect(Array(afterBoot.keys) == ["ok"])
-            // Health scripts must belong to root on a real host.
-            #expect(HealthRunner(requiredOwner: 0).refusal(ok).map { $0.contains("is owned by uid") } ?? (getuid() == 0))
+            // A script of another user is refused.
+            #expect(HealthRunner(owners: [12345]).refusal(ok)?.contains("is owned by uid \(getuid()), not by root") == true)
             // The decision over real results: blocked by the failing check.
             let decision = policy.decide(Facts(detectors: ["apt": DetectorObservation(.fired)], health: seen))
             #expect(decision.blockedBy == .health && decision.name == "fail" && decision.exitCode == 3)

@@ -36,6 +36,77 @@ public struct FactsFile: Sendable {
         return result
     }
 
+    /// The facts in the facts-file format (JSON), so a decision the daemon made can be replayed with `rc explain`.
+    public static func json(_ f: Facts) -> JSON {
+        var fields: [(String, JSON)] = []
+        if let now = f.now { fields.append(("now", .string(now.description))) }
+        if let phase = f.phase { fields.append(("phase", .string(phase.environmentValue))) }
+        var node: [(String, JSON)] = []
+        if let name = f.nodeName { node.append(("name", .string(name))) }
+        if let labels = f.nodeLabels { node.append(("labels", .object(labels.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) }))) }
+        if let uptime = f.nodeUptime { node.append(("uptime", .string(formatDuration(milliseconds: uptime)))) }
+        if !node.isEmpty { fields.append(("node", .object(node))) }
+        if let k = f.killSwitch { fields.append(("kill_switch", .bool(k))) }
+        if !f.detectors.isEmpty {
+            fields.append(
+                (
+                    "detectors",
+                    .object(
+                        f.detectors.sorted { $0.key < $1.key }.map { name, o in
+                            var d: [(String, JSON)]
+                            switch o.state {
+                            case .fired: d = [("fired", .bool(true))]
+                            case .clear: d = [("fired", .bool(false))]
+                            case .error(let m): d = [("error", .string(m))]
+                            }
+                            if let output = o.output { d.append(("output", .string(output))) }
+                            return (name, .object(d))
+                        })
+                ))
+        }
+        if !f.health.isEmpty {
+            fields.append(
+                (
+                    "health",
+                    .object(
+                        f.health.sorted { $0.key < $1.key }.map { name, h in
+                            var d: [(String, JSON)] = [("ok", .bool(h.ok))]
+                            if let e = h.exitCode { d.append(("exit", .int(Int64(e)))) }
+                            if let o = h.output { d.append(("output", .string(o))) }
+                            if let t = h.duration { d.append(("duration", .string(formatDuration(milliseconds: t)))) }
+                            return (name, .object(d))
+                        })
+                ))
+        }
+        var lock: [(String, JSON)] = []
+        if let h = f.lock.held { lock.append(("held", .bool(h))) }
+        if let a = f.lock.available { lock.append(("available", .bool(a))) }
+        if let s = f.lock.slots { lock.append(("slots", .int(s))) }
+        if let holders = f.lock.holders {
+            lock.append(
+                (
+                    "holders",
+                    .array(
+                        holders.map { h in
+                            var d: [(String, JSON)] = [("node", .string(h.node))]
+                            if let pid = h.pid { d.append(("pid", .int(Int64(pid)))) }
+                            if let since = h.since { d.append(("since", .string(since.description))) }
+                            return .object(d)
+                        })
+                ))
+        } else if let count = f.lock.holderCount {
+            lock.append(("holders", .int(count)))
+        }
+        if !lock.isEmpty { fields.append(("lock", .object(lock))) }
+        var cluster: [(String, JSON)] = []
+        if let v = f.cluster.size { cluster.append(("size", .int(v))) }
+        if let v = f.cluster.healthy { cluster.append(("healthy", .int(v))) }
+        if let v = f.cluster.fallbackHealthy { cluster.append(("fallback_healthy", .int(v))) }
+        if let v = f.cluster.lastReboot { cluster.append(("last_reboot", .string(v.description))) }
+        if !cluster.isEmpty { fields.append(("cluster", .object(cluster))) }
+        return .object(fields)
+    }
+
     /// Errors for detector and health check names the policy does not have (a typo would otherwise be taken as
     /// "not given" and assumed clear or ok).
     public func diagnostics(against policy: CheckedPolicy) -> [Diagnostic] {

@@ -21,18 +21,18 @@ public struct HealthContext: Sendable {
     }
 }
 
-/// Runs health scripts: absolute, owned by root and writable by nobody else (a script anyone can change is a
-/// way to reboot or hold the fleet), with a timeout that kills its whole process group. Exit 0 lets the reboot go
+/// Runs health scripts: absolute, owned by root (or by the user rc runs as, which gains nothing by it) and writable
+/// by nobody else (a script anyone can change is a way to reboot or hold the fleet), with a timeout that kills its whole process group. Exit 0 lets the reboot go
 /// on; anything else, including a refusal to run, blocks.
 public struct HealthRunner: Sendable {
     let runner: any ProcessRunning
-    /// The uid a script must belong to; root on a real host, the test's own uid in tests.
-    let requiredOwner: uid_t
+    /// The uids a script may belong to: root and the user rc runs as.
+    let owners: Set<uid_t>
 
     /// Creates a runner.
-    public init(runner: any ProcessRunning = ProcessRunner(), requiredOwner: uid_t = 0) {
+    public init(runner: any ProcessRunning = ProcessRunner(), owners: Set<uid_t> = [0, getuid()]) {
         self.runner = runner
-        self.requiredOwner = requiredOwner
+        self.owners = owners
     }
 
     /// Runs every check of the policy that runs in the context's phase.
@@ -50,7 +50,9 @@ public struct HealthRunner: Sendable {
         var info = stat()
         guard stat(path, &info) == 0 else { return "\(path): \(String(cString: strerror(errno)))" }
         guard info.st_mode & S_IFMT == S_IFREG else { return "\(path) is not a regular file" }
-        if info.st_uid != requiredOwner { return "\(path) is owned by uid \(info.st_uid), not \(requiredOwner == 0 ? "root" : "uid \(requiredOwner)")" }
+        if !owners.contains(info.st_uid) {
+            return "\(path) is owned by uid \(info.st_uid), not by root" + (getuid() == 0 ? "" : " or uid \(getuid()) (rc's user)")
+        }
         if info.st_mode & (S_IWGRP | S_IWOTH) != 0 {
             return "\(path) is writable by \(info.st_mode & S_IWOTH != 0 ? "others" : "its group") (mode \(String(info.st_mode & 0o7777, radix: 8)))"
         }

@@ -1,0 +1,203 @@
+import ArgumentParser
+import Evaluator
+import Executors
+import Foundation
+import Logging
+import PolicyLang
+import ServiceLifecycle
+
+/// Options shared by `rc run` and `rc status`: which policy, which node, where state lives.
+struct NodeOptions: ParsableArguments {
+    @Argument(help: "A policy file, or a directory holding the node's policy (default: the embedded safe default policy).")
+    var policy: String?
+
+    @Option(help: "This node's name (default: the host name).")
+    var nodeName: String?
+
+    @Option(help: "Where rc keeps its reboot record, last decision and local lock.")
+    var stateDir: String = "/var/lib/rc"
+
+    @Option(help: "The kernel boot id file, read to tell whether a reboot happened.")
+    var bootIdFile: String = "/proc/sys/kernel/random/boot_id"
+
+    var node: String {
+        if let nodeName { return nodeName }
+        var buffer = [CChar](repeating: 0, count: 256)
+        gethostname(&buffer, buffer.count)
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    /// Checks the policy (the file, the node's policy in a directory, or the embedded default); exit 2 when invalid.
+    func load() throws -> PreparedPolicy {
+        guard let path = policy else {
+            let result = Checker.check(SourceFile(path: DefaultPolicy.path, text: DefaultPolicy.text))
+            guard let checked = result.policy, !result.hasErrors else {
+                PolicyLoader.report([FileDiagnostics(file: result.tree.file, diagnostics: result.diagnostics)], color: false)
+                throw ExitCode(ExitStatus.invalidPolicy)
+            }
+            return PreparedPolicy(checked)
+        }
+        return try PolicyLoader.select(path, facts: Facts(nodeName: node), color: ColorChoice.auto.enabled(for: STDERR_FILENO))
+    }
+
+    /// The lock of the policy on this host.
+    func lock(for policy: PreparedPolicy) throws -> any LockBackend {
+        switch policy.policy.lock {
+        case .local:
+            return Runner.localLock(for: policy.policy, stateDirectory: stateDir)
+        case .etcd:
+            printError("error: policy \(quoteString(policy.policy.name)) uses `lock etcd`, which this build of rc does not support yet; use `lock local`")
+            throw ExitCode(ExitStatus.invalidPolicy)
+        }
+    }
+
+    func logger() -> Logger {
+        var logger = Logger(label: "rc") { StreamLogHandler.standardError(label: $0) }
+        let level = ProcessInfo.processInfo.environment["RC_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:))
+        logger.logLevel = level ?? .info
+        return logger
+    }
+}
+
+/// `rc run`: the node daemon.
+struct RunCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run the reboot coordinator on this node.",
+        discussion: """
+            Every check_interval (±10 % jitter) one pass follows the decision steps: detect, kill switch, windows, \
+            rules, health before the lock, take a lock slot, detect and check health again under the lock, then \
+            run the reboot command. The slot is released on every path that does not reboot. Before rebooting, \
+            the kernel boot id is recorded in the state directory; when rc starts after the boot it runs the \
+            post-boot health gate and releases the slot (if the boot id did not change, the reboot did not happen: \
+            it is logged and the slot released).
+
+            Transient failures (the lock cannot be read, the reboot command failed) back off exponentially with full \
+            jitter between the policy's backoff bounds. SIGTERM and SIGINT stop rc gracefully (the slot released \
+            unless a reboot is under way); SIGHUP reloads the policy, and a policy that does not check is rejected \
+            with its diagnostics while the old one stays in force. The facts of the last decision are kept in \
+            STATE_DIR/last-decision.json, which `rc explain POLICY --facts` replays. RC_LOG_LEVEL sets the log level.
+
+            --once runs one pass and exits with the decision's exit code (0, 3 health, 4 lock, 5 kill switch, \
+            6 detector error, 7 window, 8 rule; 1 when the reboot command failed). --dry-run does everything but \
+            run the reboot command, which it prints.
+            """
+    )
+
+    @OptionGroup var node: NodeOptions
+
+    @Flag(help: "Run one pass and exit with the decision's exit code.")
+    var once = false
+
+    @Flag(help: "Print the reboot command instead of running it.")
+    var dryRun = false
+
+    func run() async throws {
+        let policy = try node.load()
+        let lock = try node.lock(for: policy)
+        let logger = node.logger()
+        var settings = RunnerSettings(nodeName: node.node, dryRun: dryRun, stateDirectory: node.stateDir, bootIDPath: node.bootIdFile)
+        settings.dryRun = dryRun
+        let runner = Runner(settings: settings, lock: lock, logger: logger)
+        if dryRun || policy.policy.dryRun {
+            logger.info("dry run: the reboot command is printed, never run")
+        }
+        if once {
+            let result = await runner.pass(policy)
+            print("\(node.node): \(ExplainRenderer.headline(result.decision))" + (result.decision.reasons.first.map { ": " + $0 } ?? ""))
+            throw ExitCode(result.exitCode)
+        }
+
+        let holder = PolicyHolder(policy)
+        let path = node.policy
+        let nodeOptions = node
+        let loop = DaemonLoop(policy: holder, clock: SystemClock(), logger: logger) { await runner.pass($0) }
+        let service = DaemonService(
+            loop: loop,
+            reload: {
+                guard let path else {
+                    logger.info("SIGHUP: the embedded default policy has nothing to reload")
+                    return
+                }
+                RunCommand.reload(path, into: holder, node: nodeOptions, logger: logger)
+            },
+            onStop: { last in
+                if case .rebooted? = last?.action {
+                    logger.notice("stopping while the reboot is under way; the lock slot stays held")
+                } else {
+                    await runner.releaseLock()
+                    logger.info("stopped; the lock slot is free")
+                }
+            })
+        let group = ServiceGroup(
+            configuration: .init(services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        logger.info("rc \(RCVersion.current) running policy \(quoteString(policy.policy.name)) for node \(quoteString(node.node)) every \(formatDuration(milliseconds: policy.policy.cluster.checkInterval))")
+        try await group.run()
+    }
+
+    /// Replaces the policy in force with the one at `path` if it checks; otherwise logs why and keeps the old one.
+    static func reload(_ path: String, into holder: PolicyHolder, node: NodeOptions, logger: Logger) {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            logger.error("SIGHUP: cannot read \(path); the old policy stays in force")
+            return
+        }
+        let result = Checker.check(SourceFile(path: path, bytes: Array(data)))
+        guard let checked = result.policy, !result.hasErrors else {
+            let text = DiagnosticRenderer(color: false, toolVersion: RCVersion.current)
+                .text([FileDiagnostics(file: result.tree.file, diagnostics: result.diagnostics.filter { $0.severity == .error })])
+            logger.error("SIGHUP: \(path) does not check; the old policy stays in force:\n\(text)")
+            return
+        }
+        holder.replace(PreparedPolicy(checked))
+        logger.info("SIGHUP: reloaded policy \(quoteString(checked.name)) from \(path)")
+    }
+}
+
+/// `rc status`: a dry-run pass that reports without rebooting or holding the lock.
+struct StatusCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "status",
+        abstract: "Report detectors, health, lock and the decision for this node, without rebooting.",
+        discussion: """
+            Runs the detectors, the health checks before the lock and reads the lock, then prints the decision \
+            with its trace as `rc explain` does. It never takes a lock slot and never runs the reboot command. \
+            --skip-health and --skip-lock leave those out (scripts see RC_SKIP_LOCK=1).
+
+            Exit status: the decision's, as for `rc explain`.
+            """
+    )
+
+    @OptionGroup var node: NodeOptions
+
+    @Flag(help: "Do not run the health checks (they are assumed ok).")
+    var skipHealth = false
+
+    @Flag(help: "Do not read the lock (a slot is assumed free).")
+    var skipLock = false
+
+    @Option(help: "Output format: text or json.")
+    var format: ReportFormat = .text
+
+    @Option(help: "Colour the text output: auto, always or never.")
+    var color: ColorChoice = .auto
+
+    func run() async throws {
+        let policy = try node.load()
+        let lock = try node.lock(for: policy)
+        var settings = RunnerSettings(nodeName: node.node, dryRun: true, stateDirectory: node.stateDir, bootIDPath: node.bootIdFile)
+        settings.statusOnly = true
+        settings.skipHealth = skipHealth
+        settings.skipLock = skipLock
+        var logger = node.logger()
+        logger.logLevel = .warning
+        let result = await Runner(settings: settings, lock: lock, logger: logger, announce: { _ in }).pass(policy)
+        var explanation = Explanation(policy: policy, facts: result.facts)
+        if let error = result.error { explanation.decision.reasons.insert(error, at: 0) }
+        let renderer = ExplainRenderer(color: format == .text && color.enabled(for: STDOUT_FILENO))
+        switch format {
+        case .text: print(renderer.text(explanation), terminator: "")
+        case .json: print(renderer.json(explanation).serialized(indent: 2))
+        }
+        throw ExitCode(explanation.decision.exitCode)
+    }
+}

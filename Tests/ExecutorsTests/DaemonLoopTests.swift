@@ -1,0 +1,115 @@
+import Evaluator
+import Executors
+import Foundation
+import Logging
+import PolicyLang
+import Testing
+
+/// The daemon loop with a manual clock: intervals with jitter, backoff after transient failures, stopping, and
+/// the local lock between two holders.
+@Suite struct DaemonLoopTests {
+    static let policy: PreparedPolicy = {
+        let text = "policy \"l\" {}\ndetector \"apt\" debian\ncluster { check_interval 5m  backoff 10s .. 2m }\n"
+        return PreparedPolicy(Checker.check(SourceFile(path: "l.rcl", text: text)).policy!)
+    }()
+
+    @Test func jitterAndBackoffStayWithinTheirBounds() {
+        let schedule = Schedule(Self.policy.policy.cluster)
+        var rng = SplitMix64(seed: 42)
+        var intervals = Set<Int64>()
+        for _ in 0..<1000 {
+            let d = schedule.delay(afterFailures: 0, using: &rng)
+            #expect(d >= 270_000 && d <= 330_000)
+            intervals.insert(d)
+        }
+        #expect(intervals.count > 100, "jitter spreads the passes")
+        for failures in 1...12 {
+            let ceiling = min(120_000, 10_000 * (Int64(1) << (failures - 1)))
+            var highest: Int64 = 0
+            for _ in 0..<300 {
+                let d = schedule.delay(afterFailures: failures, using: &rng)
+                #expect(d >= 10_000 && d <= ceiling, "failure \(failures): \(d)")
+                highest = max(highest, d)
+            }
+            #expect(highest > ceiling * 8 / 10 || ceiling == 10_000, "full jitter reaches near the ceiling")
+        }
+    }
+
+    func result(error: String?, action: PassResult.Action = .none) -> PassResult {
+        let decision = Self.policy.decide(Facts())
+        return PassResult(decision: decision, facts: Facts(), action: action, error: error)
+    }
+
+    final class Script: @unchecked Sendable {
+        let lock = NSLock()
+        var passes = 0
+        var outcomes: [PassResult]
+        init(_ outcomes: [PassResult]) { self.outcomes = outcomes }
+        func next() -> PassResult {
+            lock.withLock {
+                passes += 1
+                return outcomes.isEmpty ? DaemonLoopTests().result(error: nil) : outcomes.removeFirst()
+            }
+        }
+        var count: Int { lock.withLock { passes } }
+    }
+
+    @Test func theLoopSleepsBetweenPassesAndBacksOff() async {
+        let clock = ManualClock(start: Instant(epochMilliseconds: 1_795_000_000_000))
+        let script = Script([result(error: "etcd down"), result(error: "etcd down"), result(error: "etcd down"), result(error: nil)])
+        let loop = DaemonLoop(policy: PolicyHolder(Self.policy), clock: clock, logger: Logger(label: "test")) { _ in script.next() }
+        let task = Task { await loop.run(seed: 7) }
+        for expected in 1...6 {
+            await clock.waitForSleepers()
+            #expect(script.count == expected)
+            clock.advance(by: clock.sleeps.last ?? 0)
+        }
+        await clock.waitForSleepers()
+        task.cancel()
+        clock.cancelAll()
+        _ = await task.value
+        let sleeps = clock.sleeps
+        #expect(sleeps.count >= 6)
+        // Three failures: backoff within 10 s, 20 s and 40 s; then the interval, 5 min ± 10 %.
+        #expect((10_000...10_000).contains(sleeps[0]))
+        #expect((10_000...20_000).contains(sleeps[1]))
+        #expect((10_000...40_000).contains(sleeps[2]))
+        for s in sleeps[3...] { #expect((270_000...330_000).contains(s)) }
+    }
+
+    @Test func theLoopStopsPassingOnceARebootIsUnderWay() async {
+        let clock = ManualClock(start: Instant(epochMilliseconds: 0))
+        let command = RebootCommand(policy: Self.policy.policy, nodeName: "n", phase: .postLock)
+        let script = Script([result(error: nil, action: .rebooted(command))])
+        let loop = DaemonLoop(policy: PolicyHolder(Self.policy), clock: clock, logger: Logger(label: "test")) { _ in script.next() }
+        let task = Task { await loop.run(seed: 1) }
+        await clock.waitForSleepers()
+        clock.advance(by: 3_600_000)
+        await clock.waitForSleepers()
+        #expect(script.count == 1, "no pass after the reboot command")
+        task.cancel()
+        clock.cancelAll()
+        let last = await task.value
+        #expect(last?.action == .rebooted(command))
+    }
+
+    @Test func theLocalLockHasOneSlot() async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("rc-lock-\(UUID().uuidString)/lock").path
+        defer { try? FileManager.default.removeItem(atPath: (path as NSString).deletingLastPathComponent) }
+        let a = LocalLock(path: path), b = LocalLock(path: path)
+        #expect(try await a.status(node: "a").available == true)
+        let holder = HolderInfo(node: "a", pid: 42, acquiredAt: "2026-11-22T10:00:00Z", phase: "post-lock")
+        #expect(try await a.acquire(holder))
+        #expect(try await a.acquire(holder), "taking a held slot again is a no-op")
+        #expect(try await !b.acquire(HolderInfo(node: "b", pid: 43, acquiredAt: "2026-11-22T10:00:01Z", phase: "post-lock")))
+        let seen = try await b.status(node: "b")
+        #expect(seen.available == false && seen.held == false)
+        #expect(seen.holders?.first?.node == "a" && seen.holders?.first?.pid == 42)
+        #expect(try await b.status(node: "a").held == true, "the holder's own node sees it held")
+        try await a.release(node: "a")
+        #expect(try await b.acquire(HolderInfo(node: "b", pid: 43, acquiredAt: "2026-11-22T10:00:02Z", phase: "post-lock")))
+        try await b.release(node: "b")
+        let unwritable = LocalLock(path: "/proc/rc-cannot-exist/lock")
+        await #expect(throws: LockUnavailable.self) { try await unwritable.status(node: "x") }
+    }
+}
