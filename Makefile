@@ -4,7 +4,7 @@ DEBS       := libpcre2-dev libyaml-dev libssl-dev pkg-config
 RC_DEBUG   := .build/debug/rc
 RC_RELEASE := .build/release/rc
 
-.PHONY: deps build release run test test-unit test-policies bench clean
+.PHONY: deps build release run test test-unit test-policies bench idle clean
 
 # Installs the Debian packages that are missing (apt-get update only when something is).
 deps:
@@ -18,10 +18,11 @@ deps:
 build: deps
 	$(SWIFT) build
 
+# A release build of rc with the Swift runtime and Foundation linked in, so the binary needs only libc,
+# libstdc++ and libpcre2 on the host.
 release: deps
-	$(SWIFT) build -c release
+	$(SWIFT) build -c release --product rc --static-swift-stdlib
 
-# The main job on the embedded defaults: check and format-check the example policies.
 # One pass of the daemon on the embedded default policy (local lock, dry run): it detects, decides and prints
 # what it would do. `make run RUN_ARGS=` keeps it running (Ctrl-C stops it).
 RUN_ARGS ?= --once
@@ -38,6 +39,10 @@ test-policies:
 	$(RC_DEBUG) check --strict policies/
 	$(RC_DEBUG) fmt --check policies/
 	$(RC_DEBUG) test --min-coverage 100 policies/
+
+# Resident memory and CPU of `rc run` left idle (IDLE_SECONDS, default 600) with a 5 s check interval.
+idle: release
+	Benchmarks/idle.sh .build/release/rc
 
 bench: deps
 	$(SWIFT) build -c release --product rc-bench

@@ -224,7 +224,7 @@ import Testing
         p.waitUntilExit()
         let seconds = Date().timeIntervalSince(sent)
         #expect(p.terminationStatus == 0)
-        #expect(seconds < 5, "took \(seconds) s to stop")
+        #expect(seconds < 1, "took \(seconds) s to stop")
         #expect(waitFor("stopped; the lock slot is free", in: log, seconds: 1))
         #expect(scene.lockIsFree)
     }

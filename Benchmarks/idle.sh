@@ -1,0 +1,33 @@
+#!/bin/sh
+# Idle cost of the daemon: runs `rc run` (release build) on a policy with a 5 s check interval for
+# IDLE_SECONDS (default 600), then prints its resident memory and the CPU it used.
+set -eu
+rc="${1:-.build/release/rc}"
+seconds="${IDLE_SECONDS:-600}"
+dir=$(mktemp -d)
+trap 'rm -rf "$dir"' EXIT
+cat > "$dir/policy.rcl" <<POLICY
+policy "idle" {}
+detector "apt" debian
+detector "flag" file "$dir/flag"
+timezone "Europe/Berlin"
+window deny "weekend" Fri 18:00 .. Mon 08:00
+lock local { path "$dir/lock" }
+rule "quorum" { deny when cluster.healthy < max(1, 50% of cluster.size) }
+cluster { check_interval 5s }
+POLICY
+"$rc" run "$dir/policy.rcl" --state-dir "$dir/state" --node-name idle 2>"$dir/log" &
+pid=$!
+ticks=$(getconf CLK_TCK)
+sleep 2
+start_cpu=$(awk '{print $14 + $15}' "/proc/$pid/stat")
+sleep "$seconds"
+end_cpu=$(awk '{print $14 + $15}' "/proc/$pid/stat")
+rss=$(awk '/^VmRSS/ {print $2}' "/proc/$pid/status")
+hwm=$(awk '/^VmHWM/ {print $2}' "/proc/$pid/status")
+passes=$(grep -c "decision:" "$dir/log" || true)
+kill -TERM "$pid"
+wait "$pid" || true
+awk -v c="$((end_cpu - start_cpu))" -v t="$ticks" -v s="$seconds" -v rss="$rss" -v hwm="$hwm" -v p="$passes" 'BEGIN {
+  printf "idle %d s, %d passes: RSS %.1f MB (peak %.1f MB), CPU %.3f %% (%.2f s)\n", s, p, rss / 1024, hwm / 1024, 100 * c / t / s, c / t
+}'
