@@ -100,26 +100,10 @@ public struct DetectorRunner: Sendable {
             let packages = paths.read("/var/run/reboot-required.pkgs")?.split(separator: "\n").joined(separator: ", ")
             return DetectorObservation(.fired, output: packages.map { "/var/run/reboot-required; packages: " + $0 } ?? "/var/run/reboot-required")
         case .rhel:
-            switch await run("needs-restarting", ["-r"], timeout: timeout) {
-            case .failure(let early): return early.observation
-            case .success(let r):
-                switch r.exitCode {
-                case 1: return DetectorObservation(.fired, output: output(r))
-                case 0: return DetectorObservation(.clear, output: output(r))
-                default: return DetectorObservation(.error("needs-restarting -r exited \(r.exitCode ?? -1)"), output: output(r))
-                }
-            }
+            return await byExitCode("needs-restarting", ["-r"], fired: 1, timeout: timeout)
         case .suse:
             if paths.exists("/run/reboot-needed") { return DetectorObservation(.fired, output: "/run/reboot-needed exists") }
-            switch await run("zypper", ["needs-rebooting"], timeout: timeout) {
-            case .failure(let early): return early.observation
-            case .success(let r):
-                switch r.exitCode {
-                case 102: return DetectorObservation(.fired, output: output(r))
-                case 0: return DetectorObservation(.clear, output: output(r))
-                default: return DetectorObservation(.error("zypper needs-rebooting exited \(r.exitCode ?? -1)"), output: output(r))
-                }
-            }
+            return await byExitCode("zypper", ["needs-rebooting"], fired: 102, timeout: timeout)
         case .needrestart:
             switch await run("needrestart", ["-b"], timeout: timeout) {
             case .failure(let early): return early.observation
@@ -137,6 +121,22 @@ public struct DetectorRunner: Sendable {
             }
         case .kernel:
             return kernel()
+        }
+    }
+
+    /// A program that says "reboot needed" with the exit code `fired` and "not needed" with 0; anything else is an
+    /// error.
+    private func byExitCode(_ program: String, _ arguments: [String], fired: Int32, timeout: Int64) async -> DetectorObservation {
+        switch await run(program, arguments, timeout: timeout) {
+        case .failure(let early): return early.observation
+        case .success(let r):
+            switch r.exitCode {
+            case fired: return DetectorObservation(.fired, output: output(r))
+            case 0: return DetectorObservation(.clear, output: output(r))
+            default:
+                let call = ([program] + arguments).joined(separator: " ")
+                return DetectorObservation(.error("\(call) exited \(r.exitCode ?? -1)"), output: output(r))
+            }
         }
     }
 
