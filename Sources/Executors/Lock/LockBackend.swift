@@ -42,4 +42,11 @@ public protocol LockBackend: Sendable {
     func acquire(_ holder: HolderInfo) async throws(LockUnavailable) -> Bool
     /// Gives the slot back; releasing a slot not held is a no-op.
     func release(node: String) async throws(LockUnavailable)
+    /// Keeps the slot across the reboot, bounded by the policy's `max_reboot_duration` where the backend can.
+    func prepareForReboot(node: String) async throws(LockUnavailable)
+}
+
+extension LockBackend {
+    /// A lock that lives on this host needs nothing: the reboot ends it.
+    public func prepareForReboot(node: String) async throws(LockUnavailable) {}
 }

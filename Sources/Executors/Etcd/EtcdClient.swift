@@ -1,0 +1,304 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+import NIOSSL
+import PolicyLang
+
+/// Why etcd could not answer.
+public enum EtcdError: Error, Sendable, CustomStringConvertible, Equatable {
+    /// No endpoint answered; the last reason per endpoint.
+    case unreachable([String: String])
+    /// An endpoint answered with an error.
+    case server(endpoint: String, status: Int, message: String)
+    /// The TLS files of the policy cannot be used.
+    case tls(String)
+    /// The answer was not what the API documents.
+    case protocolError(String)
+
+    public var description: String {
+        switch self {
+        case .unreachable(let reasons):
+            "etcd is unreachable: " + reasons.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: "; ")
+        case .server(let endpoint, let status, let message): "etcd at \(endpoint) answered \(status): \(message)"
+        case .tls(let why): "etcd TLS settings: \(why)"
+        case .protocolError(let why): "unexpected answer from etcd: \(why)"
+        }
+    }
+}
+
+/// One key and value as etcd returns it.
+public struct EtcdKeyValue: Sendable, Equatable {
+    public var key: String
+    public var value: Data
+    public var createRevision: Int64
+    public var modRevision: Int64
+    public var version: Int64
+    public var lease: Int64
+}
+
+/// A comparison of a transaction.
+public struct EtcdCompare: Sendable {
+    public enum Target: String, Sendable {
+        case version = "VERSION"
+        case create = "CREATE"
+        case mod = "MOD"
+        case value = "VALUE"
+    }
+
+    public enum Result: String, Sendable {
+        case equal = "EQUAL"
+        case greater = "GREATER"
+        case less = "LESS"
+        case notEqual = "NOT_EQUAL"
+    }
+
+    public var key: String
+    /// When set, the comparison holds for every key in `key ..< rangeEnd`.
+    public var rangeEnd: String?
+    public var target: Target
+    public var result: Result
+    /// A revision or version for the revision targets, the bytes for `.value`.
+    public var number: Int64 = 0
+    public var value: Data = Data()
+
+    /// Creates a comparison.
+    public init(key: String, rangeEnd: String? = nil, target: Target, result: Result, number: Int64 = 0, value: Data = Data()) {
+        self.key = key
+        self.rangeEnd = rangeEnd
+        self.target = target
+        self.result = result
+        self.number = number
+        self.value = value
+    }
+}
+
+/// An operation of a transaction.
+public enum EtcdOperation: Sendable {
+    case put(key: String, value: Data, lease: Int64?)
+    case delete(key: String)
+}
+
+/// An etcd v3 client over the JSON gateway (`/v3/...`), with fail-over between endpoints, TLS and mutual TLS
+/// (verification on unless the policy turns it off) and user authentication. `shutdown()` must be called.
+public final class EtcdClient: Sendable {
+    public let endpoints: [String]
+    private let http: HTTPClient
+    private let user: String?
+    private let password: String?
+    private let state = NSLock()
+    nonisolated(unsafe) private var preferred = 0
+    nonisolated(unsafe) private var token: String?
+    /// Seconds a request may take.
+    let timeout: Int64
+
+    /// A client for the endpoints and TLS settings of a policy's `lock etcd`.
+    public init(_ spec: EtcdLockSpec, timeout: Int64 = 5) throws(EtcdError) {
+        endpoints = spec.endpoints.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 }
+        self.timeout = timeout
+        user = spec.user
+        if let file = spec.passwordFile {
+            guard let data = FileManager.default.contents(atPath: file) else { throw .tls("cannot read the password file \(file)") }
+            password = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .newlines)
+        } else {
+            password = nil
+        }
+        var configuration = HTTPClient.Configuration()
+        configuration.timeout = .init(connect: .seconds(2), read: .seconds(timeout))
+        if let tls = spec.tls {
+            var t = TLSConfiguration.makeClientConfiguration()
+            do {
+                if let ca = tls.caFile { t.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(ca)) }
+                if let cert = tls.certFile, let key = tls.keyFile {
+                    t.certificateChain = try NIOSSLCertificate.fromPEMFile(cert).map { .certificate($0) }
+                    t.privateKey = .privateKey(try NIOSSLPrivateKey(file: key, format: .pem))
+                }
+            } catch {
+                throw .tls("\(error)")
+            }
+            if tls.insecureSkipVerify { t.certificateVerification = .none }
+            configuration.tlsConfiguration = t
+        }
+        http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }
+
+    /// Closes the connections. Call it on every path.
+    public func shutdown() async {
+        try? await http.shutdown()
+    }
+
+    // MARK: requests
+
+    /// POSTs a JSON body to `path` on the first endpoint that answers, starting with the last one that did.
+    func call(_ path: String, _ body: [String: Any]) async throws(EtcdError) -> [String: Any] {
+        let data: Data
+        do {
+            data = try JSONSerialization.data(withJSONObject: body)
+        } catch {
+            throw .protocolError("cannot encode a request: \(error)")
+        }
+        var reasons: [String: String] = [:]
+        let start = state.withLock { preferred }
+        for offset in 0..<endpoints.count {
+            let index = (start + offset) % endpoints.count
+            let endpoint = endpoints[index]
+            var request = HTTPClientRequest(url: endpoint + path)
+            request.method = .POST
+            request.headers.add(name: "Content-Type", value: "application/json")
+            if let token = state.withLock({ token }) { request.headers.add(name: "Authorization", value: token) }
+            request.body = .bytes(ByteBuffer(bytes: data))
+            let response: HTTPClientResponse
+            let bytes: ByteBuffer
+            do {
+                response = try await http.execute(request, timeout: .seconds(timeout))
+                bytes = try await response.body.collect(upTo: 16 << 20)
+            } catch {
+                reasons[endpoint] = Self.explain(error)
+                continue
+            }
+            state.withLock { preferred = index }
+            let raw = Data(bytes.readableBytesView)
+            let json = (try? JSONSerialization.jsonObject(with: raw)) as? [String: Any] ?? [:]
+            guard response.status == .ok else {
+                let message = json["message"] as? String ?? json["error"] as? String ?? String(decoding: raw, as: UTF8.self)
+                if response.status.code == 401 || message.contains("invalid auth token") || message.contains("user name is empty"), user != nil, path != "/v3/auth/authenticate" {
+                    try await authenticate(endpoint: endpoint)
+                    return try await call(path, body)
+                }
+                throw .server(endpoint: endpoint, status: Int(response.status.code), message: message)
+            }
+            return json
+        }
+        throw .unreachable(reasons)
+    }
+
+    /// Turns NIO and TLS errors into sentences an operator can act on.
+    static func explain(_ error: any Error) -> String {
+        let text = "\(error)"
+        if text.contains("remoteConnectionClosed") || text.contains("uncleanShutdown") {
+            return "the server closed the connection during the TLS handshake (does it require a client certificate? set tls { cert key })"
+        }
+        if text.contains("connectTimeout") { return "connection timed out" }
+        if text.contains("connectionRefused") || text.contains("Connection refused") { return "connection refused" }
+        if let ssl = error as? NIOSSLError { return "TLS: \(ssl)" }
+        if text.contains("handshakeFailed") || text.contains("CERTIFICATE_VERIFY_FAILED") { return "TLS handshake failed: \(text)" }
+        return text
+    }
+
+    private func authenticate(endpoint: String) async throws(EtcdError) {
+        guard let user else { return }
+        let answer = try await call("/v3/auth/authenticate", ["name": user, "password": password ?? ""])
+        guard let token = answer["token"] as? String else { throw .protocolError("no token in the authentication answer") }
+        state.withLock { self.token = token }
+    }
+
+    // MARK: KV
+
+    static func b64(_ s: String) -> String { Data(s.utf8).base64EncodedString() }
+    static func b64(_ d: Data) -> String { d.base64EncodedString() }
+
+    /// The end of the range of keys starting with `prefix`.
+    public static func prefixEnd(_ prefix: String) -> String {
+        var bytes = Array(prefix.utf8)
+        while let last = bytes.last {
+            if last < 0xff {
+                bytes[bytes.count - 1] = last + 1
+                return String(decoding: bytes, as: UTF8.self)
+            }
+            bytes.removeLast()
+        }
+        return "\0"
+    }
+
+    static func int(_ any: Any?) -> Int64 {
+        if let s = any as? String { return Int64(s) ?? 0 }
+        if let n = any as? NSNumber { return n.int64Value }
+        return 0
+    }
+
+    static func keyValues(_ json: [String: Any]) -> [EtcdKeyValue] {
+        ((json["kvs"] as? [[String: Any]]) ?? []).map { kv in
+            EtcdKeyValue(
+                key: (kv["key"] as? String).flatMap { Data(base64Encoded: $0) }.map { String(decoding: $0, as: UTF8.self) } ?? "",
+                value: (kv["value"] as? String).flatMap { Data(base64Encoded: $0) } ?? Data(),
+                createRevision: int(kv["create_revision"]), modRevision: int(kv["mod_revision"]), version: int(kv["version"]),
+                lease: int(kv["lease"]))
+        }
+    }
+
+    /// The keys starting with `prefix` (or exactly `key` when `prefix` is false), and the store's revision.
+    public func range(_ key: String, prefix: Bool = false) async throws(EtcdError) -> (kvs: [EtcdKeyValue], revision: Int64) {
+        var body: [String: Any] = ["key": Self.b64(key)]
+        if prefix { body["range_end"] = Self.b64(Self.prefixEnd(key)) }
+        let json = try await call("/v3/kv/range", body)
+        return (Self.keyValues(json), Self.int((json["header"] as? [String: Any])?["revision"]))
+    }
+
+    public func put(_ key: String, _ value: Data, lease: Int64? = nil) async throws(EtcdError) {
+        var body: [String: Any] = ["key": Self.b64(key), "value": Self.b64(value)]
+        if let lease { body["lease"] = String(lease) }
+        _ = try await call("/v3/kv/put", body)
+    }
+
+    public func delete(_ key: String) async throws(EtcdError) {
+        _ = try await call("/v3/kv/deleterange", ["key": Self.b64(key)])
+    }
+
+    /// An atomic transaction: `success` when every comparison holds, else `failure`. Returns whether it succeeded.
+    public func txn(_ compare: [EtcdCompare], success: [EtcdOperation], failure: [EtcdOperation] = []) async throws(EtcdError) -> Bool {
+        func op(_ o: EtcdOperation) -> [String: Any] {
+            switch o {
+            case .put(let key, let value, let lease):
+                var put: [String: Any] = ["key": Self.b64(key), "value": Self.b64(value)]
+                if let lease { put["lease"] = String(lease) }
+                return ["request_put": put]
+            case .delete(let key):
+                return ["request_delete_range": ["key": Self.b64(key)]]
+            }
+        }
+        let compares: [[String: Any]] = compare.map { c in
+            var d: [String: Any] = ["key": Self.b64(c.key), "target": c.target.rawValue, "result": c.result.rawValue]
+            if let end = c.rangeEnd { d["range_end"] = Self.b64(end) }
+            switch c.target {
+            case .version: d["version"] = String(c.number)
+            case .create: d["create_revision"] = String(c.number)
+            case .mod: d["mod_revision"] = String(c.number)
+            case .value: d["value"] = Self.b64(c.value)
+            }
+            return d
+        }
+        let json = try await call("/v3/kv/txn", ["compare": compares, "success": success.map(op), "failure": failure.map(op)])
+        // The gateway leaves `succeeded` out when it is false.
+        return (json["succeeded"] as? Bool) ?? false
+    }
+
+    // MARK: leases
+
+    /// A lease of `ttl` seconds.
+    public func grant(ttl: Int64) async throws(EtcdError) -> Int64 {
+        let json = try await call("/v3/lease/grant", ["TTL": String(ttl)])
+        let id = Self.int(json["ID"])
+        guard id != 0 else { throw .protocolError("lease grant without an ID") }
+        return id
+    }
+
+    /// Refreshes a lease; returns the seconds left, 0 when it has expired.
+    public func keepAlive(_ lease: Int64) async throws(EtcdError) -> Int64 {
+        let json = try await call("/v3/lease/keepalive", ["ID": String(lease)])
+        return Self.int((json["result"] as? [String: Any])?["TTL"])
+    }
+
+    public func revoke(_ lease: Int64) async throws(EtcdError) {
+        do {
+            _ = try await call("/v3/lease/revoke", ["ID": String(lease)])
+        } catch .server(_, _, let message) where message.contains("not found") {
+            return
+        }
+    }
+
+    /// Seconds left on a lease (-1 when it has expired or does not exist).
+    public func timeToLive(_ lease: Int64) async throws(EtcdError) -> Int64 {
+        let json = try await call("/v3/lease/timetolive", ["ID": String(lease)])
+        return json["TTL"] == nil ? -1 : Self.int(json["TTL"])
+    }
+}

@@ -1,0 +1,152 @@
+import Evaluator
+import Foundation
+import Logging
+import PolicyLang
+
+/// `lock etcd`: a semaphore of `slots` holders under `<prefix>/locks/<group>/holders/<node>`, each key bound to a
+/// lease of the policy's `ttl` that the holder keeps alive. Taking a slot is one transaction that succeeds only if
+/// no holder key changed since the holders were counted, so even with every node racing there are never more
+/// than `slots` holders.
+public actor EtcdLock: LockBackend {
+    public let client: EtcdClient
+    let spec: EtcdLockSpec
+    let logger: Logger
+    private var lease: Int64?
+    private var keepAlive: Task<Void, Never>?
+
+    /// A semaphore with the policy's settings.
+    public init(client: EtcdClient, spec: EtcdLockSpec, logger: Logger) {
+        self.client = client
+        self.spec = spec
+        self.logger = logger
+    }
+
+    var holdersPrefix: String { "\(spec.prefix)/locks/\(spec.group)/holders/" }
+    func key(_ node: String) -> String { holdersPrefix + node }
+
+    static func unavailable(_ error: EtcdError) -> LockUnavailable { LockUnavailable(error.description) }
+
+    /// The holders with their metadata and the store revision they were read at.
+    public func holders() async throws(LockUnavailable) -> (holders: [(HolderInfo, EtcdKeyValue)], revision: Int64) {
+        do {
+            let (kvs, revision) = try await client.range(holdersPrefix, prefix: true)
+            let holders = kvs.map { kv in
+                let info = (try? JSONDecoder().decode(HolderInfo.self, from: kv.value))
+                    ?? HolderInfo(node: String(kv.key.dropFirst(holdersPrefix.count)), pid: 0, acquiredAt: "", phase: "")
+                return (info, kv)
+            }
+            return (holders, revision)
+        } catch {
+            throw Self.unavailable(error)
+        }
+    }
+
+    public func status(node: String) async throws(LockUnavailable) -> LockFacts {
+        let (holders, _) = try await holders()
+        let list = holders.map { info, _ in
+            LockHolder(node: info.node, pid: info.pid == 0 ? nil : Int(info.pid), since: { if case .success(let i) = Instant.parse(info.acquiredAt) { i } else { nil } }())
+        }
+        return LockFacts(
+            held: holders.contains { $0.0.node == node }, available: holders.count < spec.slots, slots: Int64(spec.slots), holders: list)
+    }
+
+    public func acquire(_ holder: HolderInfo) async throws(LockUnavailable) -> Bool {
+        let own = key(holder.node)
+        let value = (try? JSONEncoder().encode(holder)) ?? Data()
+        for _ in 0..<8 {
+            let (current, revision) = try await holders()
+            if current.contains(where: { $0.0.node == holder.node }) {
+                // Idempotent: this node already holds a slot (a restart under the lock).
+                return true
+            }
+            guard current.count < spec.slots else { return false }
+            do {
+                let lease = try await ensureLease()
+                let won = try await client.txn(
+                    [
+                        EtcdCompare(key: holdersPrefix, rangeEnd: EtcdClient.prefixEnd(holdersPrefix), target: .mod, result: .less, number: revision + 1),
+                        EtcdCompare(key: own, target: .create, result: .equal, number: 0),
+                    ],
+                    success: [.put(key: own, value: value, lease: lease)])
+                if won {
+                    startKeepAlive()
+                    return true
+                }
+            } catch {
+                throw Self.unavailable(error)
+            }
+            // Another node changed the holders between the count and the transaction: count again.
+        }
+        return false
+    }
+
+    public func release(node: String) async throws(LockUnavailable) {
+        keepAlive?.cancel()
+        keepAlive = nil
+        do {
+            let (kvs, _) = try await client.range(key(node))
+            try await client.delete(key(node))
+            for kv in kvs where kv.lease != 0 { try await client.revoke(kv.lease) }
+            if let lease { try await client.revoke(lease) }
+            lease = nil
+        } catch {
+            throw Self.unavailable(error)
+        }
+    }
+
+    /// Before the reboot: the slot moves to a lease of `max_reboot_duration`, which nobody keeps alive, so a node
+    /// that never comes back frees its slot when it expires.
+    public func prepareForReboot(node: String) async throws(LockUnavailable) {
+        keepAlive?.cancel()
+        keepAlive = nil
+        let kvs: [EtcdKeyValue]
+        do {
+            kvs = try await client.range(key(node)).kvs
+        } catch {
+            throw Self.unavailable(error)
+        }
+        guard let kv = kvs.first else { throw LockUnavailable("this node holds no slot to keep across the reboot") }
+        var info = (try? JSONDecoder().decode(HolderInfo.self, from: kv.value)) ?? HolderInfo(node: node, pid: 0, acquiredAt: "", phase: "")
+        info.phase = "rebooting"
+        do {
+            let rebootLease = try await client.grant(ttl: max(1, spec.maxRebootDuration / 1000))
+            _ = try await client.txn(
+                [EtcdCompare(key: key(node), target: .create, result: .equal, number: kv.createRevision)],
+                success: [.put(key: key(node), value: (try? JSONEncoder().encode(info)) ?? Data(), lease: rebootLease)])
+            if let lease { try await client.revoke(lease) }
+            lease = nil
+        } catch {
+            throw Self.unavailable(error)
+        }
+    }
+
+    private func ensureLease() async throws(EtcdError) -> Int64 {
+        if let lease, try await client.keepAlive(lease) > 0 { return lease }
+        let fresh = try await client.grant(ttl: max(1, spec.ttl / 1000))
+        lease = fresh
+        return fresh
+    }
+
+    /// Keeps the holder's lease alive (every third of the TTL) while the slot is held.
+    private func startKeepAlive() {
+        keepAlive?.cancel()
+        guard let lease else { return }
+        let client = self.client
+        let period = max(1, spec.ttl / 3)
+        let logger = self.logger
+        keepAlive = Task {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .milliseconds(period))
+                if Task.isCancelled { break }
+                do {
+                    if try await client.keepAlive(lease) <= 0 {
+                        logger.error("the lease of the lock slot expired")
+                        break
+                    }
+                } catch {
+                    logger.warning("cannot refresh the lock lease: \(error)")
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,172 @@
+import Evaluator
+import Executors
+import Foundation
+import Logging
+import PolicyLang
+import Testing
+
+/// The etcd client and the semaphore against a real etcd started on loopback for each test.
+@Suite(.serialized) struct EtcdTests {
+    func spec(_ endpoints: [String], slots: Int = 1, ttl: String = "10s", extra: String = "") throws -> EtcdLockSpec {
+        let list = endpoints.map { "\"\($0)\"" }.joined(separator: ", ")
+        let text = "policy \"e\" {}\ndetector \"apt\" debian\nlock etcd {\n  endpoints [\(list)]\n  key \"/rc-test\"\n  slots \(slots)\n  ttl \(ttl)\n  max_reboot_duration 90s\n\(extra)}\n"
+        let result = Checker.check(SourceFile(path: "e.rcl", text: text))
+        guard case .etcd(let spec)? = result.policy?.lock else {
+            throw EtcdHarness.HarnessError(description: "policy does not check: \(result.diagnostics.map(\.message))")
+        }
+        return spec
+    }
+
+    /// Waits until etcd serves requests.
+    func ready(_ client: EtcdClient) async throws {
+        for _ in 0..<100 {
+            if (try? await client.range("/rc-test/ready")) != nil { return }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        throw EtcdHarness.HarnessError(description: "etcd does not answer")
+    }
+
+    @Test func keysTransactionsAndLeases() async throws {
+        let etcd = try EtcdHarness()
+        let client = try EtcdClient(spec([etcd.endpoint]))
+        defer { Task { await client.shutdown() } }
+        try await ready(client)
+        try await client.put("/rc-test/a", Data("1".utf8))
+        try await client.put("/rc-test/b", Data("2".utf8))
+        let (kvs, revision) = try await client.range("/rc-test/", prefix: true)
+        #expect(kvs.map(\.key) == ["/rc-test/a", "/rc-test/b"] && kvs.map { String(decoding: $0.value, as: UTF8.self) } == ["1", "2"])
+        #expect(revision >= 3)
+        #expect(try await client.range("/rc-test/none").kvs.isEmpty)
+        // A transaction that compares the create revision: creating a key that exists fails.
+        let created = try await client.txn([EtcdCompare(key: "/rc-test/a", target: .create, result: .equal, number: 0)], success: [.put(key: "/rc-test/a", value: Data("x".utf8), lease: nil)])
+        #expect(!created)
+        let fresh = try await client.txn([EtcdCompare(key: "/rc-test/c", target: .create, result: .equal, number: 0)], success: [.put(key: "/rc-test/c", value: Data("3".utf8), lease: nil)])
+        #expect(fresh)
+        let byValue = try await client.txn([EtcdCompare(key: "/rc-test/c", target: .value, result: .equal, value: Data("3".utf8))], success: [.delete(key: "/rc-test/c")])
+        #expect(byValue)
+        #expect(try await client.range("/rc-test/c").kvs.isEmpty)
+        // Leases.
+        let lease = try await client.grant(ttl: 30)
+        try await client.put("/rc-test/leased", Data("l".utf8), lease: lease)
+        #expect(try await client.range("/rc-test/leased").kvs.first?.lease == lease)
+        #expect(try await client.keepAlive(lease) == 30)
+        #expect((1...30).contains(try await client.timeToLive(lease)))
+        try await client.revoke(lease)
+        #expect(try await client.range("/rc-test/leased").kvs.isEmpty, "revoking the lease deletes its keys")
+        #expect(try await client.timeToLive(lease) == -1)
+        #expect(try await client.keepAlive(lease) == 0, "an expired lease answers TTL 0")
+    }
+
+    @Test func failsOverAndNamesTheEndpointsWhenAllAreDown() async throws {
+        let etcd = try EtcdHarness()
+        let dead = "http://127.0.0.1:\(try EtcdHarness.freePort())"
+        let client = try EtcdClient(spec([dead, etcd.endpoint]))
+        defer { Task { await client.shutdown() } }
+        try await ready(client)
+        try await client.put("/rc-test/k", Data("v".utf8))
+        #expect(try await client.range("/rc-test/k").kvs.count == 1)
+        etcd.stop()
+        do {
+            _ = try await client.range("/rc-test/k")
+            Issue.record("a stopped etcd must not answer")
+        } catch {
+            #expect(error.description.hasPrefix("etcd is unreachable: "))
+            #expect(error.description.contains(dead) && error.description.contains(etcd.endpoint))
+            #expect(error.description.contains("connection refused"))
+        }
+    }
+
+    @Test func theSemaphoreNeverHasMoreHoldersThanSlots() async throws {
+        let etcd = try EtcdHarness()
+        let lockSpec = try spec([etcd.endpoint], slots: 2)
+        let probe = try EtcdClient(lockSpec)
+        defer { Task { await probe.shutdown() } }
+        try await ready(probe)
+        let logger = Logger(label: "test")
+        var clients: [EtcdClient] = []
+        for _ in 0..<10 { clients.append(try EtcdClient(lockSpec)) }
+        defer { for c in clients { Task { await c.shutdown() } } }
+        let locks = clients.map { EtcdLock(client: $0, spec: lockSpec, logger: logger) }
+        for round in 0..<3 {
+            // Every node races for a slot at once.
+            let won = await withTaskGroup(of: Bool.self) { group in
+                for (i, lock) in locks.enumerated() {
+                    group.addTask {
+                        (try? await lock.acquire(HolderInfo(node: "n\(i)", pid: Int32(i), acquiredAt: "2026-11-22T10:00:00Z", phase: "post-lock"))) ?? false
+                    }
+                }
+                var count = 0
+                for await ok in group where ok { count += 1 }
+                return count
+            }
+            #expect(won == 2, "round \(round): \(won) nodes got a slot")
+            let status = try await locks[0].status(node: "n0")
+            #expect(status.holders?.count == 2 && status.available == false && status.slots == 2)
+            for (i, lock) in locks.enumerated() { try await lock.release(node: "n\(i)") }
+            #expect(try await locks[0].status(node: "n0").holders?.isEmpty == true)
+        }
+        // Taking a held slot again is a no-op; another node gets the second slot; a third waits.
+        let info = HolderInfo(node: "n0", pid: 1, acquiredAt: "2026-11-22T10:00:00Z", phase: "post-lock")
+        #expect(try await locks[0].acquire(info))
+        #expect(try await locks[0].acquire(info))
+        #expect(try await locks[1].acquire(HolderInfo(node: "n1", pid: 2, acquiredAt: "2026-11-22T10:00:00Z", phase: "post-lock")))
+        #expect(try await !locks[2].acquire(HolderInfo(node: "n2", pid: 3, acquiredAt: "2026-11-22T10:00:00Z", phase: "post-lock")))
+        let seen = try await locks[2].status(node: "n2")
+        #expect(seen.holders?.map(\.node).sorted() == ["n0", "n1"] && seen.held == false)
+        #expect(try await locks[0].status(node: "n0").held == true)
+        for (i, lock) in locks.enumerated() { try await lock.release(node: "n\(i)") }
+    }
+
+    @Test func aHolderThatDiesFreesItsSlotWhenTheLeaseExpires() async throws {
+        let etcd = try EtcdHarness()
+        let lockSpec = try spec([etcd.endpoint], slots: 1, ttl: "2s")
+        let a = try EtcdClient(lockSpec), b = try EtcdClient(lockSpec)
+        defer {
+            Task { await a.shutdown() }
+            Task { await b.shutdown() }
+        }
+        try await ready(a)
+        let logger = Logger(label: "test")
+        // The first holder takes the slot and "dies": its client is gone and nobody keeps the lease alive.
+        do {
+            let dying = EtcdLock(client: a, spec: lockSpec, logger: logger)
+            #expect(try await dying.acquire(HolderInfo(node: "dead", pid: 1, acquiredAt: "2026-11-22T10:00:00Z", phase: "post-lock")))
+            try await dying.prepareForReboot(node: "dead")  // stops the keep-alive; a 90 s reboot lease
+            // Hand the key a short lease again, as if the keep-alive had simply stopped.
+            let short = try await a.grant(ttl: 2)
+            let kv = try #require(try await a.range("/rc-test/locks/default/holders/dead").kvs.first)
+            try await a.put(kv.key, kv.value, lease: short)
+        }
+        let waiting = EtcdLock(client: b, spec: lockSpec, logger: logger)
+        let next = HolderInfo(node: "next", pid: 2, acquiredAt: "2026-11-22T10:00:01Z", phase: "post-lock")
+        #expect(try await !waiting.acquire(next))
+        var acquired = false
+        for _ in 0..<60 where !acquired {
+            try await Task.sleep(for: .milliseconds(100))
+            acquired = try await waiting.acquire(next)
+        }
+        #expect(acquired, "the slot frees itself when the lease expires")
+        try await waiting.release(node: "next")
+    }
+
+    @Test func theSlotIsKeptAcrossTheRebootWithABoundedLease() async throws {
+        let etcd = try EtcdHarness()
+        let lockSpec = try spec([etcd.endpoint], slots: 1, ttl: "3s")
+        let client = try EtcdClient(lockSpec)
+        defer { Task { await client.shutdown() } }
+        try await ready(client)
+        let lock = EtcdLock(client: client, spec: lockSpec, logger: Logger(label: "test"))
+        #expect(try await lock.acquire(HolderInfo(node: "r", pid: 7, acquiredAt: "2026-11-22T10:00:00Z", phase: "post-lock")))
+        let before = try #require(try await client.range("/rc-test/locks/default/holders/r").kvs.first)
+        try await lock.prepareForReboot(node: "r")
+        let after = try #require(try await client.range("/rc-test/locks/default/holders/r").kvs.first)
+        #expect(after.lease != before.lease)
+        #expect((60...90).contains(try await client.timeToLive(after.lease)))
+        #expect(String(decoding: after.value, as: UTF8.self).contains("\"phase\":\"rebooting\""))
+        #expect(try await client.timeToLive(before.lease) == -1, "the holder's own lease is revoked")
+        // After the boot a new process releases the slot by name.
+        let afterBoot = EtcdLock(client: client, spec: lockSpec, logger: Logger(label: "test"))
+        try await afterBoot.release(node: "r")
+        #expect(try await client.range("/rc-test/locks/default/holders/r").kvs.isEmpty)
+    }
+}
