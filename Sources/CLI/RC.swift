@@ -13,7 +13,7 @@ struct RC: AsyncParsableCommand {
             Exit codes: 0 ok, 1 runtime error (or warnings with --strict), 2 invalid policy or config, 64 usage error.
             """,
         version: RCVersion.current,
-        subcommands: [CheckCommand.self, FormatCommand.self, ImportCommand.self, ExplainCommand.self, TestCommand.self, SimulateCommand.self, RunCommand.self, StatusCommand.self, VersionCommand.self]
+        subcommands: [CheckCommand.self, FormatCommand.self, ImportCommand.self, ExplainCommand.self, TestCommand.self, SimulateCommand.self, RunCommand.self, StatusCommand.self, LockCommand.self, VersionCommand.self]
     )
 }
 

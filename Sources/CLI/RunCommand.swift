@@ -40,14 +40,21 @@ struct NodeOptions: ParsableArguments {
         return try PolicyLoader.select(path, facts: Facts(nodeName: node), color: ColorChoice.auto.enabled(for: STDERR_FILENO))
     }
 
-    /// The lock of the policy on this host.
-    func lock(for policy: PreparedPolicy) throws -> any LockBackend {
+    /// The lock and fleet of the policy: an flock on this host, or etcd.
+    func backends(for policy: PreparedPolicy, logger: Logger) throws -> Backends {
         switch policy.policy.lock {
         case .local:
-            return Runner.localLock(for: policy.policy, stateDirectory: stateDir)
-        case .etcd:
-            printError("error: policy \(quoteString(policy.policy.name)) uses `lock etcd`, which this build of rc does not support yet; use `lock local`")
-            throw ExitCode(ExitStatus.invalidPolicy)
+            return Backends(lock: Runner.localLock(for: policy.policy, stateDirectory: stateDir), fleet: nil, client: nil)
+        case .etcd(let spec):
+            do {
+                let client = try EtcdClient(spec)
+                return Backends(
+                    lock: EtcdLock(client: client, spec: spec, logger: logger), fleet: EtcdFleet(client: client, policy: policy.policy, spec: spec),
+                    client: client)
+            } catch {
+                printError("error: \(error.description)")
+                throw ExitCode(ExitStatus.invalidPolicy)
+            }
         }
     }
 
@@ -56,6 +63,17 @@ struct NodeOptions: ParsableArguments {
         let level = ProcessInfo.processInfo.environment["RC_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:))
         logger.logLevel = level ?? .info
         return logger
+    }
+}
+
+/// The lock and fleet a command talks to; `shutdown()` closes etcd connections.
+struct Backends {
+    var lock: any LockBackend
+    var fleet: (any Fleet)?
+    var client: EtcdClient?
+
+    func shutdown() async {
+        await client?.shutdown()
     }
 }
 
@@ -94,16 +112,16 @@ struct RunCommand: AsyncParsableCommand {
 
     func run() async throws {
         let policy = try node.load()
-        let lock = try node.lock(for: policy)
         let logger = node.logger()
-        var settings = RunnerSettings(nodeName: node.node, dryRun: dryRun, stateDirectory: node.stateDir, bootIDPath: node.bootIdFile)
-        settings.dryRun = dryRun
-        let runner = Runner(settings: settings, lock: lock, logger: logger)
+        let backends = try node.backends(for: policy, logger: logger)
+        let settings = RunnerSettings(nodeName: node.node, dryRun: dryRun, stateDirectory: node.stateDir, bootIDPath: node.bootIdFile)
+        let runner = Runner(settings: settings, lock: backends.lock, fleet: backends.fleet, logger: logger)
         if dryRun || policy.policy.dryRun {
             logger.info("dry run: the reboot command is printed, never run")
         }
         if once {
             let result = await runner.pass(policy)
+            await backends.shutdown()
             print("\(node.node): \(ExplainRenderer.headline(result.decision))" + (result.decision.reasons.first.map { ": " + $0 } ?? ""))
             throw ExitCode(result.exitCode)
         }
@@ -132,7 +150,13 @@ struct RunCommand: AsyncParsableCommand {
         let group = ServiceGroup(
             configuration: .init(services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         logger.info("rc \(RCVersion.current) running policy \(quoteString(policy.policy.name)) for node \(quoteString(node.node)) every \(formatDuration(milliseconds: policy.policy.cluster.checkInterval))")
-        try await group.run()
+        do {
+            try await group.run()
+        } catch {
+            await backends.shutdown()
+            throw error
+        }
+        await backends.shutdown()
     }
 
     /// Replaces the policy in force with the one at `path` if it checks; otherwise logs why and keeps the old one.
@@ -183,14 +207,15 @@ struct StatusCommand: AsyncParsableCommand {
 
     func run() async throws {
         let policy = try node.load()
-        let lock = try node.lock(for: policy)
         var settings = RunnerSettings(nodeName: node.node, dryRun: true, stateDirectory: node.stateDir, bootIDPath: node.bootIdFile)
         settings.statusOnly = true
         settings.skipHealth = skipHealth
         settings.skipLock = skipLock
         var logger = node.logger()
         logger.logLevel = .warning
-        let result = await Runner(settings: settings, lock: lock, logger: logger, announce: { _ in }).pass(policy)
+        let backends = try node.backends(for: policy, logger: logger)
+        let result = await Runner(settings: settings, lock: backends.lock, fleet: backends.fleet, logger: logger, announce: { _ in }).pass(policy)
+        await backends.shutdown()
         var explanation = Explanation(policy: policy, facts: result.facts)
         if let error = result.error { explanation.decision.reasons.insert(error, at: 0) }
         let renderer = ExplainRenderer(color: format == .text && color.enabled(for: STDOUT_FILENO))

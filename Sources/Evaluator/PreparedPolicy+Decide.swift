@@ -206,7 +206,8 @@ struct Run {
     private func killSwitchText(_ spec: KillSwitchSpec) -> String {
         switch spec {
         case .file(let path): "file \(path)"
-        case .etcd(let key): "etcd key \(key ?? "<prefix>/kill_switch")"
+        case .etcd(let key):
+            if case .etcd(let spec) = policy.policy.lock { "etcd key \(key ?? spec.prefix + "/kill_switch")" } else { "etcd key \(key ?? "kill_switch")" }
         }
     }
 

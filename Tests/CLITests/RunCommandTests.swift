@@ -290,8 +290,13 @@ import Testing
         try "policy \"t\" {\n".write(toFile: scene.policy, atomically: true, encoding: .utf8)
         let broken = try once(scene)
         #expect(broken.status == 2 && broken.stderr.contains("error[RC"))
-        try "policy \"e\" {}\ndetector \"apt\" debian\nlock etcd { endpoints [\"https://127.0.0.1:2379\"] }\n".write(toFile: scene.policy, atomically: true, encoding: .utf8)
+        // etcd unreachable: no reboot, exit 4, every endpoint named with its reason.
+        scene.touch(scene.flag)
+        try "policy \"e\" {}\ndetector \"flag\" file \"\(scene.flag)\"\nlock etcd { endpoints [\"http://127.0.0.1:1\", \"http://127.0.0.1:2\"] }\nreboot command [\"\(scene.dir)/reboot.sh\"]\n"
+            .write(toFile: scene.policy, atomically: true, encoding: .utf8)
         let etcd = try once(scene)
-        #expect(etcd.status == 2 && etcd.stderr.contains("does not support yet"))
+        #expect(etcd.status == 4, "\(etcd.stdout)\(etcd.stderr)")
+        #expect(etcd.stdout.contains("etcd is unreachable: http://127.0.0.1:1: connection refused; http://127.0.0.1:2: connection refused"))
+        #expect(scene.reboots.isEmpty)
     }
 }

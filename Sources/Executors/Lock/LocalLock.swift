@@ -10,7 +10,7 @@ import PolicyLang
 /// processes (`rc status`) can say who holds it. The kernel drops the lock when the holder dies, so a crashed
 /// daemon never leaves it stuck.
 public actor LocalLock: LockBackend {
-    public let path: String
+    public nonisolated let path: String
     private var fd: Int32 = -1
 
     /// A lock on `path` (created when missing, mode 0644).

@@ -73,6 +73,7 @@ public struct Runner: Sendable {
     let detectors: DetectorRunner
     let health: HealthRunner
     let lock: any LockBackend
+    let fleet: any Fleet
     let killSwitches: KillSwitchFiles
     let processes: any ProcessRunning
     let paths: HostPaths
@@ -84,9 +85,10 @@ public struct Runner: Sendable {
     /// Creates a runner.
     public init(
         settings: RunnerSettings, clock: any RCClock = SystemClock(), processes: any ProcessRunning = ProcessRunner(), paths: HostPaths = HostPaths(),
-        lock: any LockBackend, logger: Logger, announce: @escaping @Sendable (String) -> Void = { print($0) }
+        lock: any LockBackend, fleet: (any Fleet)? = nil, logger: Logger, announce: @escaping @Sendable (String) -> Void = { print($0) }
     ) {
         self.settings = settings
+        self.fleet = fleet ?? LocalFleet(state: StateStore(directory: settings.stateDirectory))
         self.clock = clock
         self.processes = processes
         self.paths = paths
@@ -111,8 +113,8 @@ public struct Runner: Sendable {
             .trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
-    /// The facts every phase starts from: time, node, kill switch, the cluster as this host sees it.
-    func baseFacts(_ policy: PreparedPolicy, phase: HealthPhase) -> Facts {
+    /// The facts every phase starts from: time, node, kill switches, the cluster.
+    func baseFacts(_ policy: PreparedPolicy, phase: HealthPhase) async throws(LockUnavailable) -> Facts {
         var facts = Facts()
         facts.now = clock.now()
         facts.phase = phase
@@ -122,9 +124,9 @@ public struct Runner: Sendable {
             facts.nodeUptime = Int64(uptime * 1000)
         }
         facts.killSwitch = !killSwitches.active(policy.policy).isEmpty
-        // Without a fleet backend the cluster is this node alone.
-        let isFallback = policy.policy.cluster.fallbackNodes.contains(settings.nodeName)
-        facts.cluster = ClusterFacts(size: 1, healthy: 1, fallbackHealthy: isFallback ? 1 : 0, lastReboot: state.lastReboot())
+        facts.cluster = ClusterFacts(size: 1, healthy: 1, fallbackHealthy: 0)
+        facts.cluster = try await fleet.cluster(node: settings.nodeName, fallbackNodes: policy.policy.cluster.fallbackNodes)
+        if try await fleet.killSwitch() == true { facts.killSwitch = true }
         return facts
     }
 
@@ -154,7 +156,12 @@ public struct Runner: Sendable {
     /// One pass: the post-boot gate when a reboot was under way, otherwise detect, gate, lock, re-check and reboot.
     public func pass(_ policy: PreparedPolicy) async -> PassResult {
         if let result = await afterBoot(policy) { return result }
-        var facts = baseFacts(policy, phase: .preLock)
+        var facts: Facts
+        do {
+            facts = try await baseFacts(policy, phase: .preLock)
+        } catch {
+            return unavailable(policy, error)
+        }
         facts.detectors = await detectors.observeAll(policy)
         if settings.skipLock {
             facts.lock = LockFacts(held: false, available: true, slots: policy.lockSlots)
@@ -162,13 +169,24 @@ public struct Runner: Sendable {
             do {
                 facts.lock = try await lock.status(node: settings.nodeName)
             } catch {
-                facts.lock = LockFacts(held: false, available: false, slots: policy.lockSlots)
-                return finish(policy, facts, error: "the lock cannot be read: \(error.description)")
+                return unavailable(policy, error, facts)
             }
         }
-        // Health checks assumed ok first: scripts run only when nothing else holds the reboot back.
-        guard policy.decide(facts).outcome == .reboot else { return finish(policy, facts) }
-        await runHealth(policy, .preLock, lockHeld: false, into: &facts)
+        if fleet.publishesHealth {
+            // The fleet counts healthy nodes: every pass checks and publishes this node's health.
+            await runHealth(policy, .preLock, lockHeld: false, into: &facts)
+            if !settings.statusOnly {
+                do {
+                    try await fleet.publish(node: settings.nodeName, healthy: facts.health.values.allSatisfy(\.ok), at: clock.now())
+                } catch {
+                    return unavailable(policy, error, facts)
+                }
+            }
+        } else {
+            // Health checks assumed ok first: scripts run only when nothing else holds the reboot back.
+            guard policy.decide(facts).outcome == .reboot else { return finish(policy, facts) }
+            await runHealth(policy, .preLock, lockHeld: false, into: &facts)
+        }
         guard policy.decide(facts).outcome == .reboot else { return finish(policy, facts) }
         if settings.statusOnly { return finish(policy, facts) }
 
@@ -187,7 +205,13 @@ public struct Runner: Sendable {
         logger.info("took a lock slot; checking again under the lock")
 
         // Under the lock: detect and check again; anything but a reboot releases the slot.
-        var under = baseFacts(policy, phase: .postLock)
+        var under: Facts
+        do {
+            under = try await baseFacts(policy, phase: .postLock)
+        } catch {
+            await releaseLock()
+            return unavailable(policy, error, facts)
+        }
         under.detectors = await detectors.observeAll(policy)
         under.lock = LockFacts(held: true, available: facts.lock.available, slots: facts.lock.slots, holders: facts.lock.holders)
         await runHealth(policy, .postLock, lockHeld: true, into: &under)
@@ -205,10 +229,17 @@ public struct Runner: Sendable {
         let now = clock.now()
         do {
             try state.save(RebootRecord(bootID: bootID(), node: settings.nodeName, policy: policy.policy.name, at: now.description))
-            try state.saveLastReboot(now)
         } catch {
             await releaseLock()
             return finish(policy, under, error: "cannot write the reboot record in \(settings.stateDirectory): \(error); not rebooting")
+        }
+        do {
+            if !settings.skipLock { try await lock.prepareForReboot(node: settings.nodeName) }
+            try await fleet.recordReboot(at: now)
+        } catch {
+            state.removeRecord()
+            await releaseLock()
+            return finish(policy, under, error: "cannot prepare the lock for the reboot: \(error.description); not rebooting")
         }
         logger.notice("rebooting: \(command.display)")
         let result = await processes.run(command.argv, environment: ["PATH": "/usr/sbin:/usr/bin:/sbin:/bin"], timeout: settings.rebootTimeout)
@@ -219,6 +250,19 @@ public struct Runner: Sendable {
             return finish(policy, under, error: why)
         }
         return finish(policy, under, .rebooted(command))
+    }
+
+    /// A pass that could not read the lock or the fleet: blocked by the lock (exit 4), retried with backoff.
+    func unavailable(_ policy: PreparedPolicy, _ error: LockUnavailable, _ partial: Facts? = nil) -> PassResult {
+        var facts = partial ?? Facts(now: clock.now(), phase: .preLock, nodeName: settings.nodeName)
+        facts.lock = LockFacts(held: false, available: false, slots: policy.lockSlots, holders: [])
+        logger.error("\(error.description)")
+        var result = finish(policy, facts, error: "the lock and cluster state cannot be read: \(error.description)")
+        // Whatever the facts that could be read say, nothing reboots without the lock: blocked by it (exit 4).
+        result.decision.outcome = .blocked
+        result.decision.blockedBy = .lock
+        result.decision.name = nil
+        return result
     }
 
     /// Gives the lock slot back (logged when it fails).
@@ -242,7 +286,12 @@ public struct Runner: Sendable {
             state.removeRecord()
             return nil
         }
-        var facts = baseFacts(policy, phase: .postBoot)
+        var facts: Facts
+        do {
+            facts = try await baseFacts(policy, phase: .postBoot)
+        } catch {
+            return unavailable(policy, error)
+        }
         facts.lock = LockFacts(held: true, slots: policy.lockSlots)
         await runHealth(policy, .postBoot, lockHeld: true, into: &facts)
         let decision = policy.decide(facts)
