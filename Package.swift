@@ -60,7 +60,8 @@ let package = Package(
             exclude: ["Golden"]
         ),
         .testTarget(name: "EvaluatorTests", dependencies: ["Evaluator"]),
-        .testTarget(name: "ExecutorsTests", dependencies: ["Executors", "PolicyLang"], exclude: ["Golden"]),
-        .testTarget(name: "CLITests", dependencies: ["rc"], exclude: ["Explain"]),
+        .target(name: "RCTestSupport", path: "Tests/Support"),
+        .testTarget(name: "ExecutorsTests", dependencies: ["Executors", "PolicyLang", "RCTestSupport"], exclude: ["Golden"]),
+        .testTarget(name: "CLITests", dependencies: ["rc", "RCTestSupport"], exclude: ["Explain"]),
     ]
 )

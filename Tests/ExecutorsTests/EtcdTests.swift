@@ -3,6 +3,7 @@ import Executors
 import Foundation
 import Logging
 import PolicyLang
+import RCTestSupport
 import Testing
 
 /// The etcd client and the semaphore against a real etcd started on loopback for each test.

@@ -212,9 +212,10 @@ public struct Runner: Sendable {
             await releaseLock()
             return unavailable(policy, error, facts)
         }
-        under.detectors = await detectors.observeAll(policy)
         under.lock = LockFacts(held: true, available: facts.lock.available, slots: facts.lock.slots, holders: facts.lock.holders)
+        // The checks under the lock may take long; detection comes last, closest to the reboot.
         await runHealth(policy, .postLock, lockHeld: true, into: &under)
+        under.detectors = await detectors.observeAll(policy)
         guard policy.decide(under).outcome == .reboot else {
             await releaseLock()
             return finish(policy, under)

@@ -6,15 +6,17 @@ import Foundation
 
 /// A real etcd (Debian's `etcd-server`) on 127.0.0.1 with free ports and a temporary data directory, stopped and
 /// removed afterwards.
-final class EtcdHarness: @unchecked Sendable {
-    let directory: String
-    let clientPort: Int
-    let peerPort: Int
+public final class EtcdHarness: @unchecked Sendable {
+    public let directory: String
+    public let clientPort: Int
+    public let peerPort: Int
     private var process: Process?
-    var endpoint: String { "http://127.0.0.1:\(clientPort)" }
+    public var endpoint: String { "\(scheme)://127.0.0.1:\(clientPort)" }
+    public private(set) var scheme = "http"
+    private var extraArguments: [String] = []
 
     /// Starts etcd and waits until it answers `/health`.
-    init(extraArguments: [String] = [], scheme: String = "http") throws {
+    public init(extraArguments: [String] = [], scheme: String = "http") throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("rc-etcd-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         clientPort = try EtcdHarness.freePort()
@@ -22,7 +24,12 @@ final class EtcdHarness: @unchecked Sendable {
         try start(extraArguments: extraArguments, scheme: scheme)
     }
 
-    func start(extraArguments: [String] = [], scheme: String = "http") throws {
+    /// Starts (or restarts, on the same ports and data) etcd.
+    public func start(extraArguments: [String]? = nil, scheme: String? = nil) throws {
+        if let extraArguments { self.extraArguments = extraArguments }
+        if let scheme { self.scheme = scheme }
+        let extraArguments = self.extraArguments
+        let scheme = self.scheme
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/etcd")
         p.arguments = [
@@ -44,12 +51,13 @@ final class EtcdHarness: @unchecked Sendable {
         throw HarnessError(description: "etcd did not start on port \(clientPort)")
     }
 
-    struct HarnessError: Error, CustomStringConvertible {
-        var description: String
+    public struct HarnessError: Error, CustomStringConvertible {
+        public var description: String
+        public init(description: String) { self.description = description }
     }
 
     /// Stops etcd (SIGTERM, then SIGKILL) without removing its data.
-    func stop() {
+    public func stop() {
         guard let p = process, p.isRunning else { return }
         p.terminate()
         for _ in 0..<100 where p.isRunning { usleep(20_000) }
@@ -62,7 +70,7 @@ final class EtcdHarness: @unchecked Sendable {
         try? FileManager.default.removeItem(atPath: directory)
     }
 
-    static func freePort() throws -> Int {
+    public static func freePort() throws -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(fd) }
         var address = sockaddr_in()
@@ -77,7 +85,7 @@ final class EtcdHarness: @unchecked Sendable {
         return Int(UInt16(bigEndian: address.sin_port))
     }
 
-    static func portAnswers(_ port: Int) -> Bool {
+    public static func portAnswers(_ port: Int) -> Bool {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(fd) }
         var address = sockaddr_in()

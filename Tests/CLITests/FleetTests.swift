@@ -1,0 +1,265 @@
+import Foundation
+import RCTestSupport
+import Testing
+
+/// Several `rc run` daemons on loopback against a real etcd, each with its own state dir, node name and a fake
+/// reboot: a script that logs start and end with timestamps, clears the node's flag, writes a new boot id and
+/// stops its daemon, which the harness restarts (a simulated reboot).
+@Suite(.serialized) struct FleetTests {
+    final class Fleet: @unchecked Sendable {
+        let etcd: EtcdHarness
+        let dir: String
+        let names: [String]
+        var processes: [String: Process] = [:]
+        var restarts: [String: Int] = [:]
+        var crashed: [String] = []
+
+        init(_ names: [String], slots: Int = 1, extra: (String) -> String = { _ in "" }, health: (String) -> String? = { _ in nil }) throws {
+            etcd = try EtcdHarness()
+            dir = FileManager.default.temporaryDirectory.appendingPathComponent("rc-fleet-\(UUID().uuidString)").path
+            self.names = names
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            let reboot = """
+                #!/bin/sh
+                n=$1
+                echo "start $n $(date +%s%3N)" >> \(dir)/events
+                sleep 0.4
+                rm -f \(dir)/$n/flag
+                echo "boot-$(date +%s%N)" > \(dir)/$n/boot_id
+                echo "end $n $(date +%s%3N)" >> \(dir)/events
+                kill -TERM $PPID
+                """
+            try write(dir + "/reboot.sh", reboot, mode: 0o755)
+            for name in names {
+                let d = dir + "/" + name
+                try FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
+                try write(d + "/boot_id", "boot-0\n")
+                FileManager.default.createFile(atPath: d + "/flag", contents: Data())
+                var healthDecl = ""
+                if let script = health(name) {
+                    try write(d + "/health.sh", "#!/bin/sh\n" + script + "\n", mode: 0o755)
+                    healthDecl = "health \"gate\" script \"\(d)/health.sh\" { timeout 2s  run pre_lock, post_lock }"
+                }
+                try write(
+                    d + "/policy.rcl",
+                    """
+                    policy "fleet" {}
+                    detector "flag" file "\(d)/flag"
+                    \(healthDecl)
+                    lock etcd {
+                      endpoints ["\(etcd.endpoint)"]
+                      key "/fleet"
+                      slots \(slots)
+                      ttl 3s
+                      max_reboot_duration 20s
+                    }
+                    reboot command ["\(dir)/reboot.sh", "${node.name}"]
+                    cluster { check_interval 1s  backoff 500ms .. 2s  publish_interval 1s }
+                    \(extra(name))
+                    """)
+            }
+        }
+
+        func write(_ path: String, _ text: String, mode: Int = 0o644) throws {
+            try text.write(toFile: path, atomically: true, encoding: .utf8)
+            try FileManager.default.setAttributes([.posixPermissions: mode], ofItemAtPath: path)
+        }
+
+        func start(_ name: String) throws {
+            let d = dir + "/" + name
+            let log = d + "/rc.log"
+            if !FileManager.default.fileExists(atPath: log) { FileManager.default.createFile(atPath: log, contents: nil) }
+            let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
+            handle.seekToEndOfFile()
+            let p = Process()
+            p.executableURL = CLITests.binary
+            p.arguments = ["run", d + "/policy.rcl", "--state-dir", d + "/state", "--node-name", name, "--boot-id-file", d + "/boot_id"]
+            p.standardError = handle
+            p.standardOutput = FileHandle.nullDevice
+            try p.run()
+            processes[name] = p
+        }
+
+        func startAll() throws { for name in names { try start(name) } }
+
+        /// Restarts daemons that stopped after their reboot, until `done` or the deadline.
+        func supervise(seconds: Double, until done: () -> Bool = { false }) throws {
+            let deadline = Date().addingTimeInterval(seconds)
+            while Date() < deadline, !done() {
+                for (name, p) in processes where !p.isRunning {
+                    if p.terminationStatus != 0 || p.terminationReason != .exit { crashed.append(name) }
+                    restarts[name, default: 0] += 1
+                    try start(name)
+                }
+                usleep(50_000)
+            }
+        }
+
+        func kill9(_ name: String) {
+            guard let p = processes[name] else { return }
+            kill(p.processIdentifier, SIGKILL)
+            p.waitUntilExit()
+            processes[name] = nil
+        }
+
+        struct Reboot {
+            var node: String
+            var start: Int64
+            var end: Int64?
+        }
+
+        var reboots: [Reboot] {
+            var result: [Reboot] = []
+            let text = (try? String(contentsOfFile: dir + "/events", encoding: .utf8)) ?? ""
+            for line in text.split(separator: "\n") {
+                let parts = line.split(separator: " ")
+                guard parts.count == 3, let t = Int64(parts[2]) else { continue }
+                if parts[0] == "start" {
+                    result.append(Reboot(node: String(parts[1]), start: t))
+                } else if let i = result.lastIndex(where: { $0.node == parts[1] && $0.end == nil }) {
+                    result[i].end = t
+                }
+            }
+            return result
+        }
+
+        /// The most reboots in progress at one time.
+        var maxOverlap: Int {
+            var events: [(Int64, Int)] = []
+            for r in reboots {
+                events.append((r.start, 1))
+                events.append((r.end ?? Int64.max, -1))
+            }
+            events.sort { $0.0 == $1.0 ? $0.1 < $1.1 : $0.0 < $1.0 }
+            var current = 0
+            var highest = 0
+            for (_, delta) in events {
+                current += delta
+                highest = max(highest, current)
+            }
+            return highest
+        }
+
+        func rebooted(_ name: String) -> Bool { reboots.contains { $0.node == name && $0.end != nil } }
+
+        func log(_ name: String) -> String { (try? String(contentsOfFile: dir + "/" + name + "/rc.log", encoding: .utf8)) ?? "" }
+
+        func stopAll() {
+            for p in processes.values where p.isRunning { p.terminate() }
+            for p in processes.values { p.waitUntilExit() }
+        }
+
+        deinit {
+            stopAll()
+            try? FileManager.default.removeItem(atPath: dir)
+        }
+    }
+
+    @Test(arguments: [1, 2])
+    func e2e1SlotsBoundTheRebootsInProgressAndEveryNodeReboots(_ slots: Int) throws {
+        let names = (1...5).map { "node-\($0)" }
+        let fleet = try Fleet(names, slots: slots)
+        try fleet.startAll()
+        let released = "the post-boot gate passed and the lock slot is released"
+        try fleet.supervise(seconds: 90) { names.allSatisfy { fleet.rebooted($0) && fleet.log($0).contains(released) } }
+        fleet.stopAll()
+        #expect(names.allSatisfy(fleet.rebooted), "rebooted: \(fleet.reboots.map(\.node))")
+        #expect(fleet.reboots.count == 5, "each node rebooted once")
+        #expect(fleet.maxOverlap <= slots, "at most \(slots) at once, saw \(fleet.maxOverlap)")
+        #expect(fleet.crashed.isEmpty, "crashed: \(fleet.crashed)")
+        // After the boot each node ran its post-boot gate and gave the slot back.
+        for name in names { #expect(fleet.log(name).contains(released)) }
+    }
+
+    @Test func e2e2AFailingHealthCheckStopsEveryone() throws {
+        let names = ["a", "b", "c"]
+        let fleet = try Fleet(names, health: { _ in "echo unhealthy; exit 1" })
+        try fleet.startAll()
+        try fleet.supervise(seconds: 6)
+        fleet.stopAll()
+        #expect(fleet.reboots.isEmpty)
+        #expect(fleet.log("a").contains("blocked by health \"gate\""))
+    }
+
+    @Test func e2e3TheLastHealthyFallbackStaysUpWhileTheOthersProceed() throws {
+        let names = ["cp-a", "cp-b", "w1", "w2"]
+        let rule = """
+            cluster { fallback_nodes ["cp-a", "cp-b"] }
+            rule "keep a fallback" { deny when node.name in ["cp-a", "cp-b"] and cluster.fallback_healthy < 2 }
+            """
+        // cp-b is unhealthy: it publishes so, and its own gate holds it.
+        let fleet = try Fleet(names, extra: { _ in rule }, health: { $0 == "cp-b" ? "exit 1" : "exit 0" })
+        // `cluster { }` may appear once: fold the settings into one block.
+        for name in names {
+            let path = fleet.dir + "/" + name + "/policy.rcl"
+            var text = try String(contentsOfFile: path, encoding: .utf8)
+            text = text.replacingOccurrences(of: "cluster { check_interval 1s  backoff 500ms .. 2s  publish_interval 1s }\n", with: "")
+            text = text.replacingOccurrences(of: "cluster { fallback_nodes [\"cp-a\", \"cp-b\"] }", with: "cluster { check_interval 1s  backoff 500ms .. 2s  publish_interval 1s  fallback_nodes [\"cp-a\", \"cp-b\"] }")
+            try fleet.write(path, text)
+        }
+        try fleet.startAll()
+        try fleet.supervise(seconds: 60) { fleet.rebooted("w1") && fleet.rebooted("w2") }
+        try fleet.supervise(seconds: 3)
+        fleet.stopAll()
+        #expect(fleet.rebooted("w1") && fleet.rebooted("w2"))
+        #expect(!fleet.rebooted("cp-a") && !fleet.rebooted("cp-b"))
+        #expect(fleet.log("cp-a").contains("blocked by rule \"keep a fallback\""))
+    }
+
+    @Test func e2e4AKilledHolderFreesItsSlotAfterTheLeaseAndTheNextProceeds() throws {
+        let names = ["first", "second"]
+        // The first node holds the slot in a slow check under the lock, and is killed there.
+        let fleet = try Fleet(names, health: { name in
+            name == "first" ? "[ \"$RC_PHASE\" = post-lock ] && sleep 10; exit 0" : "exit 0"
+        })
+        // Only the first node needs a reboot at first.
+        try FileManager.default.removeItem(atPath: fleet.dir + "/second/flag")
+        try fleet.start("first")
+        let deadline = Date().addingTimeInterval(20)
+        while Date() < deadline, !fleet.log("first").contains("took a lock slot") { usleep(50_000) }
+        #expect(fleet.log("first").contains("took a lock slot"))
+        fleet.kill9("first")
+        let killedAt = Date()
+        FileManager.default.createFile(atPath: fleet.dir + "/second/flag", contents: Data())
+        try fleet.start("second")
+        try fleet.supervise(seconds: 30) { fleet.rebooted("second") }
+        fleet.stopAll()
+        #expect(fleet.rebooted("second"))
+        #expect(!fleet.rebooted("first"))
+        let waited = (fleet.reboots.first { $0.node == "second" }.map { Double($0.start) / 1000 } ?? 0) - killedAt.timeIntervalSince1970
+        #expect(waited >= 1, "the slot stayed held until the lease ran out (waited \(waited) s)")
+        #expect(fleet.log("second").contains("blocked by lock"))
+    }
+
+    @Test func e2e5ADetectorThatClearsUnderTheLockMeansNoRebootAndAFreeSlot() throws {
+        let fleet = try Fleet(["solo"], health: { _ in "exit 0" })
+        // The check under the lock clears the flag: the detection after it finds nothing to do.
+        try fleet.write(fleet.dir + "/solo/health.sh", "#!/bin/sh\n[ \"$RC_PHASE\" = post-lock ] && rm -f \(fleet.dir)/solo/flag\nexit 0\n", mode: 0o755)
+        let cli = CLITests()
+        let d = fleet.dir + "/solo"
+        let run = try cli.rc(["run", d + "/policy.rcl", "--once", "--state-dir", d + "/state", "--node-name", "solo", "--boot-id-file", d + "/boot_id"])
+        #expect(run.status == 0)
+        #expect(run.stdout.contains("no reboot needed"), "\(run.stdout)")
+        #expect(fleet.reboots.isEmpty)
+        let status = try cli.rc(["lock", "status", d + "/policy.rcl", "--format", "json", "--state-dir", d + "/state"])
+        #expect(status.status == 0 && status.stdout.contains("\"holders\": []"), "\(status.stdout)\(status.stderr)")
+    }
+
+    @Test func e2e6NothingRebootsWhileEtcdIsDownAndProgressResumes() throws {
+        let names = ["x", "y", "z"]
+        let fleet = try Fleet(names)
+        try fleet.startAll()
+        try fleet.supervise(seconds: 30) { !fleet.reboots.isEmpty && fleet.reboots.allSatisfy { $0.end != nil } }
+        fleet.etcd.stop()
+        let down = Int64(Date().timeIntervalSince1970 * 1000)
+        try fleet.supervise(seconds: 4)
+        let up = Int64(Date().timeIntervalSince1970 * 1000)
+        try fleet.etcd.start()
+        try fleet.supervise(seconds: 60) { names.allSatisfy(fleet.rebooted) }
+        fleet.stopAll()
+        #expect(!fleet.reboots.contains { $0.start > down && $0.start < up }, "a reboot started while etcd was down")
+        #expect(names.allSatisfy(fleet.rebooted), "progress resumed: \(fleet.reboots.map(\.node))")
+        #expect(fleet.crashed.isEmpty, "crashed: \(fleet.crashed)")
+        #expect(names.contains { fleet.log($0).contains("etcd is unreachable") })
+    }
+}
