@@ -122,9 +122,21 @@ public final class EtcdClient: Sendable {
         http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }
 
-    /// Closes the connections. Call it on every path.
+    nonisolated(unsafe) private var closed = false
+
+    /// Closes the connections.
     public func shutdown() async {
+        guard state.withLock({ () -> Bool in
+            defer { closed = true }
+            return !closed
+        }) else { return }
         try? await http.shutdown()
+    }
+
+    deinit {
+        // An HTTPClient must be shut down before it goes away; a path that forgot to (an error thrown past the
+        // shutdown) must not take the process down with it.
+        if !closed { http.shutdown { _ in } }
     }
 
     // MARK: requests
