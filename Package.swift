@@ -51,7 +51,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "rc-bench",
-            dependencies: ["PolicyLang", "Evaluator"],
+            dependencies: ["PolicyLang", "Evaluator", "Executors", "RCTestSupport", .product(name: "Logging", package: "swift-log")],
             path: "Benchmarks/RCBench"
         ),
         .testTarget(

@@ -2,6 +2,7 @@ import Foundation
 import Evaluator
 import PolicyLang
 
+
 // Parse + check throughput on a generated 100,000-line policy set (1,000 files of 100 lines).
 // Run with `make bench` (release build).
 
@@ -125,4 +126,15 @@ for (label, facts, trace) in [
 ] {
     let (p50, p99) = latency(facts, trace: trace, runs: trace ? 20_000 : 200_000)
     print(String(format: "  %@: p50 %.2f µs, p99 %.2f µs", label, p50, p99))
+}
+
+// Fleet roll on etcd (skipped with RC_BENCH_NO_ETCD=1).
+if ProcessInfo.processInfo.environment["RC_BENCH_NO_ETCD"] != "1" {
+    let done = DispatchSemaphore(value: 0)
+    // Detached: top-level code runs on the main actor, which `wait()` blocks.
+    Task.detached {
+        await FleetBenchmark.run()
+        done.signal()
+    }
+    done.wait()
 }

@@ -92,8 +92,9 @@ public final class EtcdClient: Sendable {
     /// Seconds a request may take.
     let timeout: Int64
 
-    /// A client for the endpoints and TLS settings of a policy's `lock etcd`.
-    public init(_ spec: EtcdLockSpec, timeout: Int64 = 5) throws(EtcdError) {
+    /// A client for the endpoints and TLS settings of a policy's `lock etcd`. `connections` bounds the open
+    /// connections per endpoint (each waiting watch holds one).
+    public init(_ spec: EtcdLockSpec, timeout: Int64 = 5, connections: Int = 8) throws(EtcdError) {
         endpoints = spec.endpoints.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 }
         self.timeout = timeout
         user = spec.user
@@ -105,6 +106,7 @@ public final class EtcdClient: Sendable {
         }
         var configuration = HTTPClient.Configuration()
         configuration.timeout = .init(connect: .seconds(2), read: .seconds(timeout))
+        configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = max(1, connections)
         if let tls = spec.tls {
             var t = TLSConfiguration.makeClientConfiguration()
             do {
@@ -252,8 +254,11 @@ public final class EtcdClient: Sendable {
         _ = try await call("/v3/kv/put", body)
     }
 
-    public func delete(_ key: String) async throws(EtcdError) {
-        _ = try await call("/v3/kv/deleterange", ["key": Self.b64(key)])
+    /// Deletes a key; returns what it held (with its lease), if anything.
+    @discardableResult
+    public func delete(_ key: String) async throws(EtcdError) -> EtcdKeyValue? {
+        let json = try await call("/v3/kv/deleterange", ["key": Self.b64(key), "prev_kv": true])
+        return Self.keyValues(["kvs": json["prev_kvs"] ?? []]).first
     }
 
     /// An atomic transaction: `success` when every comparison holds, else `failure`. Returns whether it succeeded.
@@ -282,6 +287,50 @@ public final class EtcdClient: Sendable {
         let json = try await call("/v3/kv/txn", ["compare": compares, "success": success.map(op), "failure": failure.map(op)])
         // The gateway leaves `succeeded` out when it is false.
         return (json["succeeded"] as? Bool) ?? false
+    }
+
+    // MARK: watch
+
+    /// Waits until a key with `prefix` changes after `revision`, or `seconds` pass. Returns the revision of the
+    /// change, or `nil` on timeout. One streaming `/v3/watch` request; no polling.
+    public func waitForChange(prefix: String, after revision: Int64, seconds: Int64) async throws(EtcdError) -> Int64? {
+        let body: [String: Any] = [
+            "create_request": ["key": Self.b64(prefix), "range_end": Self.b64(Self.prefixEnd(prefix)), "start_revision": String(revision + 1)]
+        ]
+        guard let data = try? JSONSerialization.data(withJSONObject: body) else { throw .protocolError("cannot encode a watch") }
+        var reasons: [String: String] = [:]
+        let start = state.withLock { preferred }
+        for offset in 0..<endpoints.count {
+            let endpoint = endpoints[(start + offset) % endpoints.count]
+            var request = HTTPClientRequest(url: endpoint + "/v3/watch")
+            request.method = .POST
+            request.headers.add(name: "Content-Type", value: "application/json")
+            if let token = state.withLock({ token }) { request.headers.add(name: "Authorization", value: token) }
+            request.body = .bytes(ByteBuffer(bytes: data))
+            do {
+                let response = try await http.execute(request, deadline: .now() + .seconds(seconds))
+                var pending = Data()
+                for try await chunk in response.body {
+                    pending.append(contentsOf: chunk.readableBytesView)
+                    while let newline = pending.firstIndex(of: 0x0A) {
+                        let line = pending[pending.startIndex..<newline]
+                        pending.removeSubrange(pending.startIndex...newline)
+                        guard let json = (try? JSONSerialization.jsonObject(with: line)) as? [String: Any],
+                            let result = json["result"] as? [String: Any]
+                        else { continue }
+                        if let events = result["events"] as? [[String: Any]], !events.isEmpty {
+                            return Self.int((result["header"] as? [String: Any])?["revision"])
+                        }
+                    }
+                }
+                return nil
+            } catch {
+                let text = "\(error)"
+                if text.contains("deadlineExceeded") || text.contains("readTimeout") || error is CancellationError { return nil }
+                reasons[endpoint] = Self.explain(error)
+            }
+        }
+        throw .unreachable(reasons)
     }
 
     // MARK: leases

@@ -22,6 +22,8 @@ public actor EtcdLock: LockBackend {
     }
 
     var holdersPrefix: String { "\(spec.prefix)/locks/\(spec.group)/holders/" }
+    /// The number of slots.
+    public nonisolated var slots: Int? { spec.slots }
     func key(_ node: String) -> String { holdersPrefix + node }
 
     static func unavailable(_ error: EtcdError) -> LockUnavailable { LockUnavailable(error.description) }
@@ -51,47 +53,67 @@ public actor EtcdLock: LockBackend {
     }
 
     public func acquire(_ holder: HolderInfo) async throws(LockUnavailable) -> Bool {
+        try await tryAcquire(holder).won
+    }
+
+    /// Takes a slot if one is free; on failure also returns the revision the holders were read at, to watch from.
+    public func tryAcquire(_ holder: HolderInfo) async throws(LockUnavailable) -> (won: Bool, revision: Int64) {
         let own = key(holder.node)
         let value = (try? JSONEncoder().encode(holder)) ?? Data()
+        var lastRevision: Int64 = 0
         for _ in 0..<8 {
             let (current, revision) = try await holders()
+            lastRevision = revision
             if current.contains(where: { $0.0.node == holder.node }) {
                 // Idempotent: this node already holds a slot (a restart under the lock).
-                return true
+                return (true, revision)
             }
-            guard current.count < spec.slots else { return false }
+            guard current.count < spec.slots else { return (false, revision) }
             do {
                 let lease = try await ensureLease()
-                let won = try await client.txn(
-                    [
-                        EtcdCompare(key: holdersPrefix, rangeEnd: EtcdClient.prefixEnd(holdersPrefix), target: .mod, result: .less, number: revision + 1),
-                        EtcdCompare(key: own, target: .create, result: .equal, number: 0),
-                    ],
-                    success: [.put(key: own, value: value, lease: lease)])
+                let compare = [
+                    EtcdCompare(key: holdersPrefix, rangeEnd: EtcdClient.prefixEnd(holdersPrefix), target: .mod, result: .less, number: revision + 1),
+                    EtcdCompare(key: own, target: .create, result: .equal, number: 0),
+                ]
+                let won: Bool
+                do {
+                    won = try await client.txn(compare, success: [.put(key: own, value: value, lease: lease)])
+                } catch .server(_, _, let message) where message.contains("lease not found") {
+                    // The lease ran out while this node waited: take a new one and count again.
+                    self.lease = nil
+                    continue
+                }
                 if won {
                     startKeepAlive()
-                    return true
+                    return (true, revision)
                 }
             } catch {
                 throw Self.unavailable(error)
             }
             // Another node changed the holders between the count and the transaction: count again.
         }
-        return false
+        return (false, lastRevision)
+    }
+
+    /// Waits until the holders change (a slot may have freed) or `seconds` pass.
+    public func waitForHolders(after revision: Int64, seconds: Int64) async {
+        _ = try? await client.waitForChange(prefix: holdersPrefix, after: revision, seconds: seconds)
     }
 
     public func release(node: String) async throws(LockUnavailable) {
         keepAlive?.cancel()
         keepAlive = nil
+        let previous: EtcdKeyValue?
         do {
-            let (kvs, _) = try await client.range(key(node))
-            try await client.delete(key(node))
-            for kv in kvs where kv.lease != 0 { try await client.revoke(kv.lease) }
-            if let lease { try await client.revoke(lease) }
-            lease = nil
+            // Deleting the key frees the slot; the leases go afterwards, off the waiting nodes' path.
+            previous = try await client.delete(key(node))
         } catch {
             throw Self.unavailable(error)
         }
+        let leases = Set([previous?.lease ?? 0, lease ?? 0].filter { $0 != 0 })
+        lease = nil
+        let client = self.client
+        Task { for id in leases { try? await client.revoke(id) } }
     }
 
     /// Before the reboot: the slot moves to a lease of `max_reboot_duration`, which nobody keeps alive, so a node
@@ -121,7 +143,8 @@ public actor EtcdLock: LockBackend {
     }
 
     private func ensureLease() async throws(EtcdError) -> Int64 {
-        if let lease, try await client.keepAlive(lease) > 0 { return lease }
+        // A lease that expired meanwhile makes the put fail with "lease not found", and a new one is taken then.
+        if let lease { return lease }
         let fresh = try await client.grant(ttl: max(1, spec.ttl / 1000))
         lease = fresh
         return fresh

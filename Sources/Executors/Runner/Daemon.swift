@@ -54,12 +54,19 @@ public struct DaemonLoop: Sendable {
     let clock: any RCClock
     let logger: Logger
     let pass: @Sendable (PreparedPolicy) async -> PassResult
+    /// Waits at most the given milliseconds for a lock slot to free (returns early when the holders change), for a
+    /// pass blocked by the lock; `nil` sleeps the interval.
+    let waitForLock: (@Sendable (Int64) async -> Void)?
 
     /// Creates a loop.
-    public init(policy: PolicyHolder, clock: any RCClock, logger: Logger, pass: @escaping @Sendable (PreparedPolicy) async -> PassResult) {
+    public init(
+        policy: PolicyHolder, clock: any RCClock, logger: Logger, waitForLock: (@Sendable (Int64) async -> Void)? = nil,
+        pass: @escaping @Sendable (PreparedPolicy) async -> PassResult
+    ) {
         self.policy = policy
         self.clock = clock
         self.logger = logger
+        self.waitForLock = waitForLock
         self.pass = pass
     }
 
@@ -83,6 +90,12 @@ public struct DaemonLoop: Sendable {
             failures = result.error == nil ? 0 : failures + 1
             let delay = Schedule(current.policy.cluster).delay(afterFailures: failures, using: &rng)
             if failures > 0 { logger.warning("transient failure #\(failures): \(result.error ?? ""); retrying in \(formatDuration(milliseconds: delay))") }
+            if failures == 0, result.decision.blockedBy == .lock, let waitForLock {
+                // Blocked by a full lock: wake when a holder leaves instead of a whole interval later.
+                await waitForLock(delay)
+                if Task.isCancelled { break }
+                continue
+            }
             do {
                 try await clock.sleep(milliseconds: delay)
             } catch {

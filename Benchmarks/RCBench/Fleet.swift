@@ -1,0 +1,78 @@
+import Evaluator
+import Executors
+import Foundation
+import Logging
+import PolicyLang
+import RCTestSupport
+
+/// A rolling reboot of N simulated nodes against one local etcd: each node waits (watching the holders) for a
+/// slot, holds it for the fake reboot time and releases it.
+enum FleetBenchmark {
+    final class Timeline: @unchecked Sendable {
+        let lock = NSLock()
+        var acquired: [Double] = []
+        var released: [Double] = []
+        func acquire(_ t: Double) { lock.withLock { acquired.append(t) } }
+        func release(_ t: Double) { lock.withLock { released.append(t) } }
+    }
+
+    static func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e6 }
+
+    /// Returns (total ms, ideal ms, hand-off latencies ms).
+    static func roll(nodes: Int, slots: Int, rebootMs: Int) async throws -> (Double, Double, [Double]) {
+        let etcd = try EtcdHarness()
+        let text = "policy \"b\" {}\ndetector \"apt\" debian\nlock etcd {\n  endpoints [\"\(etcd.endpoint)\"]\n  key \"/bench\"\n  slots \(slots)\n  ttl 60s\n}\n"
+        guard case .etcd(let spec)? = Checker.check(SourceFile(path: "b.rcl", text: text)).policy?.lock else { fatalError("bench policy") }
+        let client = try EtcdClient(spec, connections: nodes + 16)
+        var ready = false
+        for _ in 0..<100 where !ready {
+            ready = (try? await client.range("/bench/ready")) != nil
+            if !ready { try await Task.sleep(for: .milliseconds(50)) }
+        }
+        let logger = Logger(label: "bench")
+        let timeline = Timeline()
+        let start = now()
+        await withTaskGroup(of: Void.self) { group in
+            for i in 0..<nodes {
+                group.addTask {
+                    let lock = EtcdLock(client: client, spec: spec, logger: logger)
+                    let info = HolderInfo(node: "node-\(i)", pid: Int32(i), acquiredAt: "2026-11-22T10:00:00Z", phase: "post-lock")
+                    while true {
+                        guard let (won, revision) = try? await lock.tryAcquire(info) else { continue }
+                        if won {
+                            timeline.acquire(now())
+                            try? await Task.sleep(for: .milliseconds(rebootMs))
+                            try? await lock.release(node: info.node)
+                            timeline.release(now())
+                            return
+                        }
+                        await lock.waitForHolders(after: revision, seconds: 10)
+                    }
+                }
+            }
+        }
+        let total = now() - start
+        await client.shutdown()
+        etcd.stop()
+        let acquired = timeline.acquired.sorted()
+        let released = timeline.released.sorted()
+        var handoffs: [Double] = []
+        for j in 0..<max(0, nodes - slots) { handoffs.append(acquired[slots + j] - released[j]) }
+        let ideal = Double((nodes + slots - 1) / slots * rebootMs)
+        return (total, ideal, handoffs.sorted())
+    }
+
+    static func run() async {
+        print("fleet roll against one local etcd (watching the holders, in-process nodes):")
+        for (n, k, r) in [(50, 1, 200), (50, 5, 500), (200, 10, 500), (200, 1, 100)] {
+            do {
+                let (total, ideal, handoffs) = try await roll(nodes: n, slots: k, rebootMs: r)
+                let p50 = handoffs.isEmpty ? 0 : handoffs[handoffs.count / 2]
+                let p99 = handoffs.isEmpty ? 0 : handoffs[min(handoffs.count - 1, handoffs.count * 99 / 100)]
+                print(String(format: "  N=%d slots=%d reboot=%dms: roll %.2f s, ideal %.2f s (+%.1f %%), hand-off p50 %.1f ms p99 %.1f ms", n, k, r, total / 1000, ideal / 1000, (total / ideal - 1) * 100, p50, p99))
+            } catch {
+                print("  N=\(n) slots=\(k): \(error)")
+            }
+        }
+    }
+}
