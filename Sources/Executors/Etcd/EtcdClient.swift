@@ -156,11 +156,7 @@ public final class EtcdClient: Sendable {
         for offset in 0..<endpoints.count {
             let index = (start + offset) % endpoints.count
             let endpoint = endpoints[index]
-            var request = HTTPClientRequest(url: endpoint + path)
-            request.method = .POST
-            request.headers.add(name: "Content-Type", value: "application/json")
-            if let token = state.withLock({ token }) { request.headers.add(name: "Authorization", value: token) }
-            request.body = .bytes(ByteBuffer(bytes: data))
+            let request = self.request(endpoint + path, data)
             let response: HTTPClientResponse
             let bytes: ByteBuffer
             do {
@@ -184,6 +180,16 @@ public final class EtcdClient: Sendable {
             return json
         }
         throw .unreachable(reasons)
+    }
+
+    /// A JSON POST with the authentication token, if any.
+    private func request(_ url: String, _ body: Data) -> HTTPClientRequest {
+        var request = HTTPClientRequest(url: url)
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "application/json")
+        if let token = state.withLock({ token }) { request.headers.add(name: "Authorization", value: token) }
+        request.body = .bytes(ByteBuffer(bytes: body))
+        return request
     }
 
     /// Turns NIO and TLS errors into sentences an operator can act on.
@@ -302,11 +308,7 @@ public final class EtcdClient: Sendable {
         let start = state.withLock { preferred }
         for offset in 0..<endpoints.count {
             let endpoint = endpoints[(start + offset) % endpoints.count]
-            var request = HTTPClientRequest(url: endpoint + "/v3/watch")
-            request.method = .POST
-            request.headers.add(name: "Content-Type", value: "application/json")
-            if let token = state.withLock({ token }) { request.headers.add(name: "Authorization", value: token) }
-            request.body = .bytes(ByteBuffer(bytes: data))
+            let request = self.request(endpoint + "/v3/watch", data)
             do {
                 let response = try await http.execute(request, deadline: .now() + .seconds(seconds))
                 var pending = Data()
