@@ -267,8 +267,12 @@ import Testing
         #expect(scene.reboots.isEmpty)
         #expect(scene.lockIsFree)
         #expect(!FileManager.default.fileExists(atPath: scene.state + "/rebooting.json"))
+        // A command detector sees what `rc status` skips.
+        try scene.script("probe.sh", "echo \"health:$RC_SKIP_HEALTH lock:$RC_SKIP_LOCK\" > \(scene.dir)/probe-env; exit 0")
+        try scene.write("health \"gate\" script \"\(scene.dir)/gate.sh\"\ndetector \"probe\" command [\"\(scene.dir)/probe.sh\"] { reboot_when exit == 1 }")
         let skipped = try cli.rc(["status", scene.policy, "--skip-lock", "--skip-health", "--format", "json"] + scene.args)
         #expect(skipped.status == 0 && skipped.stdout.contains("\"outcome\": \"reboot\""))
+        #expect(try String(contentsOfFile: scene.dir + "/probe-env", encoding: .utf8) == "health:1 lock:1\n")
         let env = try String(contentsOfFile: scene.dir + "/env", encoding: .utf8)
         #expect(env == "lock:true skip:\n", "only the first status ran the script")
     }

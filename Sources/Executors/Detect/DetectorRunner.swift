@@ -34,11 +34,15 @@ public struct HostPaths: Sendable {
 public struct DetectorRunner: Sendable {
     let runner: any ProcessRunning
     let paths: HostPaths
+    /// The environment of detector programs: a fixed PATH and locale, plus what the caller adds
+    /// (`RC_SKIP_HEALTH`, `RC_SKIP_LOCK` for `rc status`).
+    let environment: [String: String]
 
     /// Creates a runner.
-    public init(runner: any ProcessRunning = ProcessRunner(), paths: HostPaths = HostPaths()) {
+    public init(runner: any ProcessRunning = ProcessRunner(), paths: HostPaths = HostPaths(), environment extra: [String: String] = [:]) {
         self.runner = runner
         self.paths = paths
+        environment = Self.baseEnvironment.merging(extra) { _, new in new }
     }
 
     /// Runs every detector of the policy.
@@ -54,7 +58,7 @@ public struct DetectorRunner: Sendable {
         case .file(let path):
             return paths.exists(path) ? DetectorObservation(.fired, output: path + " exists") : DetectorObservation(.clear)
         case .command(let argv, _, _):
-            let result = await runner.run(argv, environment: Self.environment, timeout: detector.timeout)
+            let result = await runner.run(argv, environment: environment, timeout: detector.timeout)
             if let failure = failure(result, argv, timeout: detector.timeout) { return failure }
             let state = policy.commandDetectorState(detector.name, exitCode: result.exitCode ?? -1, stdout: result.stdout) ?? .error("not a command detector")
             return DetectorObservation(state, output: output(result))
@@ -63,7 +67,7 @@ public struct DetectorRunner: Sendable {
         }
     }
 
-    static let environment = ["PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL": "C"]
+    static let baseEnvironment = ["PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL": "C"]
 
     private func failure(_ result: ProcessResult, _ argv: [String], timeout: Int64) -> DetectorObservation? {
         switch result.ending {
@@ -88,7 +92,7 @@ public struct DetectorRunner: Sendable {
         guard let path = paths.program(program) else {
             return .failure(Early(observation: DetectorObservation(.error("\(program): not found in \(paths.programDirectories.joined(separator: ":"))"))))
         }
-        let result = await runner.run([path] + arguments, environment: Self.environment, timeout: timeout)
+        let result = await runner.run([path] + arguments, environment: environment, timeout: timeout)
         if let failure = failure(result, [path], timeout: timeout) { return .failure(Early(observation: failure)) }
         return .success(result)
     }

@@ -93,7 +93,10 @@ public struct Runner: Sendable {
         self.processes = processes
         self.paths = paths
         self.lock = lock
-        detectors = DetectorRunner(runner: processes, paths: paths)
+        var skipped: [String: String] = [:]
+        if settings.skipHealth { skipped["RC_SKIP_HEALTH"] = "1" }
+        if settings.skipLock { skipped["RC_SKIP_LOCK"] = "1" }
+        detectors = DetectorRunner(runner: processes, paths: paths, environment: skipped)
         health = HealthRunner(runner: processes)
         killSwitches = KillSwitchFiles(paths: paths)
         state = StateStore(directory: settings.stateDirectory)
