@@ -46,7 +46,8 @@ enum FleetBenchmark {
                             timeline.release(now())
                             return
                         }
-                        await lock.waitForHolders(after: revision, seconds: 10)
+                        _ = revision
+                        await lock.waitTurn(node: info.node, milliseconds: 10_000)
                     }
                 }
             }
@@ -63,7 +64,7 @@ enum FleetBenchmark {
     }
 
     static func run() async {
-        print("fleet roll against one local etcd (watching the holders, in-process nodes):")
+        print("fleet roll against one local etcd (waiters queue, in-process nodes):")
         for (n, k, r) in [(50, 1, 200), (50, 5, 500), (200, 10, 500), (200, 1, 100)] {
             do {
                 let (total, ideal, handoffs) = try await roll(nodes: n, slots: k, rebootMs: r)

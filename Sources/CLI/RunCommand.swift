@@ -130,10 +130,17 @@ struct RunCommand: AsyncParsableCommand {
         let path = node.policy
         let nodeOptions = node
         var waitForLock: (@Sendable (Int64) async -> Void)?
-        if let etcdLock = backends.lock as? EtcdLock {
-            waitForLock = { ms in await RunCommand.waitForSlot(etcdLock, milliseconds: ms) }
+        let etcdLock = backends.lock as? EtcdLock
+        let nodeName = node.node
+        if let etcdLock {
+            // Blocked by a full lock: wait in the queue of waiters for this node's turn.
+            waitForLock = { ms in await etcdLock.waitTurn(node: nodeName, milliseconds: ms) }
         }
-        let loop = DaemonLoop(policy: holder, clock: SystemClock(), logger: logger, waitForLock: waitForLock) { await runner.pass($0) }
+        let loop = DaemonLoop(policy: holder, clock: SystemClock(), logger: logger, waitForLock: waitForLock) { policy in
+            let result = await runner.pass(policy)
+            if result.decision.blockedBy != .lock { await etcdLock?.leaveQueue(node: nodeName) }
+            return result
+        }
         let service = DaemonService(
             loop: loop,
             reload: {
@@ -161,21 +168,6 @@ struct RunCommand: AsyncParsableCommand {
             throw error
         }
         await backends.shutdown()
-    }
-
-    /// Waits until a holder of a full etcd lock leaves, or `milliseconds` pass.
-    static func waitForSlot(_ lock: EtcdLock, milliseconds: Int64) async {
-        let read: (holders: [(HolderInfo, EtcdKeyValue)], revision: Int64)?
-        do {
-            read = try await lock.holders()
-        } catch {
-            read = nil
-        }
-        guard let read, let slots = lock.slots, read.holders.count >= slots else {
-            try? await Task.sleep(for: .milliseconds(min(milliseconds, 1000)))
-            return
-        }
-        await lock.waitForHolders(after: read.revision, seconds: max(1, milliseconds / 1000))
     }
 
     /// Replaces the policy in force with the one at `path` if it checks; otherwise logs why and keeps the old one.

@@ -171,3 +171,46 @@ import Testing
         #expect(try await client.range("/rc-test/locks/default/holders/r").kvs.isEmpty)
     }
 }
+
+/// The queue of waiters: first come, first served, one wake-up per release.
+@Suite(.serialized) struct EtcdQueueTests {
+    @Test func waitersTakeTheSlotInTheOrderTheyQueued() async throws {
+        let etcd = try EtcdHarness()
+        let text = "policy \"q\" {}\ndetector \"apt\" debian\nlock etcd {\n  endpoints [\"\(etcd.endpoint)\"]\n  key \"/rc-q\"\n  slots 1\n  ttl 10s\n}\n"
+        guard case .etcd(let spec)? = Checker.check(SourceFile(path: "q.rcl", text: text)).policy?.lock else {
+            Issue.record("policy does not check")
+            return
+        }
+        let client = try EtcdClient(spec, connections: 16)
+        defer { Task { await client.shutdown() } }
+        for _ in 0..<100 where (try? await client.range("/rc-q/ready")) == nil { try await Task.sleep(for: .milliseconds(100)) }
+        let logger = Logger(label: "test")
+        let holder = EtcdLock(client: client, spec: spec, logger: logger)
+        #expect(try await holder.acquire(HolderInfo(node: "h", pid: 1, acquiredAt: "2026-11-22T10:00:00Z", phase: "post-lock")))
+        final class Order: @unchecked Sendable {
+            let lock = NSLock()
+            var nodes: [String] = []
+            func add(_ n: String) { lock.withLock { nodes.append(n) } }
+        }
+        let order = Order()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for (i, name) in ["w1", "w2", "w3"].enumerated() {
+                // Queue one after the other.
+                try await Task.sleep(for: .milliseconds(150))
+                group.addTask {
+                    let lock = EtcdLock(client: client, spec: spec, logger: logger)
+                    let info = HolderInfo(node: name, pid: Int32(i + 2), acquiredAt: "2026-11-22T10:00:00Z", phase: "post-lock")
+                    while try await !lock.acquire(info) { await lock.waitTurn(node: name, milliseconds: 5000) }
+                    order.add(name)
+                    try await Task.sleep(for: .milliseconds(100))
+                    try await lock.release(node: name)
+                }
+            }
+            try await Task.sleep(for: .milliseconds(300))
+            try await holder.release(node: "h")
+            try await group.waitForAll()
+        }
+        #expect(order.nodes == ["w1", "w2", "w3"])
+        #expect(try await client.range("/rc-q/locks/default/waiters/", prefix: true).kvs.isEmpty, "nobody left in the queue")
+    }
+}

@@ -300,9 +300,16 @@ public final class EtcdClient: Sendable {
     /// Waits until a key with `prefix` changes after `revision`, or `seconds` pass. Returns the revision of the
     /// change, or `nil` on timeout. One streaming `/v3/watch` request; no polling.
     public func waitForChange(prefix: String, after revision: Int64, seconds: Int64) async throws(EtcdError) -> Int64? {
-        let body: [String: Any] = [
-            "create_request": ["key": Self.b64(prefix), "range_end": Self.b64(Self.prefixEnd(prefix)), "start_revision": String(revision + 1)]
-        ]
+        try await watch(["key": Self.b64(prefix), "range_end": Self.b64(Self.prefixEnd(prefix)), "start_revision": String(revision + 1)], seconds: seconds)
+    }
+
+    /// Waits until exactly `key` changes after `revision`, or `seconds` pass.
+    public func waitForChange(key: String, after revision: Int64, seconds: Int64) async throws(EtcdError) -> Int64? {
+        try await watch(["key": Self.b64(key), "start_revision": String(revision + 1)], seconds: seconds)
+    }
+
+    private func watch(_ create: [String: Any], seconds: Int64) async throws(EtcdError) -> Int64? {
+        let body: [String: Any] = ["create_request": create]
         guard let data = try? JSONSerialization.data(withJSONObject: body) else { throw .protocolError("cannot encode a watch") }
         var reasons: [String: String] = [:]
         let start = state.withLock { preferred }

@@ -13,6 +13,9 @@ public actor EtcdLock: LockBackend {
     let logger: Logger
     private var lease: Int64?
     private var keepAlive: Task<Void, Never>?
+    /// The lease of this node's place in the queue of waiters, while it waits.
+    private var waiterLease: Int64?
+    private var waiterLeaseRefreshed: Double = 0
 
     /// A semaphore with the policy's settings.
     public init(client: EtcdClient, spec: EtcdLockSpec, logger: Logger) {
@@ -22,6 +25,8 @@ public actor EtcdLock: LockBackend {
     }
 
     var holdersPrefix: String { "\(spec.prefix)/locks/\(spec.group)/holders/" }
+    var waitersPrefix: String { "\(spec.prefix)/locks/\(spec.group)/waiters/" }
+    func waiterKey(_ node: String) -> String { waitersPrefix + node }
     /// The number of slots.
     public nonisolated var slots: Int? { spec.slots }
     func key(_ node: String) -> String { holdersPrefix + node }
@@ -77,7 +82,7 @@ public actor EtcdLock: LockBackend {
                 ]
                 let won: Bool
                 do {
-                    won = try await client.txn(compare, success: [.put(key: own, value: value, lease: lease)])
+                    won = try await client.txn(compare, success: [.put(key: own, value: value, lease: lease), .delete(key: waiterKey(holder.node))])
                 } catch .server(_, _, let message) where message.contains("lease not found") {
                     // The lease ran out while this node waited: take a new one and count again.
                     self.lease = nil
@@ -93,6 +98,55 @@ public actor EtcdLock: LockBackend {
             // Another node changed the holders between the count and the transaction: count again.
         }
         return (false, lastRevision)
+    }
+
+    /// Waits in line for a slot, at most `milliseconds`: this node's place is a key under `waiters/` (created once,
+    /// so its create revision orders the queue). It returns when the node is among the first `free slots` waiters;
+    /// meanwhile it watches only the waiter ahead of it (or, at the front, the holders), so a release wakes one
+    /// node instead of every waiting one.
+    public func waitTurn(node: String, milliseconds: Int64) async {
+        let deadline = Double(DispatchTime.now().uptimeNanoseconds) / 1e6 + Double(milliseconds)
+        let ttl = max(2, spec.ttl / 1000)
+        while true {
+            let now = Double(DispatchTime.now().uptimeNanoseconds) / 1e6
+            guard now < deadline else { return }
+            do {
+                if let id = waiterLease, now - waiterLeaseRefreshed > Double(ttl * 1000 / 3) {
+                    if try await client.keepAlive(id) <= 0 { waiterLease = nil }
+                    waiterLeaseRefreshed = now
+                }
+                if waiterLease == nil {
+                    waiterLease = try await client.grant(ttl: ttl)
+                    waiterLeaseRefreshed = now
+                }
+                let mine = waiterKey(node)
+                _ = try await client.txn(
+                    [EtcdCompare(key: mine, target: .create, result: .equal, number: 0)],
+                    success: [.put(key: mine, value: Data(node.utf8), lease: waiterLease)])
+                let (kvs, revision) = try await client.range("\(spec.prefix)/locks/\(spec.group)/", prefix: true)
+                let holders = kvs.filter { $0.key.hasPrefix(holdersPrefix) }.count
+                let waiters = kvs.filter { $0.key.hasPrefix(waitersPrefix) }.sorted { $0.createRevision < $1.createRevision }
+                guard let position = waiters.firstIndex(where: { $0.key == mine }) else { continue }
+                if position < spec.slots - holders { return }
+                let seconds = max(1, Int64((deadline - now) / 1000))
+                if position == 0 || position < spec.slots {
+                    _ = try await client.waitForChange(prefix: holdersPrefix, after: revision, seconds: seconds)
+                } else {
+                    _ = try await client.waitForChange(key: waiters[position - 1].key, after: revision, seconds: seconds)
+                }
+            } catch {
+                try? await Task.sleep(for: .milliseconds(min(1000, max(0, Int64(deadline - now)))))
+                return
+            }
+        }
+    }
+
+    /// Leaves the queue of waiters (the node no longer waits for a slot).
+    public func leaveQueue(node: String) async {
+        guard let id = waiterLease else { return }
+        waiterLease = nil
+        _ = try? await client.delete(waiterKey(node))
+        try? await client.revoke(id)
     }
 
     /// Waits until the holders change (a slot may have freed) or `seconds` pass.
