@@ -41,19 +41,19 @@ struct ExplainCommand: ParsableCommand {
     var color: ColorChoice = .auto
 
     func run() throws {
-        let errColor = color.enabled(for: STDERR_FILENO)
-        let factsFile = try PolicyLoader.facts(facts, color: errColor)
-        var given = factsFile.facts
-        let nowAssumption = PolicyLoader.fillNow(&given)
-        let prepared = try PolicyLoader.select(policy, facts: given, color: errColor)
-        try PolicyLoader.checkNames(factsFile, source: facts, against: prepared, color: errColor)
+        let (prepared, given, nowAssumption) = try PolicyLoader.policyAndFacts(policy: policy, facts: facts, color: color.enabled(for: STDERR_FILENO))
         var explanation = Explanation(policy: prepared, facts: given, phase: phase?.phase)
         if let nowAssumption { explanation.decision.assumed.insert(nowAssumption, at: 0) }
+        ExplainCommand.print(explanation, format: format, color: color)
+        throw ExitCode(explanation.decision.exitCode)
+    }
+
+    /// Prints an explanation as text (coloured on a terminal) or JSON; `rc status` prints the same.
+    static func print(_ explanation: Explanation, format: ReportFormat, color: ColorChoice) {
         let renderer = ExplainRenderer(color: format == .text && color.enabled(for: STDOUT_FILENO))
         switch format {
-        case .text: print(renderer.text(explanation), terminator: "")
-        case .json: print(renderer.json(explanation).serialized(indent: 2))
+        case .text: Swift.print(renderer.text(explanation), terminator: "")
+        case .json: Swift.print(renderer.json(explanation).serialized(indent: 2))
         }
-        throw ExitCode(explanation.decision.exitCode)
     }
 }

@@ -62,13 +62,20 @@ enum PolicyLoader {
         return file
     }
 
-    /// Checks the names in a facts file against the policy chosen for it.
-    static func checkNames(_ file: FactsFile, source path: String, against policy: PreparedPolicy, color: Bool) throws {
-        let problems = file.diagnostics(against: policy.policy)
-        guard !problems.isEmpty else { return }
-        let source = (try? PolicyFiles.read(path)) ?? SourceFile(path: path, text: "")
-        report([FileDiagnostics(file: source, diagnostics: problems)], color: color)
-        throw ExitCode(ExitStatus.invalidPolicy)
+    /// The facts file and the policy for the node it describes, for `rc explain` and `rc simulate`: the facts
+    /// read and checked against the policy's names, `now` filled with the current time when missing (the
+    /// assumption returned says so).
+    static func policyAndFacts(policy path: String, facts factsPath: String, color: Bool) throws -> (PreparedPolicy, Facts, Assumption?) {
+        let factsFile = try facts(factsPath, color: color)
+        var given = factsFile.facts
+        let nowAssumption = fillNow(&given)
+        let prepared = try select(path, facts: given, color: color)
+        let problems = factsFile.diagnostics(against: prepared.policy)
+        if !problems.isEmpty {
+            report([FileDiagnostics(file: factsFile.file, diagnostics: problems)], color: color)
+            throw ExitCode(ExitStatus.invalidPolicy)
+        }
+        return (prepared, given, nowAssumption)
     }
 
     static func report(_ groups: [FileDiagnostics], color: Bool) {
@@ -79,9 +86,7 @@ enum PolicyLoader {
     /// Fills `now` with the current time when the facts leave it out, and says so.
     static func fillNow(_ facts: inout Facts) -> Assumption? {
         guard facts.now == nil else { return nil }
-        let ms = Int64((Date().timeIntervalSince1970 * 1000).rounded())
-        let offset = TimeZone.current.secondsFromGMT()
-        facts.now = Instant(epochMilliseconds: ms, utcOffsetSeconds: offset)
+        facts.now = SystemClock().now()
         return Assumption(fact: "now", value: "\(facts.now!) (the current time)")
     }
 }

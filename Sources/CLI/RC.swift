@@ -1,4 +1,5 @@
 import ArgumentParser
+import Executors
 
 /// rc: reboot coordination for Linux fleets, driven by a small policy language.
 @main
@@ -8,9 +9,11 @@ struct RC: AsyncParsableCommand {
         abstract: "Coordinate reboots of Linux hosts with a policy.",
         discussion: """
             Policies (*.rcl) say when a node needs a reboot and when it may reboot. \
-            See docs/language.md for the language and docs/diagnostics.md for every diagnostic code.
+            See docs/language.md for the language, docs/cli.md for the commands, docs/diagnostics.md for every \
+            diagnostic code and docs/etcd.md for fleet coordination.
 
-            Exit codes: 0 ok, 1 runtime error (or warnings with --strict), 2 invalid policy or config, 64 usage error.
+            Exit codes: 0 ok, 1 runtime error (or warnings with --strict), 2 invalid policy or config, 3 health \
+            blocked, 4 lock unavailable, 5 kill switch, 6 detector error, 7 window closed, 8 denied by a rule, 64 usage error.
             """,
         version: RCVersion.current,
         subcommands: [CheckCommand.self, FormatCommand.self, ImportCommand.self, ExplainCommand.self, TestCommand.self, SimulateCommand.self, RunCommand.self, StatusCommand.self, LockCommand.self, VersionCommand.self]
@@ -19,7 +22,7 @@ struct RC: AsyncParsableCommand {
 
 /// The version of rc.
 enum RCVersion {
-    static let current = "0.1.0"
+    static let current = rcVersion
 }
 
 /// `rc version`

@@ -96,6 +96,10 @@ struct RunCommand: AsyncParsableCommand {
             with its diagnostics while the old one stays in force. The facts of the last decision are kept in \
             STATE_DIR/last-decision.json, which `rc explain POLICY --facts` replays. RC_LOG_LEVEL sets the log level.
 
+            With `lock etcd` (docs/etcd.md) every pass also publishes this node's health and reads the cluster's; \
+            a node that finds the lock full waits in a queue of waiters and tries again as soon as its turn comes; \
+            when etcd cannot be reached nothing reboots and the daemon retries with backoff.
+
             --once runs one pass and exits with the decision's exit code (0, 3 health, 4 lock, 5 kill switch, \
             6 detector error, 7 window, 8 rule; 1 when the reboot command failed). --dry-run does everything but \
             run the reboot command, which it prints.
@@ -229,11 +233,7 @@ struct StatusCommand: AsyncParsableCommand {
         await backends.shutdown()
         var explanation = Explanation(policy: policy, facts: result.facts)
         if let error = result.error { explanation.decision.reasons.insert(error, at: 0) }
-        let renderer = ExplainRenderer(color: format == .text && color.enabled(for: STDOUT_FILENO))
-        switch format {
-        case .text: print(renderer.text(explanation), terminator: "")
-        case .json: print(renderer.json(explanation).serialized(indent: 2))
-        }
+        ExplainCommand.print(explanation, format: format, color: color)
         throw ExitCode(explanation.decision.exitCode)
     }
 }

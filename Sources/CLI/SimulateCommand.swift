@@ -50,12 +50,7 @@ struct SimulateCommand: ParsableCommand {
     }
 
     func run() throws {
-        let errColor = color.enabled(for: STDERR_FILENO)
-        let factsFile = try PolicyLoader.facts(facts, color: errColor)
-        var given = factsFile.facts
-        _ = PolicyLoader.fillNow(&given)
-        let prepared = try PolicyLoader.select(policy, facts: given, color: errColor)
-        try PolicyLoader.checkNames(factsFile, source: facts, against: prepared, color: errColor)
+        let (prepared, given, _) = try PolicyLoader.policyAndFacts(policy: policy, facts: facts, color: color.enabled(for: STDERR_FILENO))
         let stepMs = Lexer.parseDuration(step) ?? 900_000
         let simulation = Simulation(policy: prepared, facts: given, duration: Int64(days) * 86_400_000, step: stepMs)
         switch format {

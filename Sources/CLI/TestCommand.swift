@@ -74,9 +74,8 @@ struct TestCommand: ParsableCommand {
     }
 
     private func text(_ reports: [PolicyReport]) -> String {
-        let useColor = color.enabled(for: STDOUT_FILENO)
-        func paint(_ s: String, _ code: String) -> String { useColor ? "\u{1B}[\(code)m\(s)\u{1B}[0m" : s }
-        let renderer = ExplainRenderer(color: useColor)
+        let renderer = ExplainRenderer(color: color.enabled(for: STDOUT_FILENO))
+        let paint = renderer.paint
         var out = ""
         var passed = 0
         var failed = 0

@@ -29,7 +29,8 @@ public struct ExplainRenderer: Sendable {
         self.color = color
     }
 
-    private func paint(_ text: String, _ code: String) -> String { color ? "\u{1B}[\(code)m\(text)\u{1B}[0m" : text }
+    /// `text` in the ANSI style `code` when colouring, else as it is.
+    public func paint(_ text: String, _ code: String) -> String { color ? "\u{1B}[\(code)m\(text)\u{1B}[0m" : text }
 
     /// `✓` lets the reboot go on, `✗` holds it back, `–` no effect, `·` not reached.
     public static let legend = "✓ lets the reboot go on   ✗ holds it back   – no effect   · not reached"

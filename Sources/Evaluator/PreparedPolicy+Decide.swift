@@ -207,7 +207,7 @@ struct Run {
         switch spec {
         case .file(let path): "file \(path)"
         case .etcd(let key):
-            if case .etcd(let spec) = policy.policy.lock { "etcd key \(key ?? spec.prefix + "/kill_switch")" } else { "etcd key \(key ?? "kill_switch")" }
+            "etcd key \(key ?? policy.policy.defaultKillSwitchKey)"
         }
     }
 
@@ -466,12 +466,7 @@ struct Run {
         return facts.isEmpty ? text : text + ", with " + facts.joined(separator: ", ")
     }
 
-    /// The value of a sub-expression, for display.
-    private func valueOf(_ expr: Expr) -> String? {
-        if case .regex = expr.kind { return nil }
-        let code = policy.compiler.compile(expr)
-        return (try? Interpreter.evaluate(code, slots, log: nil))?.description
-    }
+    private func valueOf(_ expr: Expr) -> String? { policy.value(of: expr, slots)?.description }
 
     private func outputSuffix(_ output: String?) -> String {
         guard let output, !output.isEmpty else { return "" }

@@ -124,6 +124,13 @@ public final class PreparedPolicy: Sendable {
         return s
     }
 
+    /// The value of a sub-expression for explanations, or `nil` when it cannot be evaluated (a regex literal, an
+    /// overflow).
+    func value(of expr: Expr, _ slots: FactSlots) -> Value? {
+        if case .regex = expr.kind { return nil }
+        return try? Interpreter.evaluate(compiler.compile(expr), slots, log: nil)
+    }
+
     /// The assumed value of a fact, as the explain output shows it.
     func assumedValue(_ key: FactKey, _ slots: FactSlots) -> Assumption {
         let value: String

@@ -130,12 +130,12 @@ extension PreparedPolicy {
         case .binary(let op, let l, let r) where op.isComparison:
             let target = want ? op : negated(op)
             var candidates: [FactChange] = []
-            if let bound = value(r, slots) { candidates += solveSide(l, target, bound, slots) }
-            if let bound = value(l, slots) { candidates += solveSide(r, flipped(target), bound, slots) }
+            if let bound = value(of: r, slots) { candidates += solveSide(l, target, bound, slots) }
+            if let bound = value(of: l, slots) { candidates += solveSide(r, flipped(target), bound, slots) }
             return candidates.sorted { rank($0) < rank($1) }
         case .binary(let op, let l, let r) where op == .in || op == .notIn:
             // Only a plain fact on the left can be moved out of (or into) a constant list.
-            guard let key = tables.facts[l.id], key != .phase, case .list(let items)? = value(r, slots) else { return [] }
+            guard let key = tables.facts[l.id], key != .phase, case .list(let items)? = value(of: r, slots) else { return [] }
             let inside = (op == .in) == want
             if inside, let first = items.first {
                 return [change(key, .equal, first)]
@@ -163,7 +163,7 @@ extension PreparedPolicy {
         }
         switch side.kind {
         case .index(let base, let keyExpr):
-            guard tables.facts[base.id] == .nodeLabels, case .string(let label)? = value(keyExpr, slots), case .string(let s) = bound else { return [] }
+            guard tables.facts[base.id] == .nodeLabels, case .string(let label)? = value(of: keyExpr, slots), case .string(let s) = bound else { return [] }
             switch op {
             case .equal:
                 return [FactChange(text: "node.labels[\(quoteString(label))] = \(quoteString(s))", fact: "node.labels[\(quoteString(label))]", value: quoteString(s), edit: .label(label, s))]
@@ -176,11 +176,11 @@ extension PreparedPolicy {
         case .binary(let arith, let a, let b) where arith == .add || arith == .subtract:
             // a + b op V  →  a op V - b;   a - b op V  →  a op V + b  and  b (flipped op) a - V.
             var result: [FactChange] = []
-            if let bv = value(b, slots), !mentionsSameFact(a, b) {
+            if let bv = value(of: b, slots), !mentionsSameFact(a, b) {
                 let inverse: BinaryOperator = arith == .add ? .subtract : .add
                 if let v = try? Interpreter.arithmetic(inverse, bound, bv, side.span) { result += solveSide(a, op, v, slots) }
             }
-            if let av = value(a, slots), !mentionsSameFact(a, b) {
+            if let av = value(of: a, slots), !mentionsSameFact(a, b) {
                 if arith == .add, let v = try? Interpreter.arithmetic(.subtract, bound, av, side.span) {
                     result += solveSide(b, op, v, slots)
                 } else if arith == .subtract, let v = try? Interpreter.arithmetic(.subtract, av, bound, side.span) {
@@ -232,12 +232,6 @@ extension PreparedPolicy {
         default: text = "\(key.rawValue) \(symbol) \(shown)"
         }
         return FactChange(text: text, fact: key.rawValue, value: target.description, edit: .fact(key, target))
-    }
-
-    /// The value of a sub-expression, or `nil` when it cannot be evaluated.
-    private func value(_ expr: Expr, _ slots: FactSlots) -> Value? {
-        if case .regex = expr.kind { return nil }
-        return try? Interpreter.evaluate(compiler.compile(expr), slots, log: nil)
     }
 
     /// Facts that change by themselves (time, the cluster) come before facts about who the node is.

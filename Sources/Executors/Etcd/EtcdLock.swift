@@ -15,7 +15,7 @@ public actor EtcdLock: LockBackend {
     private var keepAlive: Task<Void, Never>?
     /// The lease of this node's place in the queue of waiters, while it waits.
     private var waiterLease: Int64?
-    private var waiterLeaseRefreshed: Double = 0
+    private var waiterLeaseRefreshed: Int64 = 0
 
     /// A semaphore with the policy's settings.
     public init(client: EtcdClient, spec: EtcdLockSpec, logger: Logger) {
@@ -50,9 +50,7 @@ public actor EtcdLock: LockBackend {
 
     public func status(node: String) async throws(LockUnavailable) -> LockFacts {
         let (holders, _) = try await holders()
-        let list = holders.map { info, _ in
-            LockHolder(node: info.node, pid: info.pid == 0 ? nil : Int(info.pid), since: { if case .success(let i) = Instant.parse(info.acquiredAt) { i } else { nil } }())
-        }
+        let list = holders.map(\.0.lockHolder)
         return LockFacts(
             held: holders.contains { $0.0.node == node }, available: holders.count < spec.slots, slots: Int64(spec.slots), holders: list)
     }
@@ -105,13 +103,13 @@ public actor EtcdLock: LockBackend {
     /// meanwhile it watches only the waiter ahead of it (or, at the front, the holders), so a release wakes one
     /// node instead of every waiting one.
     public func waitTurn(node: String, milliseconds: Int64) async {
-        let deadline = Double(DispatchTime.now().uptimeNanoseconds) / 1e6 + Double(milliseconds)
+        let deadline = monotonicMilliseconds() + milliseconds
         let ttl = max(2, spec.ttl / 1000)
         while true {
-            let now = Double(DispatchTime.now().uptimeNanoseconds) / 1e6
+            let now = monotonicMilliseconds()
             guard now < deadline else { return }
             do {
-                if let id = waiterLease, now - waiterLeaseRefreshed > Double(ttl * 1000 / 3) {
+                if let id = waiterLease, now - waiterLeaseRefreshed > ttl * 1000 / 3 {
                     if try await client.keepAlive(id) <= 0 { waiterLease = nil }
                     waiterLeaseRefreshed = now
                 }
@@ -128,14 +126,14 @@ public actor EtcdLock: LockBackend {
                 let waiters = kvs.filter { $0.key.hasPrefix(waitersPrefix) }.sorted { $0.createRevision < $1.createRevision }
                 guard let position = waiters.firstIndex(where: { $0.key == mine }) else { continue }
                 if position < spec.slots - holders { return }
-                let seconds = max(1, Int64((deadline - now) / 1000))
+                let seconds = max(1, (deadline - now) / 1000)
                 if position == 0 || position < spec.slots {
                     _ = try await client.waitForChange(prefix: holdersPrefix, after: revision, seconds: seconds)
                 } else {
                     _ = try await client.waitForChange(key: waiters[position - 1].key, after: revision, seconds: seconds)
                 }
             } catch {
-                try? await Task.sleep(for: .milliseconds(min(1000, max(0, Int64(deadline - now)))))
+                try? await Task.sleep(for: .milliseconds(min(1000, max(0, deadline - now))))
                 return
             }
         }
@@ -147,11 +145,6 @@ public actor EtcdLock: LockBackend {
         waiterLease = nil
         _ = try? await client.delete(waiterKey(node))
         try? await client.revoke(id)
-    }
-
-    /// Waits until the holders change (a slot may have freed) or `seconds` pass.
-    public func waitForHolders(after revision: Int64, seconds: Int64) async {
-        _ = try? await client.waitForChange(prefix: holdersPrefix, after: revision, seconds: seconds)
     }
 
     public func release(node: String) async throws(LockUnavailable) {

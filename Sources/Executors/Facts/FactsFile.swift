@@ -16,6 +16,8 @@ import Yams
 /// cluster: {size: 5, healthy: 4, fallback_healthy: 1, last_reboot: "2026-11-21T09:50:00+01:00"}
 /// ```
 public struct FactsFile: Sendable {
+    /// The file the facts were read from (for locating diagnostics).
+    public var file: SourceFile
     /// The facts read.
     public var facts: Facts
     /// Problems found; the facts are usable only when none is an error.
@@ -30,7 +32,7 @@ public struct FactsFile: Sendable {
     public static func read(_ file: SourceFile) -> FactsFile {
         var parser = Parser(yaml: YAMLReader(file: file, unknownFieldLabel: "not a fact"))
         parser.run()
-        var result = FactsFile(facts: parser.facts, diagnostics: parser.yaml.diagnostics)
+        var result = FactsFile(file: file, facts: parser.facts, diagnostics: parser.yaml.diagnostics)
         result.detectorNames = parser.detectorNames
         result.healthNames = parser.healthNames
         return result

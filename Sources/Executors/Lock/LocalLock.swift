@@ -80,7 +80,6 @@ public actor LocalLock: LockBackend {
         guard let data = FileManager.default.contents(atPath: path), !data.isEmpty,
             let info = try? JSONDecoder().decode(HolderInfo.self, from: data)
         else { return nil }
-        let since: Instant? = if case .success(let i) = Instant.parse(info.acquiredAt) { i } else { nil }
-        return LockHolder(node: info.node, pid: Int(info.pid), since: since)
+        return info.lockHolder
     }
 }

@@ -21,6 +21,12 @@ public struct HolderInfo: Sendable, Codable, Equatable {
         case node, pid, phase
         case acquiredAt = "acquired_at"
     }
+
+    /// The holder as the evaluator's lock facts list it.
+    public var lockHolder: LockHolder {
+        let since: Instant? = if case .success(let i) = Instant.parse(acquiredAt) { i } else { nil }
+        return LockHolder(node: node, pid: pid == 0 ? nil : Int(pid), since: since)
+    }
 }
 
 /// Why a lock backend could not answer (an unreachable etcd, an unwritable lock file). The daemon backs off and

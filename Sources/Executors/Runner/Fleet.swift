@@ -61,7 +61,7 @@ public actor EtcdFleet: Fleet {
         self.client = client
         prefix = spec.prefix
         publishInterval = policy.cluster.publishInterval
-        killSwitchKey = policy.killSwitches.compactMap { if case .etcd(let key) = $0 { key ?? spec.prefix + "/kill_switch" } else { nil } }.first
+        killSwitchKey = policy.killSwitches.compactMap { if case .etcd(let key) = $0 { key ?? policy.defaultKillSwitchKey } else { nil } }.first
     }
 
     public nonisolated var publishesHealth: Bool { true }
@@ -131,5 +131,5 @@ public actor EtcdFleet: Fleet {
     }
 }
 
-/// The version rc publishes with its node state.
+/// The version of rc: printed by `rc version` and published with each node's state.
 public let rcVersion = "0.1.0"

@@ -127,7 +127,6 @@ public struct Runner: Sendable {
             facts.nodeUptime = Int64(uptime * 1000)
         }
         facts.killSwitch = !killSwitches.active(policy.policy).isEmpty
-        facts.cluster = ClusterFacts(size: 1, healthy: 1, fallbackHealthy: 0)
         facts.cluster = try await fleet.cluster(node: settings.nodeName, fallbackNodes: policy.policy.cluster.fallbackNodes)
         if try await fleet.killSwitch() == true { facts.killSwitch = true }
         return facts

@@ -243,6 +243,12 @@ public struct CheckedPolicy: Sendable {
     public var tests: [TestSpec]
     /// Side tables keyed by expression id.
     public var tables: ExpressionTables
+
+    /// The key of `kill_switch etcd` without a key: `<prefix>/kill_switch` of the etcd lock.
+    public var defaultKillSwitchKey: String {
+        if case .etcd(let spec) = lock { return spec.prefix + "/kill_switch" }
+        return "/rc/kill_switch"
+    }
 }
 
 /// What the checker learned about each expression, keyed by `Expr.id`.
