@@ -19,9 +19,13 @@ build: deps
 	$(SWIFT) build
 
 # A release build of rc with the Swift runtime and Foundation linked in, so the binary needs only libc,
-# libstdc++ and libpcre2 on the host.
+# libstdc++ and libpcre2 on the host. Linked with the toolchain's lld, packed relative relocations (DT_RELR:
+# glibc 2.36 or later; `make release RELR=` for older hosts) and no exported symbols: 6 MB less resident memory
+# for the daemon (docs/performance.md).
+RELR          ?= -Xlinker -z -Xlinker pack-relative-relocs
+RELEASE_FLAGS := -c release --static-swift-stdlib -Xswiftc -use-ld=lld -Xlinker --no-export-dynamic $(RELR)
 release: deps
-	$(SWIFT) build -c release --product rc --static-swift-stdlib
+	$(SWIFT) build $(RELEASE_FLAGS) --product rc
 
 # One pass of the daemon on the embedded default policy (local lock, dry run): it detects, decides and prints
 # what it would do. `make run RUN_ARGS=` keeps it running (Ctrl-C stops it).
@@ -45,7 +49,7 @@ idle: release
 	Benchmarks/idle.sh .build/release/rc
 
 bench: deps
-	$(SWIFT) build -c release --product rc-bench
+	$(SWIFT) build $(RELEASE_FLAGS) --product rc-bench
 	.build/release/rc-bench
 
 clean:

@@ -18,11 +18,16 @@ enum FleetBenchmark {
 
     static func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e6 }
 
-    /// Returns (total ms, ideal ms, hand-off latencies ms).
-    static func roll(nodes: Int, slots: Int, rebootMs: Int) async throws -> (Double, Double, [Double]) {
+    /// Returns (total ms, ideal ms, hand-off latencies ms, ms until the first slot was taken).
+    static func roll(nodes: Int, slots: Int, rebootMs: Int) async throws -> (Double, Double, [Double], Double) {
         let etcd = try EtcdHarness()
         let text = "policy \"b\" {}\ndetector \"apt\" debian\nlock etcd {\n  endpoints [\"\(etcd.endpoint)\"]\n  key \"/bench\"\n  slots \(slots)\n  ttl 60s\n}\n"
-        guard case .etcd(let spec)? = Checker.check(SourceFile(path: "b.rcl", text: text)).policy?.lock else { fatalError("bench policy") }
+        guard let policy = Checker.check(SourceFile(path: "b.rcl", text: text)).policy, case .etcd(let spec) = policy.lock else {
+            fatalError("bench policy")
+        }
+        // A node that finds the lock full waits in line as the daemon does: until its turn, or at most its next
+        // pass (the policy's check_interval, default 5m, with the daemon's jitter).
+        let schedule = Schedule(policy.cluster)
         let client = try EtcdClient(spec, connections: nodes + 16)
         var ready = false
         for _ in 0..<100 where !ready {
@@ -47,7 +52,8 @@ enum FleetBenchmark {
                             return
                         }
                         _ = revision
-                        await lock.waitTurn(node: info.node, milliseconds: 10_000)
+                        var rng = SystemRandomNumberGenerator()
+                        await lock.waitTurn(node: info.node, milliseconds: schedule.delay(afterFailures: 0, using: &rng))
                     }
                 }
             }
@@ -57,20 +63,33 @@ enum FleetBenchmark {
         etcd.stop()
         let acquired = timeline.acquired.sorted()
         let released = timeline.released.sorted()
+        if ProcessInfo.processInfo.environment["RC_BENCH_VERBOSE"] == "1" {
+            print("acq", acquired.prefix(40).map { Int($0 - start) })
+            print("rel", released.prefix(40).map { Int($0 - start) })
+            print("acq last", acquired.suffix(20).map { Int($0 - start) })
+        }
         var handoffs: [Double] = []
         for j in 0..<max(0, nodes - slots) { handoffs.append(acquired[slots + j] - released[j]) }
         let ideal = Double((nodes + slots - 1) / slots * rebootMs)
-        return (total, ideal, handoffs.sorted())
+        return (total, ideal, handoffs.sorted(), (acquired.first ?? start) - start)
     }
 
     static func run() async {
         print("fleet roll against one local etcd (waiters queue, in-process nodes):")
-        for (n, k, r) in [(50, 1, 200), (50, 5, 500), (200, 10, 500), (200, 1, 100)] {
+        // RC_BENCH_FLEET="N:k:ms,..." runs other configurations.
+        var configurations = [(50, 1, 200), (50, 5, 500), (200, 10, 500), (200, 1, 100)]
+        if let list = ProcessInfo.processInfo.environment["RC_BENCH_FLEET"] {
+            configurations = list.split(separator: ",").compactMap { item in
+                let n = item.split(separator: ":").compactMap { Int($0) }
+                return n.count == 3 ? (n[0], n[1], n[2]) : nil
+            }
+        }
+        for (n, k, r) in configurations {
             do {
-                let (total, ideal, handoffs) = try await roll(nodes: n, slots: k, rebootMs: r)
+                let (total, ideal, handoffs, first) = try await roll(nodes: n, slots: k, rebootMs: r)
                 let p50 = handoffs.isEmpty ? 0 : handoffs[handoffs.count / 2]
                 let p99 = handoffs.isEmpty ? 0 : handoffs[min(handoffs.count - 1, handoffs.count * 99 / 100)]
-                print(String(format: "  N=%d slots=%d reboot=%dms: roll %.2f s, ideal %.2f s (+%.1f %%), hand-off p50 %.1f ms p99 %.1f ms", n, k, r, total / 1000, ideal / 1000, (total / ideal - 1) * 100, p50, p99))
+                print(String(format: "  N=%d slots=%d reboot=%dms: roll %.2f s, ideal %.2f s (+%.1f %%), hand-off p50 %.1f ms p99 %.1f ms, first slot after %.0f ms", n, k, r, total / 1000, ideal / 1000, (total / ideal - 1) * 100, p50, p99, first))
             } catch {
                 print("  N=\(n) slots=\(k): \(error)")
             }

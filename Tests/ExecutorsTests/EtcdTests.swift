@@ -58,6 +58,31 @@ import Testing
         #expect(try await client.keepAlive(lease) == 0, "an expired lease answers TTL 0")
     }
 
+    @Test func readsSeveralRangesAtOneRevision() async throws {
+        let etcd = try EtcdHarness()
+        let client = try EtcdClient(spec([etcd.endpoint]))
+        defer { Task { await client.shutdown() } }
+        try await ready(client)
+        // Created in the order c, a, d, b: key order and create order differ.
+        for name in ["c", "a", "d", "b"] { try await client.put("/rc-test/q/\(name)", Data(name.utf8)) }
+        let d = try await client.range("/rc-test/q/d").kvs[0]
+        let (results, revision) = try await client.read([
+            EtcdRange("/rc-test/q/", prefix: true, countOnly: true),
+            EtcdRange("/rc-test/q/", prefix: true, keysOnly: true, order: .oldestFirst, limit: 2, maxCreateRevision: d.createRevision - 1),
+            EtcdRange("/rc-test/q/", prefix: true, keysOnly: true, order: .newestFirst, limit: 1, maxCreateRevision: d.createRevision - 1),
+            EtcdRange("/rc-test/q/", prefix: true, order: .key),
+            EtcdRange("/rc-test/q/none"),
+        ])
+        let after = try await client.range("/rc-test/none").revision
+        #expect(revision == after, "one revision, and reads write nothing")
+        #expect(results[0].count == 4 && results[0].kvs.isEmpty)
+        #expect(results[1].kvs.map(\.key) == ["/rc-test/q/c", "/rc-test/q/a"], "the oldest first, created before d")
+        #expect(results[1].kvs.allSatisfy { $0.value.isEmpty }, "keys only")
+        #expect(results[2].kvs.map(\.key) == ["/rc-test/q/a"], "the newest created before d")
+        #expect(results[3].kvs.map { String(decoding: $0.value, as: UTF8.self) } == ["a", "b", "c", "d"])
+        #expect(results[4].kvs.isEmpty && results[4].count == 0)
+    }
+
     @Test func failsOverAndNamesTheEndpointsWhenAllAreDown() async throws {
         let etcd = try EtcdHarness()
         let dead = "http://127.0.0.1:\(try EtcdHarness.freePort())"
@@ -212,5 +237,40 @@ import Testing
         }
         #expect(order.nodes == ["w1", "w2", "w3"])
         #expect(try await client.range("/rc-q/locks/default/waiters/", prefix: true).kvs.isEmpty, "nobody left in the queue")
+    }
+
+    @Test func aWaiterThatRestartsKeepsItsPlaceInLine() async throws {
+        let etcd = try EtcdHarness()
+        let text = "policy \"q\" {}\ndetector \"apt\" debian\nlock etcd {\n  endpoints [\"\(etcd.endpoint)\"]\n  key \"/rc-r\"\n  slots 1\n  ttl 10s\n}\n"
+        guard case .etcd(let spec)? = Checker.check(SourceFile(path: "q.rcl", text: text)).policy?.lock else {
+            Issue.record("policy does not check")
+            return
+        }
+        let client = try EtcdClient(spec, connections: 16)
+        defer { Task { await client.shutdown() } }
+        for _ in 0..<100 where (try? await client.range("/rc-r/ready")) == nil { try await Task.sleep(for: .milliseconds(100)) }
+        let logger = Logger(label: "test")
+        func info(_ node: String) -> HolderInfo { HolderInfo(node: node, pid: 1, acquiredAt: "2026-11-22T10:00:00Z", phase: "post-lock") }
+        let holder = EtcdLock(client: client, spec: spec, logger: logger)
+        #expect(try await holder.acquire(info("h")))
+        // w1 queues, then w2; then w1's daemon restarts (a new lock object, a new lease) and looks again.
+        let first = EtcdLock(client: client, spec: spec, logger: logger)
+        let second = EtcdLock(client: client, spec: spec, logger: logger)
+        let clock = ContinuousClock()
+        let waited = await clock.measure { await first.waitTurn(node: "w1", milliseconds: 300) }
+        #expect(waited < .seconds(3), "a wait ends at its deadline, not at the client's 5 s read timeout")
+        await second.waitTurn(node: "w2", milliseconds: 300)
+        let before = try await client.range("/rc-r/locks/default/waiters/w1").kvs
+        let restarted = EtcdLock(client: client, spec: spec, logger: logger)
+        await restarted.waitTurn(node: "w1", milliseconds: 300)
+        let after = try await client.range("/rc-r/locks/default/waiters/", prefix: true).kvs.sorted { $0.createRevision < $1.createRevision }
+        #expect(after.map(\.key) == ["/rc-r/locks/default/waiters/w1", "/rc-r/locks/default/waiters/w2"])
+        #expect(after.first?.createRevision == before.first?.createRevision, "same place in line")
+        #expect(after.first?.lease != before.first?.lease, "now under the lease of the running process")
+        // When the holder leaves, it is w1's turn, not w2's.
+        try await holder.release(node: "h")
+        await restarted.waitTurn(node: "w1", milliseconds: 2000)
+        #expect(try await restarted.acquire(info("w1")))
+        #expect(try await !second.acquire(info("w2")))
     }
 }

@@ -37,6 +37,35 @@ public struct EtcdKeyValue: Sendable, Equatable {
     public var lease: Int64
 }
 
+/// A change seen by a watch: a put (a new key when its create and mod revisions are equal) or a delete (whose
+/// `modRevision` is the revision of the deletion).
+public struct EtcdEvent: Sendable, Equatable {
+    public var isDelete: Bool
+    public var kv: EtcdKeyValue
+}
+
+/// One range of a `read`: a key or a prefix, optionally only counted or only the keys, narrowed by create
+/// revision and sorted by it with a limit. etcd counts before it narrows: `count` is the number of keys in the
+/// range, whatever `maxCreateRevision` says.
+public struct EtcdRange: Sendable {
+    public enum Order: Sendable { case key, oldestFirst, newestFirst }
+    public var key: String
+    public var prefix = false
+    public var countOnly = false
+    public var keysOnly = false
+    public var order = Order.key
+    public var limit: Int64 = 0
+    public var maxCreateRevision: Int64 = 0
+
+    public init(
+        _ key: String, prefix: Bool = false, countOnly: Bool = false, keysOnly: Bool = false, order: Order = .key, limit: Int64 = 0,
+        maxCreateRevision: Int64 = 0
+    ) {
+        (self.key, self.prefix, self.countOnly, self.keysOnly) = (key, prefix, countOnly, keysOnly)
+        (self.order, self.limit, self.maxCreateRevision) = (order, limit, maxCreateRevision)
+    }
+}
+
 /// A comparison of a transaction.
 public struct EtcdCompare: Sendable {
     public enum Target: String, Sendable {
@@ -84,6 +113,9 @@ public enum EtcdOperation: Sendable {
 public final class EtcdClient: Sendable {
     public let endpoints: [String]
     private let http: HTTPClient
+    /// Watches: a stream stays silent until something changes, so these connections have no read timeout; each
+    /// wait ends at its own deadline instead.
+    private let watchHTTP: HTTPClient
     private let user: String?
     private let password: String?
     private let state = NSLock()
@@ -122,6 +154,8 @@ public final class EtcdClient: Sendable {
             configuration.tlsConfiguration = t
         }
         http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        configuration.timeout.read = nil
+        watchHTTP = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }
 
     nonisolated(unsafe) private var closed = false
@@ -133,12 +167,16 @@ public final class EtcdClient: Sendable {
             return !closed
         }) else { return }
         try? await http.shutdown()
+        try? await watchHTTP.shutdown()
     }
 
     deinit {
         // An HTTPClient must be shut down before it goes away; a path that forgot to (an error thrown past the
         // shutdown) must not take the process down with it.
-        if !closed { http.shutdown { _ in } }
+        if !closed {
+            http.shutdown { _ in }
+            watchHTTP.shutdown { _ in }
+        }
     }
 
     // MARK: requests
@@ -254,6 +292,34 @@ public final class EtcdClient: Sendable {
         return (Self.keyValues(json), Self.int((json["header"] as? [String: Any])?["revision"]))
     }
 
+    /// Several ranges read at one revision (a transaction of reads only, which etcd serves without a write).
+    /// Returns each range's keys and count.
+    public func read(_ ranges: [EtcdRange]) async throws(EtcdError) -> (results: [(kvs: [EtcdKeyValue], count: Int64)], revision: Int64) {
+        let requests: [[String: Any]] = ranges.map { r in
+            var range: [String: Any] = ["key": Self.b64(r.key)]
+            if r.prefix { range["range_end"] = Self.b64(Self.prefixEnd(r.key)) }
+            if r.countOnly { range["count_only"] = true }
+            if r.keysOnly { range["keys_only"] = true }
+            switch r.order {
+            case .key: break
+            case .oldestFirst: (range["sort_order"], range["sort_target"]) = ("ASCEND", "CREATE")
+            case .newestFirst: (range["sort_order"], range["sort_target"]) = ("DESCEND", "CREATE")
+            }
+            if r.limit > 0 { range["limit"] = String(r.limit) }
+            if r.maxCreateRevision > 0 { range["max_create_revision"] = String(r.maxCreateRevision) }
+            return ["request_range": range]
+        }
+        let json = try await call("/v3/kv/txn", ["compare": [] as [Any], "success": requests])
+        let responses = (json["responses"] as? [[String: Any]]) ?? []
+        guard responses.count == ranges.count else { throw .protocolError("a read of \(ranges.count) ranges answered \(responses.count)") }
+        let results = responses.map { response in
+            // The gateway leaves out what is zero or empty.
+            let range = (response["response_range"] as? [String: Any]) ?? [:]
+            return (Self.keyValues(range), Self.int(range["count"]))
+        }
+        return (results, Self.int((json["header"] as? [String: Any])?["revision"]))
+    }
+
     public func put(_ key: String, _ value: Data, lease: Int64? = nil) async throws(EtcdError) {
         var body: [String: Any] = ["key": Self.b64(key), "value": Self.b64(value)]
         if let lease { body["lease"] = String(lease) }
@@ -297,42 +363,45 @@ public final class EtcdClient: Sendable {
 
     // MARK: watch
 
-    /// Waits until a key with `prefix` changes after `revision`, or `seconds` pass. Returns the revision of the
-    /// change, or `nil` on timeout. One streaming `/v3/watch` request; no polling.
-    public func waitForChange(prefix: String, after revision: Int64, seconds: Int64) async throws(EtcdError) -> Int64? {
-        try await watch(["key": Self.b64(prefix), "range_end": Self.b64(Self.prefixEnd(prefix)), "start_revision": String(revision + 1)], seconds: seconds)
+    /// Waits until a key with `prefix` changes after `revision`, or `milliseconds` pass. Returns the first events
+    /// (in order: the first message of the stream that has any), or `nil` on timeout. One streaming `/v3/watch`
+    /// request; no polling.
+    public func waitForChange(prefix: String, after revision: Int64, milliseconds: Int64) async throws(EtcdError) -> [EtcdEvent]? {
+        try await watch(
+            ["key": Self.b64(prefix), "range_end": Self.b64(Self.prefixEnd(prefix)), "start_revision": String(revision + 1)],
+            milliseconds: milliseconds)
     }
 
-    /// Waits until exactly `key` changes after `revision`, or `seconds` pass.
-    public func waitForChange(key: String, after revision: Int64, seconds: Int64) async throws(EtcdError) -> Int64? {
-        try await watch(["key": Self.b64(key), "start_revision": String(revision + 1)], seconds: seconds)
+    /// Waits until exactly `key` changes after `revision`, or `milliseconds` pass.
+    public func waitForChange(key: String, after revision: Int64, milliseconds: Int64) async throws(EtcdError) -> [EtcdEvent]? {
+        try await watch(["key": Self.b64(key), "start_revision": String(revision + 1)], milliseconds: milliseconds)
     }
 
-    private func watch(_ create: [String: Any], seconds: Int64) async throws(EtcdError) -> Int64? {
+    private func watch(_ create: [String: Any], milliseconds: Int64) async throws(EtcdError) -> [EtcdEvent]? {
         let body: [String: Any] = ["create_request": create]
         guard let data = try? JSONSerialization.data(withJSONObject: body) else { throw .protocolError("cannot encode a watch") }
         var reasons: [String: String] = [:]
         let start = state.withLock { preferred }
+        let deadline = ContinuousClock.now + .milliseconds(max(1, milliseconds))
         for offset in 0..<endpoints.count {
             let endpoint = endpoints[(start + offset) % endpoints.count]
             let request = self.request(endpoint + "/v3/watch", data)
+            let http = watchHTTP
             do {
-                let response = try await http.execute(request, deadline: .now() + .seconds(seconds))
-                var pending = Data()
-                for try await chunk in response.body {
-                    pending.append(contentsOf: chunk.readableBytesView)
-                    while let newline = pending.firstIndex(of: 0x0A) {
-                        let line = pending[pending.startIndex..<newline]
-                        pending.removeSubrange(pending.startIndex...newline)
-                        guard let json = (try? JSONSerialization.jsonObject(with: line)) as? [String: Any],
-                            let result = json["result"] as? [String: Any]
-                        else { continue }
-                        if let events = result["events"] as? [[String: Any]], !events.isEmpty {
-                            return Self.int((result["header"] as? [String: Any])?["revision"])
-                        }
+                // The response's body streams for as long as the watch lasts, so the deadline is raced here: the
+                // client's own deadline covers only the response head.
+                return try await withThrowingTaskGroup(of: [EtcdEvent]?.self) { group in
+                    group.addTask {
+                        let response = try await http.execute(request, deadline: .now() + .milliseconds(max(1, milliseconds)))
+                        return try await Self.firstChange(response.body)
                     }
+                    group.addTask {
+                        try await Task.sleep(until: deadline)
+                        return nil
+                    }
+                    defer { group.cancelAll() }
+                    return try await group.next() ?? nil
                 }
-                return nil
             } catch {
                 let text = "\(error)"
                 if text.contains("deadlineExceeded") || text.contains("readTimeout") || error is CancellationError { return nil }
@@ -340,6 +409,31 @@ public final class EtcdClient: Sendable {
             }
         }
         throw .unreachable(reasons)
+    }
+
+    /// The events of the first message with any in a watch's stream of JSON lines, or `nil` if the stream ends
+    /// first.
+    private static func firstChange(_ body: HTTPClientResponse.Body) async throws -> [EtcdEvent]? {
+        var pending = Data()
+        for try await chunk in body {
+            pending.append(contentsOf: chunk.readableBytesView)
+            while let newline = pending.firstIndex(of: 0x0A) {
+                let line = pending[pending.startIndex..<newline]
+                pending.removeSubrange(pending.startIndex...newline)
+                guard let json = (try? JSONSerialization.jsonObject(with: line)) as? [String: Any],
+                    let result = json["result"] as? [String: Any]
+                else { continue }
+                if let events = result["events"] as? [[String: Any]], !events.isEmpty {
+                    // The gateway leaves the type out for a put (the enum's zero value).
+                    return events.map { event in
+                        EtcdEvent(
+                            isDelete: event["type"] as? String == "DELETE",
+                            kv: keyValues(["kvs": [event["kv"] ?? [:]]]).first!)
+                    }
+                }
+            }
+        }
+        return nil
     }
 
     // MARK: leases

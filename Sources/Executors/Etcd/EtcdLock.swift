@@ -16,6 +16,12 @@ public actor EtcdLock: LockBackend {
     /// The lease of this node's place in the queue of waiters, while it waits.
     private var waiterLease: Int64?
     private var waiterLeaseRefreshed: Int64 = 0
+    /// The create revision of this node's key in the queue of waiters: its place in line.
+    private var waiterPlace: Int64?
+    /// What the last look at the queue saw when this node's turn came (the number of holders and the revision), so
+    /// that the next attempt takes the slot without reading the holders again. The transaction still compares the
+    /// revision, so a stale look costs a second attempt, never a second holder.
+    private var turn: (holders: Int, revision: Int64, at: Int64)?
 
     /// A semaphore with the policy's settings.
     public init(client: EtcdClient, spec: EtcdLockSpec, logger: Logger) {
@@ -59,21 +65,36 @@ public actor EtcdLock: LockBackend {
         try await tryAcquire(holder).won
     }
 
+    /// Transactions one call of `tryAcquire` tries when other nodes take slots at the same moment. Few on purpose:
+    /// when many nodes race, the losers go to the queue of waiters (`waitTurn`), which lets them through in order,
+    /// instead of racing again; every round of a race costs each racer a read and a transaction.
+    static let attempts = 2
+
     /// Takes a slot if one is free; on failure also returns the revision the holders were read at, to watch from.
     public func tryAcquire(_ holder: HolderInfo) async throws(LockUnavailable) -> (won: Bool, revision: Int64) {
         let own = key(holder.node)
         let value = (try? JSONEncoder().encode(holder)) ?? Data()
         var lastRevision: Int64 = 0
-        for _ in 0..<8 {
-            let (current, revision) = try await holders()
-            lastRevision = revision
-            if current.contains(where: { $0.0.node == holder.node }) {
-                // Idempotent: this node already holds a slot (a restart under the lock).
-                return (true, revision)
+        var seen = turn.flatMap { monotonicMilliseconds() - $0.at < 1000 ? ($0.holders, $0.revision) : nil }
+        turn = nil
+        for _ in 0..<Self.attempts {
+            let count: Int
+            let revision: Int64
+            if let (holders, at) = seen {
+                (count, revision) = (holders, at)
+                seen = nil
+            } else {
+                let (current, at) = try await holders()
+                if current.contains(where: { $0.0.node == holder.node }) {
+                    // Idempotent: this node already holds a slot (a restart under the lock).
+                    return (true, at)
+                }
+                (count, revision) = (current.count, at)
             }
-            guard current.count < spec.slots else { return (false, revision) }
+            lastRevision = revision
+            guard count < spec.slots else { return (false, revision) }
             do {
-                let lease = try await ensureLease()
+                let lease = try await leaseForSlot()
                 let compare = [
                     EtcdCompare(key: holdersPrefix, rangeEnd: EtcdClient.prefixEnd(holdersPrefix), target: .mod, result: .less, number: revision + 1),
                     EtcdCompare(key: own, target: .create, result: .equal, number: 0),
@@ -83,28 +104,37 @@ public actor EtcdLock: LockBackend {
                     won = try await client.txn(compare, success: [.put(key: own, value: value, lease: lease), .delete(key: waiterKey(holder.node))])
                 } catch .server(_, _, let message) where message.contains("lease not found") {
                     // The lease ran out while this node waited: take a new one and count again.
-                    self.lease = nil
+                    if self.lease == lease { self.lease = nil } else { (waiterLease, waiterPlace) = (nil, nil) }
                     continue
                 }
                 if won {
+                    if self.lease == nil {
+                        // The lease of the node's place in line is now the slot's.
+                        self.lease = lease
+                        waiterLease = nil
+                        waiterPlace = nil
+                    }
                     startKeepAlive()
                     return (true, revision)
                 }
             } catch {
                 throw Self.unavailable(error)
             }
-            // Another node changed the holders between the count and the transaction: count again.
+            // Another node changed the holders between the count and the transaction (or this node holds a slot
+            // already): count again.
         }
         return (false, lastRevision)
     }
 
     /// Waits in line for a slot, at most `milliseconds`: this node's place is a key under `waiters/` (created once,
     /// so its create revision orders the queue). It returns when the node is among the first `free slots` waiters;
-    /// meanwhile it watches only the waiter ahead of it (or, at the front, the holders), so a release wakes one
-    /// node instead of every waiting one.
+    /// meanwhile it watches only the waiter ahead of it (or, near the front, the holders), so a release wakes one
+    /// node instead of every waiting one. Each look at the queue is one read of counts and single keys, whatever
+    /// the length of the queue.
     public func waitTurn(node: String, milliseconds: Int64) async {
         let deadline = monotonicMilliseconds() + milliseconds
         let ttl = max(2, spec.ttl / 1000)
+        let mine = waiterKey(node)
         while true {
             let now = monotonicMilliseconds()
             guard now < deadline else { return }
@@ -113,24 +143,54 @@ public actor EtcdLock: LockBackend {
                     if try await client.keepAlive(id) <= 0 { waiterLease = nil }
                     waiterLeaseRefreshed = now
                 }
-                if waiterLease == nil {
-                    waiterLease = try await client.grant(ttl: ttl)
-                    waiterLeaseRefreshed = now
+                guard let place = waiterPlace, let lease = waiterLease else {
+                    // Not in line yet, or in line under a lease this process does not keep (a restart): take a
+                    // place. A put keeps the key's create revision, so a node already in line keeps its place.
+                    if waiterLease == nil {
+                        waiterLease = try await client.grant(ttl: ttl)
+                        waiterLeaseRefreshed = now
+                    }
+                    try await client.put(mine, Data(node.utf8), lease: waiterLease)
+                    waiterPlace = try await client.range(mine).kvs.first?.createRevision
+                    continue
                 }
-                let mine = waiterKey(node)
-                _ = try await client.txn(
-                    [EtcdCompare(key: mine, target: .create, result: .equal, number: 0)],
-                    success: [.put(key: mine, value: Data(node.utf8), lease: waiterLease)])
-                let (kvs, revision) = try await client.range("\(spec.prefix)/locks/\(spec.group)/", prefix: true)
-                let holders = kvs.filter { $0.key.hasPrefix(holdersPrefix) }.count
-                let waiters = kvs.filter { $0.key.hasPrefix(waitersPrefix) }.sorted { $0.createRevision < $1.createRevision }
-                guard let position = waiters.firstIndex(where: { $0.key == mine }) else { continue }
-                if position < spec.slots - holders { return }
-                let seconds = max(1, (deadline - now) / 1000)
-                if position == 0 || position < spec.slots {
-                    _ = try await client.waitForChange(prefix: holdersPrefix, after: revision, seconds: seconds)
-                } else {
-                    _ = try await client.waitForChange(key: waiters[position - 1].key, after: revision, seconds: seconds)
+                let look = try await client.read([
+                    EtcdRange(holdersPrefix, prefix: true, countOnly: true),
+                    EtcdRange(key(node), keysOnly: true),
+                    EtcdRange(mine, keysOnly: true),
+                    // The first `slots` waiters ahead (enough to tell the front from the rest), and the one just ahead.
+                    EtcdRange(waitersPrefix, prefix: true, keysOnly: true, order: .oldestFirst, limit: Int64(spec.slots), maxCreateRevision: place - 1),
+                    EtcdRange(waitersPrefix, prefix: true, keysOnly: true, order: .newestFirst, limit: 1, maxCreateRevision: place - 1),
+                ])
+                let revision = look.revision
+                let holders = Int(look.results[0].count)
+                let holding = !look.results[1].kvs.isEmpty
+                guard let own = look.results[2].kvs.first, own.createRevision == place, own.lease == lease else {
+                    // The place was lost (its lease ran out): queue again.
+                    waiterPlace = nil
+                    continue
+                }
+                let position = look.results[3].kvs.count  // exact below `slots`, else at least `slots`
+                if position < spec.slots - holders {
+                    if !holding { turn = (holders, revision, monotonicMilliseconds()) }
+                    return
+                }
+                if position < spec.slots {
+                    // Among the first `slots` in line: wait for a holder to leave. The events say how many hold a
+                    // slot now, so the node whose turn it is goes straight to the transaction.
+                    guard let events = try await client.waitForChange(prefix: holdersPrefix, after: revision, milliseconds: deadline - now),
+                        let last = events.last
+                    else { continue }
+                    var count = holders
+                    for event in events where event.isDelete || event.kv.createRevision == event.kv.modRevision {
+                        count += event.isDelete ? -1 : 1
+                    }
+                    if position < spec.slots - count, !events.contains(where: { $0.kv.key == key(node) }) {
+                        turn = (count, last.kv.modRevision, monotonicMilliseconds())
+                        return
+                    }
+                } else if let ahead = look.results[4].kvs.first {
+                    _ = try await client.waitForChange(key: ahead.key, after: revision, milliseconds: deadline - now)
                 }
             } catch {
                 try? await Task.sleep(for: .milliseconds(min(1000, max(0, deadline - now))))
@@ -143,6 +203,7 @@ public actor EtcdLock: LockBackend {
     public func leaveQueue(node: String) async {
         guard let id = waiterLease else { return }
         waiterLease = nil
+        waiterPlace = nil
         _ = try? await client.delete(waiterKey(node))
         try? await client.revoke(id)
     }
@@ -189,9 +250,12 @@ public actor EtcdLock: LockBackend {
         }
     }
 
-    private func ensureLease() async throws(EtcdError) -> Int64 {
+    /// The lease for the slot: the node's own, else the lease of its place in line (already granted and kept
+    /// alive, which keeps a grant off the hand-off), else a new one.
+    private func leaseForSlot() async throws(EtcdError) -> Int64 {
         // A lease that expired meanwhile makes the put fail with "lease not found", and a new one is taken then.
         if let lease { return lease }
+        if let waiterLease { return waiterLease }
         let fresh = try await client.grant(ttl: max(1, spec.ttl / 1000))
         lease = fresh
         return fresh
