@@ -158,10 +158,12 @@ import Testing
             let dying = EtcdLock(client: a, spec: lockSpec, logger: logger)
             #expect(try await dying.acquire(HolderInfo(node: "dead", pid: 1, acquiredAt: "2026-11-22T10:00:00Z", phase: "post-lock")))
             try await dying.prepareForReboot(node: "dead")  // stops the keep-alive; a 90 s reboot lease
-            // Hand the key a short lease again, as if the keep-alive had simply stopped.
+            // Hand the keys a short lease again, as if the keep-alive had simply stopped.
             let short = try await a.grant(ttl: 2)
-            let kv = try #require(try await a.range("/rc-test/locks/default/holders/dead").kvs.first)
-            try await a.put(kv.key, kv.value, lease: short)
+            for key in ["/rc-test/locks/default/holders/dead", "/rc-test/locks/default/slots/0"] {
+                let kv = try #require(try await a.range(key).kvs.first)
+                try await a.put(kv.key, kv.value, lease: short)
+            }
         }
         let waiting = EtcdLock(client: b, spec: lockSpec, logger: logger)
         let next = HolderInfo(node: "next", pid: 2, acquiredAt: "2026-11-22T10:00:01Z", phase: "post-lock")
@@ -175,6 +177,28 @@ import Testing
         try await waiting.release(node: "next")
     }
 
+    @Test func loweringTheSlotsWaitsForTheHoldersAboveTheNewBound() async throws {
+        let etcd = try EtcdHarness()
+        let two = try spec([etcd.endpoint], slots: 2)
+        let one = try spec([etcd.endpoint], slots: 1)
+        let client = try EtcdClient(two)
+        defer { Task { await client.shutdown() } }
+        try await ready(client)
+        func info(_ node: String) -> HolderInfo { HolderInfo(node: node, pid: 1, acquiredAt: "2026-11-22T10:00:00Z", phase: "post-lock") }
+        let logger = Logger(label: "test")
+        let a = EtcdLock(client: client, spec: two, logger: logger)
+        let b = EtcdLock(client: client, spec: two, logger: logger)
+        #expect(try await a.acquire(info("a")))
+        #expect(try await b.acquire(info("b")))
+        // The policy now says `slots 1`: while two hold, and while one still does, nobody else gets a slot.
+        let c = EtcdLock(client: client, spec: one, logger: logger)
+        #expect(try await !c.acquire(info("c")))
+        try await a.release(node: "a")
+        #expect(try await !c.acquire(info("c")))
+        try await b.release(node: "b")
+        #expect(try await c.acquire(info("c")))
+    }
+
     @Test func theSlotIsKeptAcrossTheRebootWithABoundedLease() async throws {
         let etcd = try EtcdHarness()
         let lockSpec = try spec([etcd.endpoint], slots: 1, ttl: "3s")
@@ -186,6 +210,8 @@ import Testing
         let before = try #require(try await client.range("/rc-test/locks/default/holders/r").kvs.first)
         try await lock.prepareForReboot(node: "r")
         let after = try #require(try await client.range("/rc-test/locks/default/holders/r").kvs.first)
+        let slot = try #require(try await client.range("/rc-test/locks/default/slots/0").kvs.first)
+        #expect(String(decoding: slot.value, as: UTF8.self) == "r" && slot.lease == after.lease, "the slot key moves with the holder key")
         #expect(after.lease != before.lease)
         #expect((60...90).contains(try await client.timeToLive(after.lease)))
         #expect(String(decoding: after.value, as: UTF8.self).contains("\"phase\":\"rebooting\""))
@@ -193,7 +219,9 @@ import Testing
         // After the boot a new process releases the slot by name.
         let afterBoot = EtcdLock(client: client, spec: lockSpec, logger: Logger(label: "test"))
         try await afterBoot.release(node: "r")
-        #expect(try await client.range("/rc-test/locks/default/holders/r").kvs.isEmpty)
+        #expect(try await client.range("/rc-test/locks/default/", prefix: true).kvs.isEmpty, "holder and slot keys gone")
+        try await Task.sleep(for: .milliseconds(200))
+        #expect(try await client.timeToLive(after.lease) == -1, "the reboot lease is revoked")
     }
 }
 

@@ -363,21 +363,25 @@ public final class EtcdClient: Sendable {
 
     // MARK: watch
 
-    /// Waits until a key with `prefix` changes after `revision`, or `milliseconds` pass. Returns the first events
-    /// (in order: the first message of the stream that has any), or `nil` on timeout. One streaming `/v3/watch`
-    /// request; no polling.
-    public func waitForChange(prefix: String, after revision: Int64, milliseconds: Int64) async throws(EtcdError) -> [EtcdEvent]? {
+    /// Waits until keys with `prefix` change after `revision` so that `until` holds for the events seen so far
+    /// (by default: any event), or `milliseconds` pass. Returns the events in order, or `nil` on timeout. One
+    /// streaming `/v3/watch` request; no polling.
+    public func waitForChange(
+        prefix: String, after revision: Int64, milliseconds: Int64, until: @escaping @Sendable ([EtcdEvent]) -> Bool = { _ in true }
+    ) async throws(EtcdError) -> [EtcdEvent]? {
         try await watch(
             ["key": Self.b64(prefix), "range_end": Self.b64(Self.prefixEnd(prefix)), "start_revision": String(revision + 1)],
-            milliseconds: milliseconds)
+            milliseconds: milliseconds, until: until)
     }
 
     /// Waits until exactly `key` changes after `revision`, or `milliseconds` pass.
     public func waitForChange(key: String, after revision: Int64, milliseconds: Int64) async throws(EtcdError) -> [EtcdEvent]? {
-        try await watch(["key": Self.b64(key), "start_revision": String(revision + 1)], milliseconds: milliseconds)
+        try await watch(["key": Self.b64(key), "start_revision": String(revision + 1)], milliseconds: milliseconds) { _ in true }
     }
 
-    private func watch(_ create: [String: Any], milliseconds: Int64) async throws(EtcdError) -> [EtcdEvent]? {
+    private func watch(
+        _ create: [String: Any], milliseconds: Int64, until: @escaping @Sendable ([EtcdEvent]) -> Bool
+    ) async throws(EtcdError) -> [EtcdEvent]? {
         let body: [String: Any] = ["create_request": create]
         guard let data = try? JSONSerialization.data(withJSONObject: body) else { throw .protocolError("cannot encode a watch") }
         var reasons: [String: String] = [:]
@@ -393,7 +397,7 @@ public final class EtcdClient: Sendable {
                 return try await withThrowingTaskGroup(of: [EtcdEvent]?.self) { group in
                     group.addTask {
                         let response = try await http.execute(request, deadline: .now() + .milliseconds(max(1, milliseconds)))
-                        return try await Self.firstChange(response.body)
+                        return try await Self.changes(response.body, until: until)
                     }
                     group.addTask {
                         try await Task.sleep(until: deadline)
@@ -411,10 +415,11 @@ public final class EtcdClient: Sendable {
         throw .unreachable(reasons)
     }
 
-    /// The events of the first message with any in a watch's stream of JSON lines, or `nil` if the stream ends
-    /// first.
-    private static func firstChange(_ body: HTTPClientResponse.Body) async throws -> [EtcdEvent]? {
+    /// The events of a watch's stream of JSON lines up to the first message after which `until` holds for all of
+    /// them, or `nil` if the stream ends first.
+    private static func changes(_ body: HTTPClientResponse.Body, until: ([EtcdEvent]) -> Bool) async throws -> [EtcdEvent]? {
         var pending = Data()
+        var seen: [EtcdEvent] = []
         for try await chunk in body {
             pending.append(contentsOf: chunk.readableBytesView)
             while let newline = pending.firstIndex(of: 0x0A) {
@@ -425,11 +430,12 @@ public final class EtcdClient: Sendable {
                 else { continue }
                 if let events = result["events"] as? [[String: Any]], !events.isEmpty {
                     // The gateway leaves the type out for a put (the enum's zero value).
-                    return events.map { event in
+                    seen += events.map { event in
                         EtcdEvent(
                             isDelete: event["type"] as? String == "DELETE",
                             kv: keyValues(["kvs": [event["kv"] ?? [:]]]).first!)
                     }
+                    if until(seen) { return seen }
                 }
             }
         }

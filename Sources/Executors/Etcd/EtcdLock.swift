@@ -3,10 +3,11 @@ import Foundation
 import Logging
 import PolicyLang
 
-/// `lock etcd`: a semaphore of `slots` holders under `<prefix>/locks/<group>/holders/<node>`, each key bound to a
-/// lease of the policy's `ttl` that the holder keeps alive. Taking a slot is one transaction that succeeds only if
-/// no holder key changed since the holders were counted, so even with every node racing there are never more
-/// than `slots` holders.
+/// `lock etcd`: a semaphore of `slots` holders under `<prefix>/locks/<group>/holders/<node>`. A holder also owns
+/// one of the slot keys `<prefix>/locks/<group>/slots/0` … `slots-1` (value: its node name); both keys are made
+/// in one transaction that requires the slot key not to exist, are bound to the same lease (the policy's `ttl`,
+/// kept alive by the holder) and go together. So even with every node racing there are never more than `slots`
+/// holders, and nodes that take different slots at the same moment do not get in each other's way.
 public actor EtcdLock: LockBackend {
     public let client: EtcdClient
     let spec: EtcdLockSpec
@@ -18,10 +19,12 @@ public actor EtcdLock: LockBackend {
     private var waiterLeaseRefreshed: Int64 = 0
     /// The create revision of this node's key in the queue of waiters: its place in line.
     private var waiterPlace: Int64?
-    /// What the last look at the queue saw when this node's turn came (the number of holders and the revision), so
-    /// that the next attempt takes the slot without reading the holders again. The transaction still compares the
-    /// revision, so a stale look costs a second attempt, never a second holder.
-    private var turn: (holders: Int, revision: Int64, at: Int64)?
+    /// The index of the slot this node holds, when this process took it.
+    private var slot: Int?
+    /// What the last look at the queue saw when this node's turn came (the free slots and this node's place among
+    /// the waiters allowed through), so that the next attempt takes a slot without reading again. The transaction
+    /// still requires the slot key not to exist, so a stale look costs a second attempt, never a second holder.
+    private var turn: (free: [Int], position: Int, revision: Int64, at: Int64)?
 
     /// A semaphore with the policy's settings.
     public init(client: EtcdClient, spec: EtcdLockSpec, logger: Logger) {
@@ -32,6 +35,18 @@ public actor EtcdLock: LockBackend {
 
     var holdersPrefix: String { "\(spec.prefix)/locks/\(spec.group)/holders/" }
     var waitersPrefix: String { "\(spec.prefix)/locks/\(spec.group)/waiters/" }
+    nonisolated var slotsPrefix: String { "\(spec.prefix)/locks/\(spec.group)/slots/" }
+    func slotKey(_ index: Int) -> String { slotsPrefix + String(index) }
+    /// The slot indexes taken among `kvs` of the slots range, with the node holding each.
+    func taken(_ kvs: [EtcdKeyValue]) -> [Int: EtcdKeyValue] {
+        Dictionary(kvs.compactMap { kv in Int(kv.key.dropFirst(slotsPrefix.count)).map { ($0, kv) } }, uniquingKeysWith: { a, _ in a })
+    }
+    /// The free slots, given the taken ones and the number of holders (holders beyond `slots`, after the policy
+    /// lowered it, leave no slot free until they are gone).
+    nonisolated func free(taken: Set<Int>, holders: Int) -> [Int] {
+        let free = (0..<spec.slots).filter { !taken.contains($0) }
+        return Array(free.prefix(max(0, spec.slots - max(holders, taken.count))))
+    }
     func waiterKey(_ node: String) -> String { waitersPrefix + node }
     /// The number of slots.
     public nonisolated var slots: Int? { spec.slots }
@@ -70,40 +85,57 @@ public actor EtcdLock: LockBackend {
     /// instead of racing again; every round of a race costs each racer a read and a transaction.
     static let attempts = 2
 
-    /// Takes a slot if one is free; on failure also returns the revision the holders were read at, to watch from.
+    /// Takes a slot if one is free; on failure also returns the revision the lock was read at.
     public func tryAcquire(_ holder: HolderInfo) async throws(LockUnavailable) -> (won: Bool, revision: Int64) {
         let own = key(holder.node)
         let value = (try? JSONEncoder().encode(holder)) ?? Data()
         var lastRevision: Int64 = 0
-        var seen = turn.flatMap { monotonicMilliseconds() - $0.at < 1000 ? ($0.holders, $0.revision) : nil }
+        var seen = turn.flatMap { monotonicMilliseconds() - $0.at < 1000 ? $0 : nil }
         turn = nil
         for _ in 0..<Self.attempts {
-            let count: Int
+            let free: [Int]
             let revision: Int64
-            if let (holders, at) = seen {
-                (count, revision) = (holders, at)
+            var position: Int?
+            if let look = seen {
+                (free, position, revision) = (look.free, look.position, look.revision)
                 seen = nil
             } else {
-                let (current, at) = try await holders()
-                if current.contains(where: { $0.0.node == holder.node }) {
-                    // Idempotent: this node already holds a slot (a restart under the lock).
-                    return (true, at)
+                do {
+                    let read = try await client.read([
+                        EtcdRange(slotsPrefix, prefix: true), EtcdRange(own, keysOnly: true), EtcdRange(holdersPrefix, prefix: true, countOnly: true),
+                    ])
+                    let slots = taken(read.results[0].kvs)
+                    if !read.results[1].kvs.isEmpty {
+                        // Idempotent: this node already holds a slot (a restart under the lock).
+                        slot = slots.first { String(decoding: $0.value.value, as: UTF8.self) == holder.node }?.key
+                        return (true, read.revision)
+                    }
+                    (free, revision) = (self.free(taken: Set(slots.keys), holders: Int(read.results[2].count)), read.revision)
+                } catch {
+                    throw Self.unavailable(error)
                 }
-                (count, revision) = (current.count, at)
             }
             lastRevision = revision
-            guard count < spec.slots else { return (false, revision) }
+            guard !free.isEmpty else { return (false, revision) }
+            // A node let through by the queue takes the free slot of its place among those let through, so that
+            // they do not race for the same one; a node that did not queue picks one at random.
+            let index = position.map { free[min($0, free.count - 1)] } ?? free.randomElement()!
             do {
                 let lease = try await leaseForSlot()
                 let compare = [
-                    EtcdCompare(key: holdersPrefix, rangeEnd: EtcdClient.prefixEnd(holdersPrefix), target: .mod, result: .less, number: revision + 1),
+                    EtcdCompare(key: slotKey(index), target: .create, result: .equal, number: 0),
                     EtcdCompare(key: own, target: .create, result: .equal, number: 0),
                 ]
                 let won: Bool
                 do {
-                    won = try await client.txn(compare, success: [.put(key: own, value: value, lease: lease), .delete(key: waiterKey(holder.node))])
+                    won = try await client.txn(
+                        compare,
+                        success: [
+                            .put(key: slotKey(index), value: Data(holder.node.utf8), lease: lease), .put(key: own, value: value, lease: lease),
+                            .delete(key: waiterKey(holder.node)),
+                        ])
                 } catch .server(_, _, let message) where message.contains("lease not found") {
-                    // The lease ran out while this node waited: take a new one and count again.
+                    // The lease ran out while this node waited: take a new one and look again.
                     if self.lease == lease { self.lease = nil } else { (waiterLease, waiterPlace) = (nil, nil) }
                     continue
                 }
@@ -114,14 +146,14 @@ public actor EtcdLock: LockBackend {
                         waiterLease = nil
                         waiterPlace = nil
                     }
+                    slot = index
                     startKeepAlive()
                     return (true, revision)
                 }
             } catch {
                 throw Self.unavailable(error)
             }
-            // Another node changed the holders between the count and the transaction (or this node holds a slot
-            // already): count again.
+            // Another node took that slot first (or this node holds one already): look again.
         }
         return (false, lastRevision)
     }
@@ -161,6 +193,7 @@ public actor EtcdLock: LockBackend {
                     // The first `slots` waiters ahead (enough to tell the front from the rest), and the one just ahead.
                     EtcdRange(waitersPrefix, prefix: true, keysOnly: true, order: .oldestFirst, limit: Int64(spec.slots), maxCreateRevision: place - 1),
                     EtcdRange(waitersPrefix, prefix: true, keysOnly: true, order: .newestFirst, limit: 1, maxCreateRevision: place - 1),
+                    EtcdRange(slotsPrefix, prefix: true, keysOnly: true),
                 ])
                 let revision = look.revision
                 let holders = Int(look.results[0].count)
@@ -171,24 +204,42 @@ public actor EtcdLock: LockBackend {
                     continue
                 }
                 let position = look.results[3].kvs.count  // exact below `slots`, else at least `slots`
-                if position < spec.slots - holders {
-                    if !holding { turn = (holders, revision, monotonicMilliseconds()) }
+                let before = Set(taken(look.results[5].kvs).keys)
+                let free = self.free(taken: before, holders: holders)
+                if position < free.count {
+                    if !holding { turn = (free, position, revision, monotonicMilliseconds()) }
                     return
                 }
                 if position < spec.slots {
-                    // Among the first `slots` in line: wait for a holder to leave. The events say how many hold a
-                    // slot now, so the node whose turn it is goes straight to the transaction.
-                    guard let events = try await client.waitForChange(prefix: holdersPrefix, after: revision, milliseconds: deadline - now),
-                        let last = events.last
+                    // Among the first `slots` in line: follow the slot keys until enough are free for this node's
+                    // place, without looking again at each change. A new slot key is taken to be a waiter ahead
+                    // moving out of the line (its place and a free slot both go); if it was a node that skipped
+                    // the line, the transaction finds out.
+                    let base = (holders: holders, before: before, slotsPrefix: slotsPrefix, lock: self)
+                    let sees: @Sendable ([EtcdEvent]) -> (free: [Int], position: Int) = { events in
+                        var slots = base.before
+                        var moved = 0
+                        for event in events {
+                            guard let index = Int(event.kv.key.dropFirst(base.slotsPrefix.count)) else { continue }
+                            if event.isDelete {
+                                slots.remove(index)
+                            } else if event.kv.createRevision == event.kv.modRevision {
+                                slots.insert(index)
+                                moved += 1
+                            }
+                        }
+                        let free = base.lock.free(taken: slots, holders: base.holders + slots.count - base.before.count)
+                        return (free, max(0, position - moved))
+                    }
+                    guard
+                        let events = try await client.waitForChange(
+                            prefix: slotsPrefix, after: revision, milliseconds: deadline - now,
+                            until: { let (free, position) = sees($0); return position < free.count }),
+                        let last = events.last, !holding
                     else { continue }
-                    var count = holders
-                    for event in events where event.isDelete || event.kv.createRevision == event.kv.modRevision {
-                        count += event.isDelete ? -1 : 1
-                    }
-                    if position < spec.slots - count, !events.contains(where: { $0.kv.key == key(node) }) {
-                        turn = (count, last.kv.modRevision, monotonicMilliseconds())
-                        return
-                    }
+                    let (free, place) = sees(events)
+                    turn = (free, place, last.kv.modRevision, monotonicMilliseconds())
+                    return
                 } else if let ahead = look.results[4].kvs.first {
                     _ = try await client.waitForChange(key: ahead.key, after: revision, milliseconds: deadline - now)
                 }
@@ -211,17 +262,31 @@ public actor EtcdLock: LockBackend {
     public func release(node: String) async throws(LockUnavailable) {
         keepAlive?.cancel()
         keepAlive = nil
-        let previous: EtcdKeyValue?
+        var leases = Set([lease ?? 0])
         do {
-            // Deleting the key frees the slot; the leases go afterwards, off the waiting nodes' path.
-            previous = try await client.delete(key(node))
+            // The slot key and the holder key go in one transaction; the leases afterwards, off the waiting nodes'
+            // path. A process that did not take the slot itself (after the reboot, `rc lock release`) finds it.
+            let held = try await slotHeld(by: node)
+            if let index = held.index {
+                leases.insert(held.lease)
+                _ = try await client.txn([], success: [.delete(key: key(node)), .delete(key: slotKey(index))])
+            } else {
+                leases.insert(try await client.delete(key(node))?.lease ?? 0)
+            }
         } catch {
             throw Self.unavailable(error)
         }
-        let leases = Set([previous?.lease ?? 0, lease ?? 0].filter { $0 != 0 })
         lease = nil
+        slot = nil
         let client = self.client
-        Task { for id in leases { try? await client.revoke(id) } }
+        Task { for id in leases where id != 0 { try? await client.revoke(id) } }
+    }
+
+    /// The slot `node` holds and that key's lease (0 when this process took it and knows its lease).
+    private func slotHeld(by node: String) async throws(EtcdError) -> (index: Int?, lease: Int64) {
+        if let slot { return (slot, 0) }
+        let held = taken(try await client.range(slotsPrefix, prefix: true).kvs).first { String(decoding: $0.value.value, as: UTF8.self) == node }
+        return (held?.key, held?.value.lease ?? 0)
     }
 
     /// Before the reboot: the slot moves to a lease of `max_reboot_duration`, which nobody keeps alive, so a node
@@ -240,9 +305,9 @@ public actor EtcdLock: LockBackend {
         info.phase = "rebooting"
         do {
             let rebootLease = try await client.grant(ttl: max(1, spec.maxRebootDuration / 1000))
-            _ = try await client.txn(
-                [EtcdCompare(key: key(node), target: .create, result: .equal, number: kv.createRevision)],
-                success: [.put(key: key(node), value: (try? JSONEncoder().encode(info)) ?? Data(), lease: rebootLease)])
+            var moves: [EtcdOperation] = [.put(key: key(node), value: (try? JSONEncoder().encode(info)) ?? Data(), lease: rebootLease)]
+            if let index = try await slotHeld(by: node).index { moves.append(.put(key: slotKey(index), value: Data(node.utf8), lease: rebootLease)) }
+            _ = try await client.txn([EtcdCompare(key: key(node), target: .create, result: .equal, number: kv.createRevision)], success: moves)
             if let lease { try await client.revoke(lease) }
             lease = nil
         } catch {
