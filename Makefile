@@ -20,7 +20,7 @@ build: deps
 
 # A release build of rc with the Swift runtime and Foundation linked in, so the binary needs only libc,
 # libstdc++ and libpcre2 on the host. Linked with the toolchain's lld, packed relative relocations (DT_RELR:
-# glibc 2.36 or later; `make release RELR=` for older hosts) and no exported symbols: 6 MB less resident memory
+# glibc 2.36 or later; `make release RELR=` for older hosts) and no exported symbols: 3 MB less resident memory
 # for the daemon (docs/performance.md).
 RELR          ?= -Xlinker -z -Xlinker pack-relative-relocs
 RELEASE_FLAGS := -c release --static-swift-stdlib -Xswiftc -use-ld=lld -Xlinker --no-export-dynamic $(RELR)
