@@ -105,7 +105,7 @@ struct LockReleaseCommand: AsyncParsableCommand {
         commandName: "release",
         abstract: "Free the lock slot of a node (a stuck slot).",
         discussion: """
-            Deletes the node's holder key and revokes its lease (etcd). A local lock is an flock that the kernel frees \
+            Deletes the node's holder key and slot key and revokes their lease (etcd). A local lock is an flock that the kernel frees \
             when its holder exits, so it cannot be taken away; the command says which process holds it. \
             Exit status: 0, 1 nothing to release, 4 when etcd cannot be reached.
             """
