@@ -43,7 +43,7 @@ enum FleetBenchmark {
                     let lock = EtcdLock(client: client, spec: spec, logger: logger)
                     let info = HolderInfo(node: "node-\(i)", pid: Int32(i), acquiredAt: "2026-11-22T10:00:00Z", phase: "post-lock")
                     while true {
-                        guard let (won, revision) = try? await lock.tryAcquire(info) else { continue }
+                        guard let won = try? await lock.acquire(info) else { continue }
                         if won {
                             timeline.acquire(now())
                             try? await Task.sleep(for: .milliseconds(rebootMs))
@@ -51,7 +51,6 @@ enum FleetBenchmark {
                             timeline.release(now())
                             return
                         }
-                        _ = revision
                         var rng = SystemRandomNumberGenerator()
                         await lock.waitTurn(node: info.node, milliseconds: schedule.delay(afterFailures: 0, using: &rng))
                     }

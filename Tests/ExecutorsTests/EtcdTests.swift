@@ -8,9 +8,9 @@ import Testing
 
 /// The etcd client and the semaphore against a real etcd started on loopback for each test.
 @Suite(.serialized) struct EtcdTests {
-    func spec(_ endpoints: [String], slots: Int = 1, ttl: String = "10s", extra: String = "") throws -> EtcdLockSpec {
+    func spec(_ endpoints: [String], key: String = "/rc-test", slots: Int = 1, ttl: String = "10s", extra: String = "") throws -> EtcdLockSpec {
         let list = endpoints.map { "\"\($0)\"" }.joined(separator: ", ")
-        let text = "policy \"e\" {}\ndetector \"apt\" debian\nlock etcd {\n  endpoints [\(list)]\n  key \"/rc-test\"\n  slots \(slots)\n  ttl \(ttl)\n  max_reboot_duration 90s\n\(extra)}\n"
+        let text = "policy \"e\" {}\ndetector \"apt\" debian\nlock etcd {\n  endpoints [\(list)]\n  key \"\(key)\"\n  slots \(slots)\n  ttl \(ttl)\n  max_reboot_duration 90s\n\(extra)}\n"
         let result = Checker.check(SourceFile(path: "e.rcl", text: text))
         guard case .etcd(let spec)? = result.policy?.lock else {
             throw EtcdHarness.HarnessError(description: "policy does not check: \(result.diagnostics.map(\.message))")
@@ -227,16 +227,19 @@ import Testing
 
 /// The queue of waiters: first come, first served, one wake-up per release.
 @Suite(.serialized) struct EtcdQueueTests {
+    /// A one-slot lock under `key` on `etcd`, and a client once etcd answers.
+    func lock(_ etcd: EtcdHarness, key: String) async throws -> (EtcdLockSpec, EtcdClient) {
+        let helpers = EtcdTests()
+        let spec = try helpers.spec([etcd.endpoint], key: key)
+        let client = try EtcdClient(spec, connections: 16)
+        try await helpers.ready(client)
+        return (spec, client)
+    }
+
     @Test func waitersTakeTheSlotInTheOrderTheyQueued() async throws {
         let etcd = try EtcdHarness()
-        let text = "policy \"q\" {}\ndetector \"apt\" debian\nlock etcd {\n  endpoints [\"\(etcd.endpoint)\"]\n  key \"/rc-q\"\n  slots 1\n  ttl 10s\n}\n"
-        guard case .etcd(let spec)? = Checker.check(SourceFile(path: "q.rcl", text: text)).policy?.lock else {
-            Issue.record("policy does not check")
-            return
-        }
-        let client = try EtcdClient(spec, connections: 16)
+        let (spec, client) = try await lock(etcd, key: "/rc-q")
         defer { Task { await client.shutdown() } }
-        for _ in 0..<100 where (try? await client.range("/rc-q/ready")) == nil { try await Task.sleep(for: .milliseconds(100)) }
         let logger = Logger(label: "test")
         let holder = EtcdLock(client: client, spec: spec, logger: logger)
         #expect(try await holder.acquire(HolderInfo(node: "h", pid: 1, acquiredAt: "2026-11-22T10:00:00Z", phase: "post-lock")))
@@ -269,14 +272,8 @@ import Testing
 
     @Test func aWaiterThatRestartsKeepsItsPlaceInLine() async throws {
         let etcd = try EtcdHarness()
-        let text = "policy \"q\" {}\ndetector \"apt\" debian\nlock etcd {\n  endpoints [\"\(etcd.endpoint)\"]\n  key \"/rc-r\"\n  slots 1\n  ttl 10s\n}\n"
-        guard case .etcd(let spec)? = Checker.check(SourceFile(path: "q.rcl", text: text)).policy?.lock else {
-            Issue.record("policy does not check")
-            return
-        }
-        let client = try EtcdClient(spec, connections: 16)
+        let (spec, client) = try await lock(etcd, key: "/rc-r")
         defer { Task { await client.shutdown() } }
-        for _ in 0..<100 where (try? await client.range("/rc-r/ready")) == nil { try await Task.sleep(for: .milliseconds(100)) }
         let logger = Logger(label: "test")
         func info(_ node: String) -> HolderInfo { HolderInfo(node: node, pid: 1, acquiredAt: "2026-11-22T10:00:00Z", phase: "post-lock") }
         let holder = EtcdLock(client: client, spec: spec, logger: logger)

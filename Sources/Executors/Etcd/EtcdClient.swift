@@ -376,7 +376,7 @@ public final class EtcdClient: Sendable {
 
     /// Waits until exactly `key` changes after `revision`, or `milliseconds` pass.
     public func waitForChange(key: String, after revision: Int64, milliseconds: Int64) async throws(EtcdError) -> [EtcdEvent]? {
-        try await watch(["key": Self.b64(key), "start_revision": String(revision + 1)], milliseconds: milliseconds) { _ in true }
+        try await watch(["key": Self.b64(key), "start_revision": String(revision + 1)], milliseconds: milliseconds, until: { _ in true })
     }
 
     private func watch(

@@ -24,7 +24,7 @@ public actor EtcdLock: LockBackend {
     /// What the last look at the queue saw when this node's turn came (the free slots and this node's place among
     /// the waiters allowed through), so that the next attempt takes a slot without reading again. The transaction
     /// still requires the slot key not to exist, so a stale look costs a second attempt, never a second holder.
-    private var turn: (free: [Int], position: Int, revision: Int64, at: Int64)?
+    private var turn: (free: [Int], position: Int, at: Int64)?
 
     /// A semaphore with the policy's settings.
     public init(client: EtcdClient, spec: EtcdLockSpec, logger: Logger) {
@@ -35,17 +35,17 @@ public actor EtcdLock: LockBackend {
 
     var holdersPrefix: String { "\(spec.prefix)/locks/\(spec.group)/holders/" }
     var waitersPrefix: String { "\(spec.prefix)/locks/\(spec.group)/waiters/" }
-    nonisolated var slotsPrefix: String { "\(spec.prefix)/locks/\(spec.group)/slots/" }
+    var slotsPrefix: String { "\(spec.prefix)/locks/\(spec.group)/slots/" }
     func slotKey(_ index: Int) -> String { slotsPrefix + String(index) }
     /// The slot indexes taken among `kvs` of the slots range, with the node holding each.
     func taken(_ kvs: [EtcdKeyValue]) -> [Int: EtcdKeyValue] {
         Dictionary(kvs.compactMap { kv in Int(kv.key.dropFirst(slotsPrefix.count)).map { ($0, kv) } }, uniquingKeysWith: { a, _ in a })
     }
-    /// The free slots, given the taken ones and the number of holders (holders beyond `slots`, after the policy
-    /// lowered it, leave no slot free until they are gone).
-    nonisolated func free(taken: Set<Int>, holders: Int) -> [Int] {
-        let free = (0..<spec.slots).filter { !taken.contains($0) }
-        return Array(free.prefix(max(0, spec.slots - max(holders, taken.count))))
+    /// The free slots out of `slots`, given the taken ones and the number of holders (holders beyond `slots`,
+    /// after the policy lowered it, leave no slot free until they are gone).
+    static func free(slots: Int, taken: Set<Int>, holders: Int) -> [Int] {
+        let free = (0..<slots).filter { !taken.contains($0) }
+        return Array(free.prefix(max(0, slots - max(holders, taken.count))))
     }
     func waiterKey(_ node: String) -> String { waitersPrefix + node }
     /// The number of slots.
@@ -76,28 +76,22 @@ public actor EtcdLock: LockBackend {
             held: holders.contains { $0.0.node == node }, available: holders.count < spec.slots, slots: Int64(spec.slots), holders: list)
     }
 
-    public func acquire(_ holder: HolderInfo) async throws(LockUnavailable) -> Bool {
-        try await tryAcquire(holder).won
-    }
-
-    /// Transactions one call of `tryAcquire` tries when other nodes take slots at the same moment. Few on purpose:
+    /// Transactions one call of `acquire` tries when other nodes take slots at the same moment. Few on purpose:
     /// when many nodes race, the losers go to the queue of waiters (`waitTurn`), which lets them through in order,
     /// instead of racing again; every round of a race costs each racer a read and a transaction.
     static let attempts = 2
 
-    /// Takes a slot if one is free; on failure also returns the revision the lock was read at.
-    public func tryAcquire(_ holder: HolderInfo) async throws(LockUnavailable) -> (won: Bool, revision: Int64) {
+    /// Takes a slot if one is free.
+    public func acquire(_ holder: HolderInfo) async throws(LockUnavailable) -> Bool {
         let own = key(holder.node)
         let value = (try? JSONEncoder().encode(holder)) ?? Data()
-        var lastRevision: Int64 = 0
         var seen = turn.flatMap { monotonicMilliseconds() - $0.at < 1000 ? $0 : nil }
         turn = nil
         for _ in 0..<Self.attempts {
             let free: [Int]
-            let revision: Int64
             var position: Int?
             if let look = seen {
-                (free, position, revision) = (look.free, look.position, look.revision)
+                (free, position) = (look.free, look.position)
                 seen = nil
             } else {
                 do {
@@ -108,15 +102,14 @@ public actor EtcdLock: LockBackend {
                     if !read.results[1].kvs.isEmpty {
                         // Idempotent: this node already holds a slot (a restart under the lock).
                         slot = slots.first { String(decoding: $0.value.value, as: UTF8.self) == holder.node }?.key
-                        return (true, read.revision)
+                        return true
                     }
-                    (free, revision) = (self.free(taken: Set(slots.keys), holders: Int(read.results[2].count)), read.revision)
+                    free = Self.free(slots: spec.slots, taken: Set(slots.keys), holders: Int(read.results[2].count))
                 } catch {
                     throw Self.unavailable(error)
                 }
             }
-            lastRevision = revision
-            guard !free.isEmpty else { return (false, revision) }
+            guard !free.isEmpty else { return false }
             // A node let through by the queue takes the free slot of its place among those let through, so that
             // they do not race for the same one; a node that did not queue picks one at random.
             let index = position.map { free[min($0, free.count - 1)] } ?? free.randomElement()!
@@ -148,14 +141,14 @@ public actor EtcdLock: LockBackend {
                     }
                     slot = index
                     startKeepAlive()
-                    return (true, revision)
+                    return true
                 }
             } catch {
                 throw Self.unavailable(error)
             }
             // Another node took that slot first (or this node holds one already): look again.
         }
-        return (false, lastRevision)
+        return false
     }
 
     /// Waits in line for a slot, at most `milliseconds`: this node's place is a key under `waiters/` (created once,
@@ -205,9 +198,9 @@ public actor EtcdLock: LockBackend {
                 }
                 let position = look.results[3].kvs.count  // exact below `slots`, else at least `slots`
                 let before = Set(taken(look.results[5].kvs).keys)
-                let free = self.free(taken: before, holders: holders)
+                let free = Self.free(slots: spec.slots, taken: before, holders: holders)
                 if position < free.count {
-                    if !holding { turn = (free, position, revision, monotonicMilliseconds()) }
+                    if !holding { turn = (free, position, monotonicMilliseconds()) }
                     return
                 }
                 if position < spec.slots {
@@ -215,30 +208,30 @@ public actor EtcdLock: LockBackend {
                     // place, without looking again at each change. A new slot key is taken to be a waiter ahead
                     // moving out of the line (its place and a free slot both go); if it was a node that skipped
                     // the line, the transaction finds out.
-                    let base = (holders: holders, before: before, slotsPrefix: slotsPrefix, lock: self)
+                    let (slots, prefix) = (spec.slots, slotsPrefix)
                     let sees: @Sendable ([EtcdEvent]) -> (free: [Int], position: Int) = { events in
-                        var slots = base.before
+                        var taken = before
                         var moved = 0
                         for event in events {
-                            guard let index = Int(event.kv.key.dropFirst(base.slotsPrefix.count)) else { continue }
+                            guard let index = Int(event.kv.key.dropFirst(prefix.count)) else { continue }
                             if event.isDelete {
-                                slots.remove(index)
+                                taken.remove(index)
                             } else if event.kv.createRevision == event.kv.modRevision {
-                                slots.insert(index)
+                                taken.insert(index)
                                 moved += 1
                             }
                         }
-                        let free = base.lock.free(taken: slots, holders: base.holders + slots.count - base.before.count)
+                        let free = Self.free(slots: slots, taken: taken, holders: holders + taken.count - before.count)
                         return (free, max(0, position - moved))
                     }
                     guard
                         let events = try await client.waitForChange(
                             prefix: slotsPrefix, after: revision, milliseconds: deadline - now,
                             until: { let (free, position) = sees($0); return position < free.count }),
-                        let last = events.last, !holding
+                        !events.isEmpty, !holding
                     else { continue }
                     let (free, place) = sees(events)
-                    turn = (free, place, last.kv.modRevision, monotonicMilliseconds())
+                    turn = (free, place, monotonicMilliseconds())
                     return
                 } else if let ahead = look.results[4].kvs.first {
                     _ = try await client.waitForChange(key: ahead.key, after: revision, milliseconds: deadline - now)
