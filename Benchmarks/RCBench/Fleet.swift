@@ -12,6 +12,9 @@ enum FleetBenchmark {
         let lock = NSLock()
         var acquired: [Double] = []
         var released: [Double] = []
+        var overshoot: [Double] = []
+        var releasing: [Double] = []
+        func step(_ o: Double, _ r: Double) { lock.withLock { overshoot.append(o); releasing.append(r) } }
         func acquire(_ t: Double) { lock.withLock { acquired.append(t) } }
         func release(_ t: Double) { lock.withLock { released.append(t) } }
     }
@@ -45,10 +48,14 @@ enum FleetBenchmark {
                     while true {
                         guard let won = try? await lock.acquire(info) else { continue }
                         if won {
-                            timeline.acquire(now())
+                            let t0 = now()
+                            timeline.acquire(t0)
                             try? await Task.sleep(for: .milliseconds(rebootMs))
+                            let t1 = now()
                             try? await lock.release(node: info.node)
-                            timeline.release(now())
+                            let t2 = now()
+                            timeline.release(t2)
+                            timeline.step(t1 - t0 - Double(rebootMs), t2 - t1)
                             return
                         }
                         var rng = SystemRandomNumberGenerator()
@@ -66,9 +73,14 @@ enum FleetBenchmark {
             print("acq", acquired.prefix(40).map { Int($0 - start) })
             print("rel", released.prefix(40).map { Int($0 - start) })
             print("acq last", acquired.suffix(20).map { Int($0 - start) })
+            let o = timeline.overshoot.sorted(), r = timeline.releasing.sorted()
+            print(String(format: "sleep overshoot p50 %.2f ms p90 %.2f ms; release p50 %.2f ms p90 %.2f ms", o[o.count / 2], o[o.count * 9 / 10], r[r.count / 2], r[r.count * 9 / 10]))
         }
         var handoffs: [Double] = []
         for j in 0..<max(0, nodes - slots) { handoffs.append(acquired[slots + j] - released[j]) }
+        if ProcessInfo.processInfo.environment["RC_BENCH_VERBOSE"] == "1" {
+            print("slow hand-offs (at ms: took ms)", handoffs.indices.filter { handoffs[$0] > 10 }.map { "\(Int(released[$0] - start)): \(Int(handoffs[$0]))" })
+        }
         let ideal = Double((nodes + slots - 1) / slots * rebootMs)
         return (total, ideal, handoffs.sorted(), (acquired.first ?? start) - start)
     }
@@ -76,7 +88,7 @@ enum FleetBenchmark {
     static func run() async {
         print("fleet roll against one local etcd (waiters queue, in-process nodes):")
         // RC_BENCH_FLEET="N:k:ms,..." runs other configurations.
-        var configurations = [(50, 1, 200), (50, 5, 500), (200, 10, 500), (200, 1, 100)]
+        var configurations = [(50, 1, 200), (50, 5, 500), (200, 10, 500), (200, 1, 100), (200, 1, 200)]
         if let list = ProcessInfo.processInfo.environment["RC_BENCH_FLEET"] {
             configurations = list.split(separator: ",").compactMap { item in
                 let n = item.split(separator: ":").compactMap { Int($0) }

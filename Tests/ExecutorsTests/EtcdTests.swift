@@ -83,6 +83,40 @@ import Testing
         #expect(results[4].kvs.isEmpty && results[4].count == 0)
     }
 
+    @Test func aWatchSeesChangesAfterItsRevisionOrSaysItBeganTooLate() async throws {
+        let etcd = try EtcdHarness()
+        let client = try EtcdClient(spec([etcd.endpoint]))
+        defer { Task { await client.shutdown() } }
+        try await ready(client)
+        let key = "/rc-test/w/a"
+        try await client.put(key, Data("1".utf8))
+        let seen = try await client.range(key).revision
+        try await client.put(key, Data("2".utf8))
+        // The store has moved past `seen`: a watch that begins now returns at once with no events, instead of
+        // waiting for a change it may have missed; one that replays from `seen` returns the change.
+        #expect(try await client.waitForChange(key: key, after: seen, start: .current, milliseconds: 10_000) == [])
+        #expect(try await client.waitForChange(prefix: "/rc-test/w/", after: seen, start: .current, milliseconds: 10_000) == [])
+        let replayed = try await client.waitForChange(key: key, after: seen, milliseconds: 10_000)
+        #expect(replayed?.count == 1 && replayed.map { String(decoding: $0[0].kv.value, as: UTF8.self) } == "2")
+        // From the current revision: nothing changes, so both time out with nil.
+        let now = try await client.range(key).revision
+        #expect(try await client.waitForChange(key: key, after: now, start: .current, milliseconds: 200) == nil)
+        #expect(try await client.waitForChange(key: key, after: now, milliseconds: 200) == nil)
+        // A change made while the watch is open is seen (a change made before it opened would make it return no
+        // events: then the test waits longer before changing the key).
+        var events: [EtcdEvent] = []
+        for pause in [100, 300, 1000, 3000] where events.isEmpty {
+            let from = try await client.range(key).revision
+            let watching = Task { try await client.waitForChange(prefix: "/rc-test/w/", after: from, start: .current, milliseconds: 10_000) }
+            try await Task.sleep(for: .milliseconds(pause))
+            try await client.delete(key)
+            events = try await watching.value ?? []
+            #expect(events.allSatisfy { $0.kv.modRevision > from })
+            try await client.put(key, Data("3".utf8))
+        }
+        #expect(events.count == 1 && events.first?.isDelete == true && events.first?.kv.key == key)
+    }
+
     @Test func failsOverAndNamesTheEndpointsWhenAllAreDown() async throws {
         let etcd = try EtcdHarness()
         let dead = "http://127.0.0.1:\(try EtcdHarness.freePort())"
@@ -228,9 +262,9 @@ import Testing
 /// The queue of waiters: first come, first served, one wake-up per release.
 @Suite(.serialized) struct EtcdQueueTests {
     /// A one-slot lock under `key` on `etcd`, and a client once etcd answers.
-    func lock(_ etcd: EtcdHarness, key: String) async throws -> (EtcdLockSpec, EtcdClient) {
+    func lock(_ etcd: EtcdHarness, key: String, slots: Int = 1) async throws -> (EtcdLockSpec, EtcdClient) {
         let helpers = EtcdTests()
-        let spec = try helpers.spec([etcd.endpoint], key: key)
+        let spec = try helpers.spec([etcd.endpoint], key: key, slots: slots)
         let client = try EtcdClient(spec, connections: 16)
         try await helpers.ready(client)
         return (spec, client)
@@ -268,6 +302,77 @@ import Testing
         }
         #expect(order.nodes == ["w1", "w2", "w3"])
         #expect(try await client.range("/rc-q/locks/default/waiters/", prefix: true).kvs.isEmpty, "nobody left in the queue")
+    }
+
+    @Test func withTwoSlotsWaitersGoThroughInPairsInTheOrderTheyQueued() async throws {
+        let etcd = try EtcdHarness()
+        let (spec, client) = try await lock(etcd, key: "/rc-p", slots: 2)
+        defer { Task { await client.shutdown() } }
+        let logger = Logger(label: "test")
+        func info(_ node: String) -> HolderInfo { HolderInfo(node: node, pid: 1, acquiredAt: "2026-11-22T10:00:00Z", phase: "post-lock") }
+        let holders = [EtcdLock(client: client, spec: spec, logger: logger), EtcdLock(client: client, spec: spec, logger: logger)]
+        for (i, holder) in holders.enumerated() { #expect(try await holder.acquire(info("h\(i)"))) }
+        final class Log: @unchecked Sendable {
+            let lock = NSLock()
+            var order: [String] = []
+            var holding = 0
+            var most = 0
+            func take(_ n: String) { lock.withLock { order.append(n); holding += 1; most = max(most, holding) } }
+            func leave() { lock.withLock { holding -= 1 } }
+        }
+        let log = Log()
+        let names = ["w1", "w2", "w3", "w4", "w5", "w6"]
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for name in names {
+                // Queue one after the other; w3 and later start behind the front (two places ahead of them).
+                try await Task.sleep(for: .milliseconds(100))
+                group.addTask {
+                    let lock = EtcdLock(client: client, spec: spec, logger: logger)
+                    while try await !lock.acquire(info(name)) { await lock.waitTurn(node: name, milliseconds: 10_000) }
+                    log.take(name)
+                    try await Task.sleep(for: .milliseconds(200))
+                    log.leave()
+                    try await lock.release(node: name)
+                }
+            }
+            try await Task.sleep(for: .milliseconds(300))
+            // Both slots free at once.
+            async let first: Void = holders[0].release(node: "h0")
+            async let second: Void = holders[1].release(node: "h1")
+            _ = try await (first, second)
+            try await group.waitForAll()
+        }
+        #expect(Set(log.order.prefix(2)) == ["w1", "w2"] && Set(log.order[2..<4]) == ["w3", "w4"] && Set(log.order.suffix(2)) == ["w5", "w6"])
+        #expect(log.most == 2, "two at a time, never more")
+        #expect(try await client.range("/rc-p/locks/default/waiters/", prefix: true).kvs.isEmpty, "nobody left in the queue")
+    }
+
+    @Test func aWaiterKeepsItsPlaceForLongerThanTheLease() async throws {
+        let etcd = try EtcdHarness()
+        let helpers = EtcdTests()
+        let spec = try helpers.spec([etcd.endpoint], key: "/rc-l", ttl: "2s")
+        let client = try EtcdClient(spec, connections: 16)
+        defer { Task { await client.shutdown() } }
+        try await helpers.ready(client)
+        let logger = Logger(label: "test")
+        func info(_ node: String) -> HolderInfo { HolderInfo(node: node, pid: 1, acquiredAt: "2026-11-22T10:00:00Z", phase: "post-lock") }
+        let holder = EtcdLock(client: client, spec: spec, logger: logger)
+        #expect(try await holder.acquire(info("h")))
+        let waiter = EtcdLock(client: client, spec: spec, logger: logger)
+        #expect(try await !waiter.acquire(info("w")))
+        let clock = ContinuousClock()
+        let start = clock.now
+        await waiter.waitTurn(node: "w", milliseconds: 200)
+        let place = try await client.range("/rc-l/locks/default/waiters/w").kvs.first
+        // One wait of 5 s, more than twice the 2 s lease of the place in line.
+        await waiter.waitTurn(node: "w", milliseconds: 5000)
+        #expect(clock.now - start > .seconds(5))
+        let still = try await client.range("/rc-l/locks/default/waiters/w").kvs.first
+        #expect(place != nil && still?.createRevision == place?.createRevision, "still in line, at the same place")
+        #expect(try await client.timeToLive(still?.lease ?? 0) > 0)
+        try await holder.release(node: "h")
+        await waiter.waitTurn(node: "w", milliseconds: 2000)
+        #expect(try await waiter.acquire(info("w")))
     }
 
     @Test func aWaiterThatRestartsKeepsItsPlaceInLine() async throws {

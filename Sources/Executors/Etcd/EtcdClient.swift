@@ -160,6 +160,9 @@ public final class EtcdClient: Sendable {
 
     nonisolated(unsafe) private var closed = false
 
+    /// Whether `shutdown` has closed the connections.
+    public var isShutDown: Bool { state.withLock { closed } }
+
     /// Closes the connections.
     public func shutdown() async {
         guard state.withLock({ () -> Bool in
@@ -363,32 +366,49 @@ public final class EtcdClient: Sendable {
 
     // MARK: watch
 
-    /// Waits until keys with `prefix` change after `revision` so that `until` holds for the events seen so far
-    /// (by default: any event), or `milliseconds` pass. Returns the events in order, or `nil` on timeout. One
-    /// streaming `/v3/watch` request; no polling.
-    public func waitForChange(
-        prefix: String, after revision: Int64, milliseconds: Int64, until: @escaping @Sendable ([EtcdEvent]) -> Bool = { _ in true }
-    ) async throws(EtcdError) -> [EtcdEvent]? {
-        try await watch(
-            ["key": Self.b64(prefix), "range_end": Self.b64(Self.prefixEnd(prefix)), "start_revision": String(revision + 1)],
-            milliseconds: milliseconds, until: until)
+    /// Where a watch begins, for the changes made between the caller's read (at `after`) and the watch.
+    public enum WatchStart: Sendable {
+        /// At `after + 1`, so those changes come first. etcd hands the events of a watch that begins in the past to
+        /// it only when it next catches up lagging watchers (every 100 ms): for waits that are not in a hurry.
+        case replay
+        /// At the store's current revision: when the store has moved past `after` by then, the wait returns at
+        /// once with no events and the caller looks again. For waits on the path of a hand-off.
+        case current
     }
 
-    /// Waits until exactly `key` changes after `revision`, or `milliseconds` pass.
-    public func waitForChange(key: String, after revision: Int64, milliseconds: Int64) async throws(EtcdError) -> [EtcdEvent]? {
-        try await watch(["key": Self.b64(key), "start_revision": String(revision + 1)], milliseconds: milliseconds, until: { _ in true })
+    /// Waits until keys with `prefix` change after `revision` so that `until` holds for the events seen so far
+    /// (by default: any event), or `milliseconds` pass. Returns the events in order, `nil` on timeout, or no events
+    /// when the watch starts at the current revision and the store had moved past `revision` before it began. One
+    /// streaming `/v3/watch` request; no polling.
+    public func waitForChange(
+        prefix: String, after revision: Int64, start: WatchStart = .replay, milliseconds: Int64,
+        until: @escaping @Sendable ([EtcdEvent]) -> Bool = { _ in true }
+    ) async throws(EtcdError) -> [EtcdEvent]? {
+        try await watch(
+            ["key": Self.b64(prefix), "range_end": Self.b64(Self.prefixEnd(prefix))], after: revision, start: start, milliseconds: milliseconds,
+            until: until)
+    }
+
+    /// Waits until exactly `key` changes after `revision`, or `milliseconds` pass; as the prefix form.
+    public func waitForChange(key: String, after revision: Int64, start: WatchStart = .replay, milliseconds: Int64) async throws(EtcdError)
+        -> [EtcdEvent]?
+    {
+        try await watch(["key": Self.b64(key)], after: revision, start: start, milliseconds: milliseconds, until: { _ in true })
     }
 
     private func watch(
-        _ create: [String: Any], milliseconds: Int64, until: @escaping @Sendable ([EtcdEvent]) -> Bool
+        _ create: [String: Any], after revision: Int64, start: WatchStart, milliseconds: Int64, until: @escaping @Sendable ([EtcdEvent]) -> Bool
     ) async throws(EtcdError) -> [EtcdEvent]? {
+        var create = create
+        let late = start == .current
+        if !late { create["start_revision"] = String(revision + 1) }
         let body: [String: Any] = ["create_request": create]
         guard let data = try? JSONSerialization.data(withJSONObject: body) else { throw .protocolError("cannot encode a watch") }
         var reasons: [String: String] = [:]
-        let start = state.withLock { preferred }
+        let first = state.withLock { preferred }
         let deadline = ContinuousClock.now + .milliseconds(max(1, milliseconds))
         for offset in 0..<endpoints.count {
-            let endpoint = endpoints[(start + offset) % endpoints.count]
+            let endpoint = endpoints[(first + offset) % endpoints.count]
             let request = self.request(endpoint + "/v3/watch", data)
             let http = watchHTTP
             do {
@@ -397,7 +417,7 @@ public final class EtcdClient: Sendable {
                 return try await withThrowingTaskGroup(of: [EtcdEvent]?.self) { group in
                     group.addTask {
                         let response = try await http.execute(request, deadline: .now() + .milliseconds(max(1, milliseconds)))
-                        return try await Self.changes(response.body, until: until)
+                        return try await Self.changes(response.body, after: revision, late: late, until: until)
                     }
                     group.addTask {
                         try await Task.sleep(until: deadline)
@@ -415,9 +435,12 @@ public final class EtcdClient: Sendable {
         throw .unreachable(reasons)
     }
 
-    /// The events of a watch's stream of JSON lines up to the first message after which `until` holds for all of
-    /// them, or `nil` if the stream ends first.
-    private static func changes(_ body: HTTPClientResponse.Body, until: ([EtcdEvent]) -> Bool) async throws -> [EtcdEvent]? {
+    /// The events after `revision` of a watch's stream of JSON lines, up to the first message after which `until`
+    /// holds for all of them; no events when `late` says so and the watch began past `revision`; `nil` if the
+    /// stream ends first.
+    private static func changes(
+        _ body: HTTPClientResponse.Body, after revision: Int64, late: Bool, until: ([EtcdEvent]) -> Bool
+    ) async throws -> [EtcdEvent]? {
         var pending = Data()
         var seen: [EtcdEvent] = []
         for try await chunk in body {
@@ -428,14 +451,18 @@ public final class EtcdClient: Sendable {
                 guard let json = (try? JSONSerialization.jsonObject(with: line)) as? [String: Any],
                     let result = json["result"] as? [String: Any]
                 else { continue }
+                if late, result["created"] as? Bool == true, int((result["header"] as? [String: Any])?["revision"]) > revision {
+                    return []
+                }
                 if let events = result["events"] as? [[String: Any]], !events.isEmpty {
-                    // The gateway leaves the type out for a put (the enum's zero value).
+                    // The gateway leaves the type out for a put (the enum's zero value). A member behind the one
+                    // that served the caller's read may repeat changes the caller has seen.
                     seen += events.map { event in
                         EtcdEvent(
                             isDelete: event["type"] as? String == "DELETE",
                             kv: keyValues(["kvs": [event["kv"] ?? [:]]]).first!)
-                    }
-                    if until(seen) { return seen }
+                    }.filter { $0.kv.modRevision > revision }
+                    if !seen.isEmpty, until(seen) { return seen }
                 }
             }
         }

@@ -153,8 +153,8 @@ public actor EtcdLock: LockBackend {
 
     /// Waits in line for a slot, at most `milliseconds`: this node's place is a key under `waiters/` (created once,
     /// so its create revision orders the queue). It returns when the node is among the first `free slots` waiters;
-    /// meanwhile it watches only the waiter ahead of it (or, near the front, the holders), so a release wakes one
-    /// node instead of every waiting one. Each look at the queue is one read of counts and single keys, whatever
+    /// meanwhile it watches only the waiter `slots` places ahead of it (or, at the front, the slot keys), so a
+    /// release wakes a few nodes instead of every waiting one. Each look at the queue is one read of counts and single keys, whatever
     /// the length of the queue.
     public func waitTurn(node: String, milliseconds: Int64) async {
         let deadline = monotonicMilliseconds() + milliseconds
@@ -172,20 +172,30 @@ public actor EtcdLock: LockBackend {
                     // Not in line yet, or in line under a lease this process does not keep (a restart): take a
                     // place. A put keeps the key's create revision, so a node already in line keeps its place.
                     if waiterLease == nil {
-                        waiterLease = try await client.grant(ttl: ttl)
+                        if let unused = lease, slot == nil {
+                            // The lease granted for a slot this node then lost to another: nothing is bound to it yet.
+                            waiterLease = unused
+                            lease = nil
+                        } else {
+                            waiterLease = try await client.grant(ttl: ttl)
+                        }
                         waiterLeaseRefreshed = now
                     }
                     try await client.put(mine, Data(node.utf8), lease: waiterLease)
                     waiterPlace = try await client.range(mine).kvs.first?.createRevision
                     continue
                 }
+                // Each wait below ends in time to keep the place's lease alive (the wait is usually the daemon's
+                // whole check interval, longer than the lease).
+                let wake = min(deadline, waiterLeaseRefreshed + ttl * 1000 / 3)
                 let look = try await client.read([
                     EtcdRange(holdersPrefix, prefix: true, countOnly: true),
                     EtcdRange(key(node), keysOnly: true),
                     EtcdRange(mine, keysOnly: true),
-                    // The first `slots` waiters ahead (enough to tell the front from the rest), and the one just ahead.
+                    // The first `slots` waiters ahead (enough to tell the front from the rest), and the last `slots`
+                    // ahead (the oldest of them is the one this node follows when it is not at the front).
                     EtcdRange(waitersPrefix, prefix: true, keysOnly: true, order: .oldestFirst, limit: Int64(spec.slots), maxCreateRevision: place - 1),
-                    EtcdRange(waitersPrefix, prefix: true, keysOnly: true, order: .newestFirst, limit: 1, maxCreateRevision: place - 1),
+                    EtcdRange(waitersPrefix, prefix: true, keysOnly: true, order: .newestFirst, limit: Int64(spec.slots), maxCreateRevision: place - 1),
                     EtcdRange(slotsPrefix, prefix: true, keysOnly: true),
                 ])
                 let revision = look.revision
@@ -205,7 +215,9 @@ public actor EtcdLock: LockBackend {
                 }
                 if position < spec.slots {
                     // Among the first `slots` in line: follow the slot keys until enough are free for this node's
-                    // place, without looking again at each change. A new slot key is taken to be a waiter ahead
+                    // place, without looking again at each change. The watch begins now, not at the look: etcd
+                    // would hand a watch that begins in the past its first events up to 100 ms late, on the path
+                    // of the hand-off; if anything changed since the look, this node looks again instead. A new slot key is taken to be a waiter ahead
                     // moving out of the line (its place and a free slot both go); if it was a node that skipped
                     // the line, the transaction finds out.
                     let (slots, prefix) = (spec.slots, slotsPrefix)
@@ -226,15 +238,18 @@ public actor EtcdLock: LockBackend {
                     }
                     guard
                         let events = try await client.waitForChange(
-                            prefix: slotsPrefix, after: revision, milliseconds: deadline - now,
+                            prefix: slotsPrefix, after: revision, start: .current, milliseconds: wake - now,
                             until: { let (free, position) = sees($0); return position < free.count }),
                         !events.isEmpty, !holding
                     else { continue }
                     let (free, place) = sees(events)
                     turn = (free, place, monotonicMilliseconds())
                     return
-                } else if let ahead = look.results[4].kvs.first {
-                    _ = try await client.waitForChange(key: ahead.key, after: revision, milliseconds: deadline - now)
+                } else if let ahead = look.results[4].kvs.last {
+                    // Behind the front: follow the waiter `slots` places ahead. When it leaves the line, the ones
+                    // before it have (the line is kept in order), so this node is at the front then; when several
+                    // slots free at once, the next `slots` waiters move up together instead of one after another.
+                    _ = try await client.waitForChange(key: ahead.key, after: revision, milliseconds: wake - now)
                 }
             } catch {
                 try? await Task.sleep(for: .milliseconds(min(1000, max(0, deadline - now))))
@@ -255,24 +270,30 @@ public actor EtcdLock: LockBackend {
     public func release(node: String) async throws(LockUnavailable) {
         keepAlive?.cancel()
         keepAlive = nil
-        var leases = Set([lease ?? 0])
         do {
-            // The slot key and the holder key go in one transaction; the leases afterwards, off the waiting nodes'
-            // path. A process that did not take the slot itself (after the reboot, `rc lock release`) finds it.
-            let held = try await slotHeld(by: node)
-            if let index = held.index {
-                leases.insert(held.lease)
-                _ = try await client.txn([], success: [.delete(key: key(node)), .delete(key: slotKey(index))])
+            if let lease, slot != nil {
+                // This process took the slot: its lease holds the holder key and the slot key and nothing else, so
+                // revoking it deletes both in one write (a transaction and a revoke would be two on the hand-off).
+                try await client.revoke(lease)
             } else {
-                leases.insert(try await client.delete(key(node))?.lease ?? 0)
+                // After the reboot or from `rc lock release`: the keys go in one transaction, found by reading,
+                // and then their leases, off the waiting nodes' path.
+                var leases: Set<Int64> = []
+                let held = try await slotHeld(by: node)
+                if let index = held.index {
+                    leases.insert(held.lease)
+                    _ = try await client.txn([], success: [.delete(key: key(node)), .delete(key: slotKey(index))])
+                } else if let kv = try await client.delete(key(node)) {
+                    leases.insert(kv.lease)
+                }
+                let client = self.client
+                Task { for id in leases where id != 0 { try? await client.revoke(id) } }
             }
         } catch {
             throw Self.unavailable(error)
         }
         lease = nil
         slot = nil
-        let client = self.client
-        Task { for id in leases where id != 0 { try? await client.revoke(id) } }
     }
 
     /// The slot `node` holds and that key's lease (0 when this process took it and knows its lease).
@@ -331,11 +352,15 @@ public actor EtcdLock: LockBackend {
                 try? await Task.sleep(for: .milliseconds(period))
                 if Task.isCancelled { break }
                 do {
-                    if try await client.keepAlive(lease) <= 0 {
+                    let left = try await client.keepAlive(lease)
+                    // A release (which revokes the lease) or a shutdown may have come meanwhile.
+                    if Task.isCancelled || client.isShutDown { break }
+                    if left <= 0 {
                         logger.error("the lease of the lock slot expired")
                         break
                     }
                 } catch {
+                    if Task.isCancelled || client.isShutDown { break }
                     logger.warning("cannot refresh the lock lease: \(error)")
                 }
             }
