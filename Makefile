@@ -4,7 +4,7 @@ DEBS       := libpcre2-dev libyaml-dev libssl-dev pkg-config etcd-server etcd-cl
 RC_DEBUG   := .build/debug/rc
 RC_RELEASE := .build/release/rc
 
-.PHONY: deps build release run test test-unit test-policies bench idle clean
+.PHONY: deps build release run test test-unit test-policies bench idle floor clean
 
 # Installs the Debian packages that are missing (apt-get update only when something is).
 deps:
@@ -47,6 +47,10 @@ test-policies:
 # Resident memory and CPU of `rc run` left idle (IDLE_SECONDS, default 600) with a 5 s check interval.
 idle: release
 	Benchmarks/idle.sh .build/release/rc
+
+# The same next to the smallest programs on rc's stack (Benchmarks/Floor; FLOOR_SECONDS, default 60).
+floor: release
+	RELEASE_FLAGS="$(RELEASE_FLAGS)" Benchmarks/floor.sh .build/release/rc
 
 bench: deps
 	$(SWIFT) build $(RELEASE_FLAGS) --product rc-bench

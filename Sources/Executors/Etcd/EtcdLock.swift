@@ -154,8 +154,8 @@ public actor EtcdLock: LockBackend {
     /// Waits in line for a slot, at most `milliseconds`: this node's place is a key under `waiters/` (created once,
     /// so its create revision orders the queue). It returns when the node is among the first `free slots` waiters;
     /// meanwhile it watches only the waiter `slots` places ahead of it (or, at the front, the slot keys), so a
-    /// release wakes a few nodes instead of every waiting one. Each look at the queue is one read of counts and single keys, whatever
-    /// the length of the queue.
+    /// release wakes a few nodes instead of every waiting one. Each look at the queue is one read of counts and
+    /// single keys, whatever the length of the queue.
     public func waitTurn(node: String, milliseconds: Int64) async {
         let deadline = monotonicMilliseconds() + milliseconds
         let ttl = max(2, spec.ttl / 1000)
@@ -217,9 +217,9 @@ public actor EtcdLock: LockBackend {
                     // Among the first `slots` in line: follow the slot keys until enough are free for this node's
                     // place, without looking again at each change. The watch begins now, not at the look: etcd
                     // would hand a watch that begins in the past its first events up to 100 ms late, on the path
-                    // of the hand-off; if anything changed since the look, this node looks again instead. A new slot key is taken to be a waiter ahead
-                    // moving out of the line (its place and a free slot both go); if it was a node that skipped
-                    // the line, the transaction finds out.
+                    // of the hand-off; if anything changed since the look, this node looks again instead. A new
+                    // slot key is taken to be a waiter ahead moving out of the line (its place and a free slot
+                    // both go); if it was a node that skipped the line, the transaction finds out.
                     let (slots, prefix) = (spec.slots, slotsPrefix)
                     let sees: @Sendable ([EtcdEvent]) -> (free: [Int], position: Int) = { events in
                         var taken = before

@@ -1,0 +1,41 @@
+#!/bin/bash
+# The idle-memory floor of rc's stack: builds the programs of Benchmarks/Floor (release, linked as rc is), runs
+# each for FLOOR_SECONDS (default 60) next to `rc run` left idle (Benchmarks/idle.sh), the HTTP ones against a
+# local etcd, and prints the resident memory of each.
+set -eu
+rc="${1:-.build/release/rc}"
+seconds="${FLOOR_SECONDS:-60}"
+here=$(cd "$(dirname "$0")" && pwd)
+swift build --package-path "$here/Floor" $RELEASE_FLAGS
+bin=$(swift build --package-path "$here/Floor" $RELEASE_FLAGS --show-bin-path)
+dir=$(mktemp -d)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$dir"; }
+trap cleanup EXIT
+free_port() {
+  while :; do
+    port=$((20000 + RANDOM % 40000))
+    (echo > "/dev/tcp/127.0.0.1/$port") 2>/dev/null || { echo "$port"; return; }
+  done
+}
+client=$(free_port); peer=$(free_port)
+etcd --name floor --data-dir "$dir/etcd" --listen-client-urls "http://127.0.0.1:$client" \
+  --advertise-client-urls "http://127.0.0.1:$client" --listen-peer-urls "http://127.0.0.1:$peer" \
+  --initial-advertise-peer-urls "http://127.0.0.1:$peer" --initial-cluster "floor=http://127.0.0.1:$peer" \
+  --log-level error --logger zap >"$dir/etcd.log" 2>&1 &
+pids+=($!)
+sleep 2
+programs=(floor-stdlib floor-foundation floor-http floor-http-foundation)
+for p in "${programs[@]}"; do
+  "$bin/$p" "http://127.0.0.1:$client" >"$dir/$p.log" 2>&1 &
+  pids+=($!)
+done
+IDLE_SECONDS="$seconds" "$here/idle.sh" "$rc" &
+idle=$!
+sleep "$seconds"
+for i in "${!programs[@]}"; do
+  pid=${pids[$((i + 1))]}
+  awk -v p="${programs[$i]}" '/^VmRSS/ {rss = $2} /^RssAnon/ {anon = $2} END {
+    printf "%-22s RSS %5.1f MB (private %.1f MB)\n", p, rss / 1024, anon / 1024 }' "/proc/$pid/status"
+done
+wait "$idle"
