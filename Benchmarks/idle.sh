@@ -25,9 +25,10 @@ sleep "$seconds"
 end_cpu=$(awk '{print $14 + $15}' "/proc/$pid/stat")
 rss=$(awk '/^VmRSS/ {print $2}' "/proc/$pid/status")
 hwm=$(awk '/^VmHWM/ {print $2}' "/proc/$pid/status")
+anon=$(awk '/^RssAnon/ {print $2}' "/proc/$pid/status")
 passes=$(grep -c "decision:" "$dir/log" || true)
 kill -TERM "$pid"
 wait "$pid" || true
-awk -v c="$((end_cpu - start_cpu))" -v t="$ticks" -v s="$seconds" -v rss="$rss" -v hwm="$hwm" -v p="$passes" 'BEGIN {
-  printf "idle %d s, %d passes: RSS %.1f MB (peak %.1f MB), CPU %.3f %% (%.2f s)\n", s, p, rss / 1024, hwm / 1024, 100 * c / t / s, c / t
+awk -v c="$((end_cpu - start_cpu))" -v t="$ticks" -v s="$seconds" -v rss="$rss" -v hwm="$hwm" -v a="$anon" -v p="$passes" 'BEGIN {
+  printf "idle %d s, %d passes: RSS %.1f MB (peak %.1f MB, private %.1f MB), CPU %.3f %% (%.2f s)\n", s, p, rss / 1024, hwm / 1024, a / 1024, 100 * c / t / s, c / t
 }'
