@@ -18,8 +18,12 @@ struct LockCommand: AsyncParsableCommand {
 struct LockStatusCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "status",
-        abstract: "List the holders of the lock with their age and lease time left.",
-        discussion: "Exit status: 0, 4 when the lock cannot be read (etcd unreachable), 2 for an invalid policy."
+        abstract: "List the holders of the lock with their age and lease time left, and the nodes waiting in line.",
+        discussion: """
+            On etcd, nodes that found the lock full wait in line (first come, first served) and are listed in that \
+            order with the time left on the lease of their place. \
+            Exit status: 0, 4 when the lock cannot be read (etcd unreachable), 2 for an invalid policy.
+            """
     )
 
     @OptionGroup var node: NodeOptions
@@ -32,16 +36,20 @@ struct LockStatusCommand: AsyncParsableCommand {
         var slots: Int
         var location: String
         var rows: [Row]
+        /// The nodes waiting in line, first in line first, with the seconds left on the lease of their place.
+        var waiting: [(node: String, ttl: Int64?)] = []
     }
 
     static func holders(_ backends: Backends, _ policy: PreparedPolicy, node: String) async throws(LockUnavailable) -> Holders {
         if let etcd = backends.lock as? EtcdLock, case .etcd(let spec) = policy.policy.lock {
+            func ttl(_ lease: Int64) async -> Int64? { lease == 0 ? nil : try? await etcd.client.timeToLive(lease) }
             var rows: [Row] = []
             for (info, kv) in try await etcd.holders().holders {
-                let ttl: Int64? = kv.lease == 0 ? nil : try? await etcd.client.timeToLive(kv.lease)
-                rows.append((info.node, info.pid, info.acquiredAt, info.phase, ttl))
+                rows.append((info.node, info.pid, info.acquiredAt, info.phase, await ttl(kv.lease)))
             }
-            return Holders(slots: spec.slots, location: "etcd \(spec.prefix)/locks/\(spec.group)", rows: rows)
+            var waiting: [(node: String, ttl: Int64?)] = []
+            for (node, lease) in try await etcd.queue() { waiting.append((node, await ttl(lease))) }
+            return Holders(slots: spec.slots, location: "etcd \(spec.prefix)/locks/\(spec.group)", rows: rows, waiting: waiting)
         }
         let rows: [Row] = (try await backends.lock.status(node: node).holders ?? []).map {
             ($0.node, Int32($0.pid ?? 0), $0.since?.description ?? "", "", nil)
@@ -66,7 +74,8 @@ struct LockStatusCommand: AsyncParsableCommand {
             if case .failure(let error) = read { printError("error: \(error.description)") }
             throw ExitCode(BlockReason.lock.exitCode)
         }
-        let (slots, location, rows) = (found.slots, found.location, found.rows)
+        let (slots, location, rows, waiting) = (found.slots, found.location, found.rows, found.waiting)
+        func lease(_ ttl: Int64?) -> String { ttl.map { $0 >= 0 ? "  lease \($0)s left" : "  lease expired" } ?? "" }
         func age(_ since: String) -> String {
             guard case .success(let i) = Instant.parse(since) else { return "?" }
             return formatDuration(milliseconds: max(0, (now.epochMilliseconds - i.epochMilliseconds) / 1000 * 1000))
@@ -77,8 +86,11 @@ struct LockStatusCommand: AsyncParsableCommand {
             for r in rows {
                 var line = "  \(r.node)  pid \(r.pid)  since \(r.since) (\(age(r.since)) ago)"
                 if !r.phase.isEmpty { line += "  \(r.phase)" }
-                if let ttl = r.ttl { line += ttl >= 0 ? "  lease \(ttl)s left" : "  lease expired" }
-                print(line)
+                print(line + lease(r.ttl))
+            }
+            if !waiting.isEmpty {
+                print("\(waiting.count) waiting in line:")
+                for (i, w) in waiting.enumerated() { print("  \(i + 1). \(w.node)\(lease(w.ttl))") }
             }
         case .json:
             let json = JSON.object([
@@ -91,6 +103,13 @@ struct LockStatusCommand: AsyncParsableCommand {
                                 ("node", .string(r.node)), ("pid", .int(Int64(r.pid))), ("since", .string(r.since)), ("age", .string(age(r.since))),
                                 ("phase", .string(r.phase)), ("lease_ttl_seconds", r.ttl.map { .int($0) } ?? .null),
                             ])
+                        })
+                ),
+                (
+                    "waiting",
+                    .array(
+                        waiting.enumerated().map { i, w in
+                            .object([("node", .string(w.node)), ("position", .int(Int64(i + 1))), ("lease_ttl_seconds", w.ttl.map { .int($0) } ?? .null)])
                         })
                 ),
             ])

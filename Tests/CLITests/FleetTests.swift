@@ -245,6 +245,39 @@ import Testing
         #expect(status.status == 0 && status.stdout.contains("\"holders\": []"), "\(status.stdout)\(status.stderr)")
     }
 
+    @Test func lockStatusListsTheNodesWaitingInLineInOrder() throws {
+        let fleet = try Fleet(["a", "b", "c"])
+        let cli = CLITests()
+        let policy = fleet.dir + "/a/policy.rcl"
+        func status() throws -> [String: Any] {
+            let run = try cli.rc(["lock", "status", policy, "--format", "json", "--state-dir", fleet.dir + "/a/state"])
+            return (try? JSONSerialization.jsonObject(with: Data(run.stdout.utf8))) as? [String: Any] ?? [:]
+        }
+        func waiting() throws -> [String] { ((try status()["waiting"] as? [[String: Any]]) ?? []).compactMap { $0["node"] as? String } }
+        func wait(_ seconds: Double, until done: () throws -> Bool) throws {
+            let deadline = Date().addingTimeInterval(seconds)
+            while try !done(), Date() < deadline { usleep(100_000) }
+        }
+        // a reboots and is not restarted: its slot stays held (phase rebooting) until its reboot lease ends.
+        try fleet.start("a")
+        try wait(15) { fleet.reboots.contains { $0.node == "a" && $0.end != nil } }
+        try fleet.start("b")
+        try wait(15) { try waiting() == ["b"] }
+        try fleet.start("c")
+        try wait(15) { try waiting() == ["b", "c"] }
+        let json = try status()
+        let text = try cli.rc(["lock", "status", policy, "--state-dir", fleet.dir + "/a/state"])
+        fleet.stopAll()
+        #expect((json["holders"] as? [[String: Any]])?.compactMap { $0["node"] as? String } == ["a"])
+        let queue = (json["waiting"] as? [[String: Any]]) ?? []
+        #expect(queue.compactMap { $0["node"] as? String } == ["b", "c"] && queue.compactMap { $0["position"] as? Int } == [1, 2])
+        #expect(queue.allSatisfy { ($0["lease_ttl_seconds"] as? Int ?? -1) > 0 })
+        let lines = text.stdout.split(separator: "\n").map(String.init)
+        #expect(text.status == 0 && lines.first == "lock etcd /fleet/locks/default: 1 of 1 slot held", "\(text.stdout)")
+        #expect(lines.count == 5 && lines[1].hasPrefix("  a  pid ") && lines[1].contains("rebooting  lease "), "\(text.stdout)")
+        #expect(lines.count == 5 && lines[2] == "2 waiting in line:" && lines[3].hasPrefix("  1. b  lease ") && lines[4].hasPrefix("  2. c  lease "))
+    }
+
     @Test func e2e6NothingRebootsWhileEtcdIsDownAndProgressResumes() throws {
         let names = ["x", "y", "z"]
         let fleet = try Fleet(names)

@@ -397,6 +397,7 @@ import Testing
         #expect(after.map(\.key) == ["/rc-r/locks/default/waiters/w1", "/rc-r/locks/default/waiters/w2"])
         #expect(after.first?.createRevision == before.first?.createRevision, "same place in line")
         #expect(after.first?.lease != before.first?.lease, "now under the lease of the running process")
+        #expect(try await holder.queue().map(\.node) == ["w1", "w2"])
         // When the holder leaves, it is w1's turn, not w2's.
         try await holder.release(node: "h")
         await restarted.waitTurn(node: "w1", milliseconds: 2000)

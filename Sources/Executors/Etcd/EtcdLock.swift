@@ -69,6 +69,16 @@ public actor EtcdLock: LockBackend {
         }
     }
 
+    /// The nodes waiting in line for a slot, first in line first, with the lease of each place.
+    public func queue() async throws(LockUnavailable) -> [(node: String, lease: Int64)] {
+        do {
+            return try await client.range(waitersPrefix, prefix: true).kvs.sorted { $0.createRevision < $1.createRevision }
+                .map { (String($0.key.dropFirst(waitersPrefix.count)), $0.lease) }
+        } catch {
+            throw Self.unavailable(error)
+        }
+    }
+
     public func status(node: String) async throws(LockUnavailable) -> LockFacts {
         let (holders, _) = try await holders()
         let list = holders.map(\.0.lockHolder)
