@@ -25,7 +25,7 @@ etcd --name floor --data-dir "$dir/etcd" --listen-client-urls "http://127.0.0.1:
   --log-level error --logger zap >"$dir/etcd.log" 2>&1 &
 pids+=($!)
 sleep 2
-programs=(floor-stdlib floor-foundation floor-http floor-http-foundation)
+programs=(floor-stdlib floor-essentials floor-timezone floor-jsonserialization floor-foundation floor-http floor-http-foundation)
 for p in "${programs[@]}"; do
   "$bin/$p" "http://127.0.0.1:$client" >"$dir/$p.log" 2>&1 &
   pids+=($!)
@@ -36,6 +36,6 @@ sleep "$seconds"
 for i in "${!programs[@]}"; do
   pid=${pids[$((i + 1))]}
   awk -v p="${programs[$i]}" '/^VmRSS/ {rss = $2} /^RssAnon/ {anon = $2} END {
-    printf "%-22s RSS %5.1f MB (private %.1f MB)\n", p, rss / 1024, anon / 1024 }' "/proc/$pid/status"
+    printf "%-24s RSS %5.1f MB (private %.1f MB)\n", p, rss / 1024, anon / 1024 }' "/proc/$pid/status"
 done
 wait "$idle"

@@ -13,6 +13,12 @@ let package = Package(
     targets: [
         // The standard library only: print, sleep.
         .executableTarget(name: "floor-stdlib"),
+        // FoundationEssentials only: JSONEncoder, Date, a file check.
+        .executableTarget(name: "floor-essentials"),
+        // Foundation for a named time zone only (ICU's time zone rules).
+        .executableTarget(name: "floor-timezone"),
+        // Foundation for JSONSerialization only.
+        .executableTarget(name: "floor-jsonserialization"),
         // Foundation: a time zone, JSON, a file check.
         .executableTarget(name: "floor-foundation"),
         // AsyncHTTPClient (FoundationEssentials only): one POST to etcd's JSON gateway per pass.
