@@ -32,9 +32,12 @@ import Testing
         let client = try EtcdClient(spec([etcd.endpoint]))
         defer { Task { await client.shutdown() } }
         try await ready(client)
-        try await client.put("/rc-test/a", Data("1".utf8))
+        let a = try await client.put("/rc-test/a", Data("1".utf8))
         try await client.put("/rc-test/b", Data("2".utf8))
+        // A put answers the key's create revision: its own for a new key, the first one's for a key that exists.
+        #expect(try await client.put("/rc-test/a", Data("1".utf8)) == a)
         let (kvs, revision) = try await client.range("/rc-test/", prefix: true)
+        #expect(kvs.first?.createRevision == a && kvs.first?.modRevision == revision)
         #expect(kvs.map(\.key) == ["/rc-test/a", "/rc-test/b"] && kvs.map { String(decoding: $0.value, as: UTF8.self) } == ["1", "2"])
         #expect(revision >= 3)
         #expect(try await client.range("/rc-test/none").kvs.isEmpty)

@@ -323,10 +323,15 @@ public final class EtcdClient: Sendable {
         return (results, Self.int((json["header"] as? [String: Any])?["revision"]))
     }
 
-    public func put(_ key: String, _ value: Data, lease: Int64? = nil) async throws(EtcdError) {
-        var body: [String: Any] = ["key": Self.b64(key), "value": Self.b64(value)]
+    /// Puts a key; returns its create revision (the put's own revision when the key is new: a put keeps the create
+    /// revision of a key that exists).
+    @discardableResult
+    public func put(_ key: String, _ value: Data, lease: Int64? = nil) async throws(EtcdError) -> Int64 {
+        var body: [String: Any] = ["key": Self.b64(key), "value": Self.b64(value), "prev_kv": true]
         if let lease { body["lease"] = String(lease) }
-        _ = try await call("/v3/kv/put", body)
+        let json = try await call("/v3/kv/put", body)
+        if let previous = json["prev_kv"] as? [String: Any] { return Self.int(previous["create_revision"]) }
+        return Self.int((json["header"] as? [String: Any])?["revision"])
     }
 
     /// Deletes a key; returns what it held (with its lease), if anything.

@@ -191,8 +191,7 @@ public actor EtcdLock: LockBackend {
                         }
                         waiterLeaseRefreshed = now
                     }
-                    try await client.put(mine, Data(node.utf8), lease: waiterLease)
-                    waiterPlace = try await client.range(mine).kvs.first?.createRevision
+                    waiterPlace = try await client.put(mine, Data(node.utf8), lease: waiterLease)
                     continue
                 }
                 // Each wait below ends in time to keep the place's lease alive (the wait is usually the daemon's
