@@ -1,13 +1,15 @@
 #!/bin/bash
 # The idle-memory floor of rc's stack: builds the programs of Benchmarks/Floor (release, linked as rc is), runs
 # each for FLOOR_SECONDS (default 60) next to `rc run` left idle (Benchmarks/idle.sh), the HTTP ones against a
-# local etcd, and prints the resident memory of each.
+# local etcd, and prints the resident memory of each. `make floor` passes rc's RELEASE_FLAGS; run by hand, it
+# builds with the static Swift runtime and the default linker.
 set -eu
 rc="${1:-.build/release/rc}"
 seconds="${FLOOR_SECONDS:-60}"
 here=$(cd "$(dirname "$0")" && pwd)
-swift build --package-path "$here/Floor" $RELEASE_FLAGS
-bin=$(swift build --package-path "$here/Floor" $RELEASE_FLAGS --show-bin-path)
+flags="${RELEASE_FLAGS:--c release --static-swift-stdlib}"
+swift build --package-path "$here/Floor" $flags
+bin=$(swift build --package-path "$here/Floor" $flags --show-bin-path)
 dir=$(mktemp -d)
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$dir"; }
