@@ -92,14 +92,23 @@ public struct LockFacts: Sendable, Hashable {
     public var holders: [LockHolder]?
     /// How many nodes hold a slot, when only the number is known; `lock.holders` reads this, else `holders.count`.
     public var holderCount: Int64?
+    /// The first nodes waiting in line for a slot, first in line first, when the backend keeps a line (etcd).
+    public var waiting: [String]?
+    /// How many nodes wait in line, when more wait than `waiting` lists.
+    public var waitingCount: Int64?
 
     /// Creates lock facts.
-    public init(held: Bool? = nil, available: Bool? = nil, slots: Int64? = nil, holders: [LockHolder]? = nil, holderCount: Int64? = nil) {
+    public init(
+        held: Bool? = nil, available: Bool? = nil, slots: Int64? = nil, holders: [LockHolder]? = nil, holderCount: Int64? = nil,
+        waiting: [String]? = nil, waitingCount: Int64? = nil
+    ) {
         self.held = held
         self.available = available
         self.slots = slots
         self.holders = holders
         self.holderCount = holderCount
+        self.waiting = waiting
+        self.waitingCount = waitingCount
     }
 
     /// The number of holders, if known.

@@ -429,10 +429,21 @@ struct Run {
             if !details.isEmpty { text += " (" + details.joined(separator: ", ") + ")" }
             return text
         }
-        let value = "all \(slotCount) slot\(slotCount == 1 ? "" : "s") held" + (who.isEmpty ? "" : " by " + who.joined(separator: ", "))
+        var value = "all \(slotCount) slot\(slotCount == 1 ? "" : "s") held" + (who.isEmpty ? "" : " by " + who.joined(separator: ", "))
+        if let line = facts.lock.waiting, !line.isEmpty {
+            value += "; in line: " + line.joined(separator: ", ")
+            if let all = facts.lock.waitingCount, all > line.count { value += " and \(all - Int64(line.count)) more" }
+            if let name = facts.nodeName, let place = line.firstIndex(of: name) { value += " (this node is \(ordinal(place + 1)))" }
+        }
         record(entry(0, .lock, title(.lock), .block, value))
         block(.lock, nil, "no lock slot is free: \(value)")
         return false
+    }
+
+    /// 1st, 2nd, 3rd, 4th, …, 11th, 12th, 13th, 21st.
+    func ordinal(_ n: Int) -> String {
+        let suffix = (11...13).contains(n % 100) ? "th" : [1: "st", 2: "nd", 3: "rd"][n % 10] ?? "th"
+        return "\(n)\(suffix)"
     }
 
     // MARK: after the boot

@@ -267,7 +267,11 @@ import Testing
         try wait(15) { try waiting() == ["b", "c"] }
         let json = try status()
         let text = try cli.rc(["lock", "status", policy, "--state-dir", fleet.dir + "/a/state"])
+        // `rc status` on a waiting node says where it stands.
+        let c = fleet.dir + "/c"
+        let mine = try cli.rc(["status", c + "/policy.rcl", "--node-name", "c", "--state-dir", c + "/state", "--boot-id-file", c + "/boot_id"])
         fleet.stopAll()
+        #expect(mine.status == 4 && mine.stdout.contains("; in line: b, c (this node is 2nd)"), "\(mine.stdout)\(mine.stderr)")
         #expect((json["holders"] as? [[String: Any]])?.compactMap { $0["node"] as? String } == ["a"])
         let queue = (json["waiting"] as? [[String: Any]]) ?? []
         #expect(queue.compactMap { $0["node"] as? String } == ["b", "c"] && queue.compactMap { $0["position"] as? Int } == [1, 2])

@@ -33,6 +33,23 @@ import Testing
         #expect(!d.reasons.isEmpty)
     }
 
+    @Test func aFullLockNamesTheLineAndThisNodesPlace() {
+        var f = fired
+        f.health["gate"] = HealthObservation(ok: true)
+        for (place, word) in [(1, "1st"), (2, "2nd"), (3, "3rd"), (4, "4th"), (11, "11th"), (12, "12th"), (13, "13th"), (21, "21st"), (22, "22nd"), (103, "103rd"), (111, "111th")] {
+            var line = (1...place + 1).map { "web-\($0 + 100)" }
+            line[place - 1] = "web-1"
+            f.lock = LockFacts(held: false, available: false, slots: 2, waiting: line)
+            let d = Self.policy.decide(f)
+            #expect(d.blockedBy == .lock)
+            #expect(d.reasons.joined().contains("in line: \(line.joined(separator: ", ")) (this node is \(word))"), "\(d.reasons)")
+        }
+        // Only the first of a longer line is listed; a node not among them is not placed.
+        f.lock = LockFacts(held: false, available: false, slots: 2, waiting: ["web-7", "web-8"], waitingCount: 5)
+        let d = Self.policy.decide(f)
+        #expect(d.reasons.joined().contains("in line: web-7, web-8 and 3 more") && !d.reasons.joined().contains("this node is"))
+    }
+
     @Test func stepsBlockInOrder() {
         var f = fired
         f.killSwitch = true

@@ -19,7 +19,7 @@ import Testing
                       rhel: {error: "needs-restarting: not found"}
                     health:
                       cluster: {ok: false, exit: 1, output: "quorum at risk", duration: 2.5s}
-                    lock: {held: false, available: true, slots: 1, holders: [{node: web-2, pid: 4121, since: "2026-11-21T09:58:00+01:00"}]}
+                    lock: {held: false, available: true, slots: 1, holders: [{node: web-2, pid: 4121, since: "2026-11-21T09:58:00+01:00"}], waiting: [web-7]}
                     cluster: {size: 5, healthy: 4, fallback_healthy: 1, last_reboot: "2026-11-21T09:50:00+01:00"}
                     """))
         #expect(file.diagnostics.isEmpty, "\(file.diagnostics.map(\.message))")
@@ -33,8 +33,20 @@ import Testing
         #expect(f.health["cluster"] == HealthObservation(ok: false, exitCode: 1, output: "quorum at risk", duration: 2500))
         #expect(f.lock.held == false && f.lock.available == true && f.lock.slots == 1)
         #expect(f.lock.holders?.first?.node == "web-2" && f.lock.holders?.first?.pid == 4121)
+        #expect(f.lock.waiting == ["web-7"] && f.lock.waitingCount == nil)
         #expect(f.cluster.size == 5 && f.cluster.healthy == 4 && f.cluster.fallbackHealthy == 1)
         #expect(f.cluster.lastReboot?.description == "2026-11-21T09:50:00+01:00")
+    }
+
+    @Test func theLineOfWaitersGoesOutAndComesBack() throws {
+        var facts = Facts(nodeName: "web-3")
+        facts.lock = LockFacts(held: false, available: false, slots: 1, waiting: ["web-7", "web-3"], waitingCount: 12)
+        let text = FactsFile.json(facts).serialized(indent: 2)
+        let back = FactsFile.read(SourceFile(path: "last-decision.json", text: text))
+        #expect(back.diagnostics.isEmpty, "\(back.diagnostics.map(\.message))")
+        #expect(back.facts.lock.waiting == ["web-7", "web-3"] && back.facts.lock.waitingCount == 12)
+        let wrong = FactsFile.read(SourceFile(path: "f.yaml", text: "lock: {waiting: web-7, waiting_count: -1}\n"))
+        #expect(wrong.diagnostics.map(\.message) == ["`lock.waiting` must be a list of strings", "`lock.waiting_count` must be at least 0"])
     }
 
     @Test func jsonIsAcceptedAndEverythingIsOptional() {

@@ -82,8 +82,16 @@ public actor EtcdLock: LockBackend {
     public func status(node: String) async throws(LockUnavailable) -> LockFacts {
         let (holders, _) = try await holders()
         let list = holders.map(\.0.lockHolder)
+        // The first ten in line (keys only, however long the line), and how many wait in all.
+        let line: (kvs: [EtcdKeyValue], count: Int64)
+        do {
+            line = try await client.read([EtcdRange(waitersPrefix, prefix: true, keysOnly: true, order: .oldestFirst, limit: 10)]).results[0]
+        } catch {
+            throw Self.unavailable(error)
+        }
         return LockFacts(
-            held: holders.contains { $0.0.node == node }, available: holders.count < spec.slots, slots: Int64(spec.slots), holders: list)
+            held: holders.contains { $0.0.node == node }, available: holders.count < spec.slots, slots: Int64(spec.slots), holders: list,
+            waiting: line.kvs.map { String($0.key.dropFirst(waitersPrefix.count)) }, waitingCount: line.count)
     }
 
     /// Transactions one call of `acquire` tries when other nodes take slots at the same moment. Few on purpose:

@@ -12,7 +12,7 @@ import Yams
 /// kill_switch: false
 /// detectors: {debian: {fired: true}, rhel: {error: "needs-restarting: not found"}}
 /// health: {cluster: {ok: false, exit: 1, output: "quorum at risk", duration: 2.5s}}
-/// lock: {held: false, available: true, slots: 1, holders: [{node: web-2, pid: 4121, since: "2026-11-21T09:58:00+01:00"}]}
+/// lock: {held: false, available: true, slots: 1, holders: [{node: web-2, pid: 4121, since: "2026-11-21T09:58:00+01:00"}], waiting: [web-7]}
 /// cluster: {size: 5, healthy: 4, fallback_healthy: 1, last_reboot: "2026-11-21T09:50:00+01:00"}
 /// ```
 public struct FactsFile: Sendable {
@@ -99,6 +99,8 @@ public struct FactsFile: Sendable {
         } else if let count = f.lock.holderCount {
             lock.append(("holders", .int(count)))
         }
+        if let waiting = f.lock.waiting { lock.append(("waiting", .array(waiting.map { .string($0) }))) }
+        if let count = f.lock.waitingCount { lock.append(("waiting_count", .int(count))) }
         if !lock.isEmpty { fields.append(("lock", .object(lock))) }
         var cluster: [(String, JSON)] = []
         if let v = f.cluster.size { cluster.append(("size", .int(v))) }
@@ -180,11 +182,13 @@ public struct FactsFile: Sendable {
                     if let observation = health(entry.value, entry.name) { facts.health[entry.name] = observation }
                 }
             }
-            if let n = fields["lock"], let lock = yaml.mapping(n, allowed: ["held", "available", "slots", "holders"], context: "`lock`") {
+            if let n = fields["lock"], let lock = yaml.mapping(n, allowed: ["held", "available", "slots", "holders", "waiting", "waiting_count"], context: "`lock`") {
                 facts.lock.held = yaml.bool(lock["held"], "lock.held")
                 facts.lock.available = yaml.bool(lock["available"], "lock.available")
                 facts.lock.slots = yaml.int(lock["slots"], "lock.slots", min: 1).map(Int64.init)
                 if let h = lock["holders"] { holders(h) }
+                if let w = lock["waiting"] { facts.lock.waiting = yaml.stringList(w, "lock.waiting") }
+                facts.lock.waitingCount = yaml.int(lock["waiting_count"], "lock.waiting_count").map(Int64.init)
             }
             if let n = fields["cluster"], let c = yaml.mapping(n, allowed: ["size", "healthy", "fallback_healthy", "last_reboot"], context: "`cluster`") {
                 facts.cluster.size = yaml.int(c["size"], "cluster.size").map(Int64.init)
