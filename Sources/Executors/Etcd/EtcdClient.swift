@@ -271,6 +271,9 @@ public final class EtcdClient: Sendable {
         return "\0"
     }
 
+    /// The store revision in a response's header.
+    static func revision(_ json: [String: Any]) -> Int64 { int((json["header"] as? [String: Any])?["revision"]) }
+
     static func int(_ any: Any?) -> Int64 {
         if let s = any as? String { return Int64(s) ?? 0 }
         if let n = any as? NSNumber { return n.int64Value }
@@ -292,7 +295,7 @@ public final class EtcdClient: Sendable {
         var body: [String: Any] = ["key": Self.b64(key)]
         if prefix { body["range_end"] = Self.b64(Self.prefixEnd(key)) }
         let json = try await call("/v3/kv/range", body)
-        return (Self.keyValues(json), Self.int((json["header"] as? [String: Any])?["revision"]))
+        return (Self.keyValues(json), Self.revision(json))
     }
 
     /// Several ranges read at one revision (a transaction of reads only, which etcd serves without a write).
@@ -320,7 +323,7 @@ public final class EtcdClient: Sendable {
             let range = (response["response_range"] as? [String: Any]) ?? [:]
             return (Self.keyValues(range), Self.int(range["count"]))
         }
-        return (results, Self.int((json["header"] as? [String: Any])?["revision"]))
+        return (results, Self.revision(json))
     }
 
     /// Puts a key; returns its create revision (the put's own revision when the key is new: a put keeps the create
@@ -331,7 +334,7 @@ public final class EtcdClient: Sendable {
         if let lease { body["lease"] = String(lease) }
         let json = try await call("/v3/kv/put", body)
         if let previous = json["prev_kv"] as? [String: Any] { return Self.int(previous["create_revision"]) }
-        return Self.int((json["header"] as? [String: Any])?["revision"])
+        return Self.revision(json)
     }
 
     /// Deletes a key; returns what it held (with its lease), if anything.
@@ -456,7 +459,7 @@ public final class EtcdClient: Sendable {
                 guard let json = (try? JSONSerialization.jsonObject(with: line)) as? [String: Any],
                     let result = json["result"] as? [String: Any]
                 else { continue }
-                if late, result["created"] as? Bool == true, int((result["header"] as? [String: Any])?["revision"]) > revision {
+                if late, result["created"] as? Bool == true, Self.revision(result) > revision {
                     return []
                 }
                 if let events = result["events"] as? [[String: Any]], !events.isEmpty {

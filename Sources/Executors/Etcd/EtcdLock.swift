@@ -58,40 +58,47 @@ public actor EtcdLock: LockBackend {
     public func holders() async throws(LockUnavailable) -> (holders: [(HolderInfo, EtcdKeyValue)], revision: Int64) {
         do {
             let (kvs, revision) = try await client.range(holdersPrefix, prefix: true)
-            let holders = kvs.map { kv in
-                let info = (try? JSONDecoder().decode(HolderInfo.self, from: kv.value))
-                    ?? HolderInfo(node: String(kv.key.dropFirst(holdersPrefix.count)), pid: 0, acquiredAt: "", phase: "")
-                return (info, kv)
-            }
-            return (holders, revision)
+            return (holderInfos(kvs), revision)
         } catch {
             throw Self.unavailable(error)
+        }
+    }
+
+    /// The holders of the holder keys `kvs` (a value that does not decode still names its node).
+    func holderInfos(_ kvs: [EtcdKeyValue]) -> [(HolderInfo, EtcdKeyValue)] {
+        kvs.map { kv in
+            let info = (try? JSONDecoder().decode(HolderInfo.self, from: kv.value))
+                ?? HolderInfo(node: String(kv.key.dropFirst(holdersPrefix.count)), pid: 0, acquiredAt: "", phase: "")
+            return (info, kv)
         }
     }
 
     /// The nodes waiting in line for a slot, first in line first, with the lease of each place.
     public func queue() async throws(LockUnavailable) -> [(node: String, lease: Int64)] {
         do {
-            return try await client.range(waitersPrefix, prefix: true).kvs.sorted { $0.createRevision < $1.createRevision }
-                .map { (String($0.key.dropFirst(waitersPrefix.count)), $0.lease) }
+            return waiters(try await client.read([EtcdRange(waitersPrefix, prefix: true, order: .oldestFirst)]).results[0].kvs)
         } catch {
             throw Self.unavailable(error)
         }
     }
 
+    /// The nodes of the waiter keys `kvs`, with the lease of each place.
+    func waiters(_ kvs: [EtcdKeyValue]) -> [(node: String, lease: Int64)] { kvs.map { (String($0.key.dropFirst(waitersPrefix.count)), $0.lease) } }
+
     public func status(node: String) async throws(LockUnavailable) -> LockFacts {
-        let (holders, _) = try await holders()
-        let list = holders.map(\.0.lockHolder)
-        // The first ten in line (keys only, however long the line), and how many wait in all.
-        let line: (kvs: [EtcdKeyValue], count: Int64)
+        // One read: the holders, and the first ten in line (keys only, however long the line) with how many wait.
+        let read: [(kvs: [EtcdKeyValue], count: Int64)]
         do {
-            line = try await client.read([EtcdRange(waitersPrefix, prefix: true, keysOnly: true, order: .oldestFirst, limit: 10)]).results[0]
+            read = try await client.read([
+                EtcdRange(holdersPrefix, prefix: true), EtcdRange(waitersPrefix, prefix: true, keysOnly: true, order: .oldestFirst, limit: 10),
+            ]).results
         } catch {
             throw Self.unavailable(error)
         }
+        let holders = holderInfos(read[0].kvs).map(\.0)
         return LockFacts(
-            held: holders.contains { $0.0.node == node }, available: holders.count < spec.slots, slots: Int64(spec.slots), holders: list,
-            waiting: line.kvs.map { String($0.key.dropFirst(waitersPrefix.count)) }, waitingCount: line.count)
+            held: holders.contains { $0.node == node }, available: holders.count < spec.slots, slots: Int64(spec.slots),
+            holders: holders.map(\.lockHolder), waiting: waiters(read[1].kvs).map(\.node), waitingCount: read[1].count)
     }
 
     /// Transactions one call of `acquire` tries when other nodes take slots at the same moment. Few on purpose:
