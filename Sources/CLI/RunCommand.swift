@@ -199,7 +199,8 @@ struct StatusCommand: AsyncParsableCommand {
         abstract: "Report detectors, health, lock and the decision for this node, without rebooting.",
         discussion: """
             Runs the detectors, the health checks before the lock and reads the lock, then prints the decision \
-            with its trace as `rc explain` does. It never takes a lock slot and never runs the reboot command. \
+            with its trace as `rc explain` does (blocked by a full etcd lock, it names the holders, the nodes waiting in \
+            line and this node's place). It never takes a lock slot and never runs the reboot command. \
             --skip-health and --skip-lock leave those out (scripts see RC_SKIP_LOCK=1).
 
             Exit status: the decision's, as for `rc explain`.
