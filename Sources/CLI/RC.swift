@@ -1,8 +1,24 @@
 import ArgumentParser
+import Dispatch
 import Executors
 
-/// rc: reboot coordination for Linux fleets, driven by a small policy language.
+/// The entry point. The commands run as a task on the concurrency runtime's threads while the main thread
+/// waits for them. (An `async` main would hand the main thread to `dispatch_main`, which ends it with
+/// `pthread_exit`: that unwinds its stack through the binary's unwind tables and leaves about 1 MB of them
+/// resident in the daemon for good; docs/performance.md.)
 @main
+enum Main {
+    static func main() {
+        let finished = DispatchSemaphore(value: 0)
+        Task.detached {
+            await RC.main()
+            finished.signal()
+        }
+        finished.wait()
+    }
+}
+
+/// rc: reboot coordination for Linux fleets, driven by a small policy language.
 struct RC: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rc",
