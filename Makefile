@@ -44,6 +44,9 @@ release: deps
 	packaging/link/profile.sh .build/release/rc .build/rc.map .build/rc-layout.ld
 	rm .build/release/rc
 	$(SWIFT) build $(RELEASE_BASE) -Xlinker -T$(CURDIR)/.build/rc-layout.ld --product rc
+	@# The laid-out binary checks the repository's policies and runs their tests.
+	.build/release/rc check --strict policies/ >/dev/null
+	.build/release/rc test policies/ >/dev/null
 
 # One pass of the daemon on the embedded default policy (local lock, dry run): it detects, decides and prints
 # what it would do. `make run RUN_ARGS=` keeps it running (Ctrl-C stops it).
