@@ -28,7 +28,8 @@ RELR          ?= -Xlinker -z -Xlinker pack-relative-relocs
 STATIC_CXX    := $(CURDIR)/.build/static-c++
 RELEASE_BASE  := -c release --static-swift-stdlib -Xswiftc -use-ld=lld -Xlinker --no-export-dynamic $(RELR) \
                  -Xswiftc -Xfrontend -Xswiftc -function-sections -Xswiftc -L$(STATIC_CXX)
-RELEASE_FLAGS := $(RELEASE_BASE) -Xlinker -T$(CURDIR)/packaging/link/private-functions.ld
+PRIVATE_LD    := $(CURDIR)/packaging/link/private-functions.ld
+RELEASE_FLAGS := $(RELEASE_BASE) -Xlinker -T$(PRIVATE_LD)
 RELEASE_DEBS  := valgrind binutils python3
 release: deps
 	@$(MAKE) --no-print-directory deps DEBS="$(RELEASE_DEBS)"
@@ -43,7 +44,8 @@ release: deps
 	$(SWIFT) build $(RELEASE_FLAGS) -Xlinker -Map=$(CURDIR)/.build/rc.map --product rc
 	packaging/link/profile.sh .build/release/rc .build/rc.map .build/rc-layout.ld
 	rm .build/release/rc
-	$(SWIFT) build $(RELEASE_BASE) -Xlinker -T$(CURDIR)/.build/rc-layout.ld --product rc
+	@# The layout first: the private functions the profile ran go to .text.hot, the others to .text.private.
+	$(SWIFT) build $(RELEASE_BASE) -Xlinker -T$(CURDIR)/.build/rc-layout.ld -Xlinker -T$(PRIVATE_LD) --product rc
 	@# The laid-out binary checks the repository's policies and runs their tests.
 	.build/release/rc check --strict policies/ >/dev/null
 	.build/release/rc test policies/ >/dev/null

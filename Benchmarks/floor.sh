@@ -14,22 +14,12 @@ dir=$(mktemp -d)
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$dir"; }
 trap cleanup EXIT
-free_port() {
-  while :; do
-    port=$((20000 + RANDOM % 40000))
-    (echo > "/dev/tcp/127.0.0.1/$port") 2>/dev/null || { echo "$port"; return; }
-  done
-}
-client=$(free_port); peer=$(free_port)
-etcd --name floor --data-dir "$dir/etcd" --listen-client-urls "http://127.0.0.1:$client" \
-  --advertise-client-urls "http://127.0.0.1:$client" --listen-peer-urls "http://127.0.0.1:$peer" \
-  --initial-advertise-peer-urls "http://127.0.0.1:$peer" --initial-cluster "floor=http://127.0.0.1:$peer" \
-  --log-level error --logger zap >"$dir/etcd.log" 2>&1 &
-pids+=($!)
-sleep 2
+. "$here/../scripts/local-etcd.sh"
+start_local_etcd "$dir"
+pids+=("$ETCD_PID")
 programs=(floor-stdlib floor-essentials floor-timezone floor-jsonserialization floor-foundation floor-http floor-http-foundation)
 for p in "${programs[@]}"; do
-  "$bin/$p" "http://127.0.0.1:$client" >"$dir/$p.log" 2>&1 &
+  "$bin/$p" "$ETCD_ENDPOINT" >"$dir/$p.log" 2>&1 &
   pids+=($!)
 done
 IDLE_SECONDS="$seconds" "$here/idle.sh" "$rc" &

@@ -9,14 +9,16 @@
 set -eu
 rc=$1 map=$2 layout=$3
 here=$(dirname "$0")
+. "$here/../../scripts/local-etcd.sh"
 dir=$(mktemp -d)
-trap '[ -n "${KEEP:-}" ] && echo "profile.sh: kept $dir" >&2 || rm -rf "$dir"' EXIT
+ETCD_PID=""
+cleanup() {
+  [ -z "$ETCD_PID" ] || kill "$ETCD_PID" 2>/dev/null || true
+  if [ -n "${KEEP:-}" ]; then echo "profile.sh: kept $dir" >&2; else rm -rf "$dir"; fi
+}
+trap cleanup EXIT
 # valgrind cannot read the DWARF of this binary; the profile needs only its symbols, at the same addresses.
 objcopy --strip-debug "$rc" "$dir/rc"
-
-free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
 
 profile() { # NAME FLAG PATHS LOCK: the flag file set or clear, paths relative or absolute, lock local or etcd
   mkdir -p "$dir/$1"
@@ -28,7 +30,7 @@ detector "apt" debian
 detector "flag" file "$dir/$1/flag"
 timezone "Europe/Berlin"
 window deny "weekend" Sat 00:00 .. Sat 00:01
-$(if [ "$4" = etcd ]; then echo "lock etcd { endpoints [\"http://127.0.0.1:$client\"]  key \"/rc-profile\" }"; else echo "lock local { path \"$dir/$1/lock\" }"; fi)
+$(if [ "$4" = etcd ]; then echo "lock etcd { endpoints [\"$ETCD_ENDPOINT\"]  key \"/rc-profile\" }"; else echo "lock local { path \"$dir/$1/lock\" }"; fi)
 rule "quorum" { deny when cluster.healthy < max(1, 50% of cluster.size) }
 cluster { check_interval 1s }
 POLICY
@@ -55,22 +57,11 @@ POLICY
 profile idle clear relative local
 profile due set absolute local
 
-client=$(free_port) peer=$(free_port)
-etcd --name profile --data-dir "$dir/etcd" --listen-client-urls "http://127.0.0.1:$client" \
-  --advertise-client-urls "http://127.0.0.1:$client" --listen-peer-urls "http://127.0.0.1:$peer" \
-  --initial-advertise-peer-urls "http://127.0.0.1:$peer" --initial-cluster "profile=http://127.0.0.1:$peer" \
-  >"$dir/etcd.log" 2>&1 &
-etcd=$!
-trap '[ -n "${KEEP:-}" ] && echo "profile.sh: kept $dir" >&2 || rm -rf "$dir"; kill $etcd 2>/dev/null || true' EXIT
-i=0
-until etcdctl --endpoints "http://127.0.0.1:$client" endpoint health >/dev/null 2>&1; do
-  i=$((i + 1))
-  if [ $i -gt 100 ]; then echo "profile.sh: etcd did not start:" >&2; cat "$dir/etcd.log" >&2; exit 1; fi
-  sleep 0.1
-done
+start_local_etcd "$dir"
 profile etcd-idle clear relative etcd
 profile etcd-due set absolute etcd
-kill $etcd; wait $etcd 2>/dev/null || true
+kill "$ETCD_PID"; wait "$ETCD_PID" 2>/dev/null || true
+ETCD_PID=""
 
 python3 "$here/layout.py" "$map" "$dir/rc" "$layout" \
   "$dir/idle.callgrind" "$dir/due.callgrind" "$dir/etcd-idle.callgrind" "$dir/etcd-due.callgrind"
