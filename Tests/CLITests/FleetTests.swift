@@ -2,163 +2,12 @@ import Foundation
 import RCTestSupport
 import Testing
 
-/// Several `rc run` daemons on loopback against a real etcd, each with its own state dir, node name and a fake
-/// reboot: a script that logs start and end with timestamps, clears the node's flag, writes a new boot id and
-/// stops its daemon, which the harness restarts (a simulated reboot).
+/// End-to-end runs of several daemons on one real etcd (FleetHarness).
 @Suite(.serialized) struct FleetTests {
-    final class Fleet: @unchecked Sendable {
-        let etcd: EtcdHarness
-        let dir: String
-        let names: [String]
-        var processes: [String: Process] = [:]
-        var restarts: [String: Int] = [:]
-        var crashed: [String] = []
-
-        init(_ names: [String], slots: Int = 1, extra: (String) -> String = { _ in "" }, health: (String) -> String? = { _ in nil }) throws {
-            etcd = try EtcdHarness()
-            dir = FileManager.default.temporaryDirectory.appendingPathComponent("rc-fleet-\(UUID().uuidString)").path
-            self.names = names
-            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-            let reboot = """
-                #!/bin/sh
-                n=$1
-                echo "start $n $(date +%s%3N)" >> \(dir)/events
-                sleep 0.4
-                rm -f \(dir)/$n/flag
-                echo "boot-$(date +%s%N)" > \(dir)/$n/boot_id
-                echo "end $n $(date +%s%3N)" >> \(dir)/events
-                kill -TERM $PPID
-                """
-            try write(dir + "/reboot.sh", reboot, mode: 0o755)
-            for name in names {
-                let d = dir + "/" + name
-                try FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
-                try write(d + "/boot_id", "boot-0\n")
-                FileManager.default.createFile(atPath: d + "/flag", contents: Data())
-                var healthDecl = ""
-                if let script = health(name) {
-                    try write(d + "/health.sh", "#!/bin/sh\n" + script + "\n", mode: 0o755)
-                    healthDecl = "health \"gate\" script \"\(d)/health.sh\" { timeout 2s  run pre_lock, post_lock }"
-                }
-                try write(
-                    d + "/policy.rcl",
-                    """
-                    policy "fleet" {}
-                    detector "flag" file "\(d)/flag"
-                    \(healthDecl)
-                    lock etcd {
-                      endpoints ["\(etcd.endpoint)"]
-                      key "/fleet"
-                      slots \(slots)
-                      ttl 3s
-                      max_reboot_duration 20s
-                    }
-                    reboot command ["\(dir)/reboot.sh", "${node.name}"]
-                    cluster { check_interval 1s  backoff 500ms .. 2s  publish_interval 1s }
-                    \(extra(name))
-                    """)
-            }
-        }
-
-        func write(_ path: String, _ text: String, mode: Int = 0o644) throws {
-            try text.write(toFile: path, atomically: true, encoding: .utf8)
-            try FileManager.default.setAttributes([.posixPermissions: mode], ofItemAtPath: path)
-        }
-
-        func start(_ name: String) throws {
-            let d = dir + "/" + name
-            let log = d + "/rc.log"
-            if !FileManager.default.fileExists(atPath: log) { FileManager.default.createFile(atPath: log, contents: nil) }
-            let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
-            handle.seekToEndOfFile()
-            let p = Process()
-            p.executableURL = CLITests.binary
-            p.arguments = ["run", d + "/policy.rcl", "--state-dir", d + "/state", "--node-name", name, "--boot-id-file", d + "/boot_id"]
-            p.standardError = handle
-            p.standardOutput = FileHandle.nullDevice
-            try p.run()
-            processes[name] = p
-        }
-
-        func startAll() throws { for name in names { try start(name) } }
-
-        /// Restarts daemons that stopped after their reboot, until `done` or the deadline.
-        func supervise(seconds: Double, until done: () -> Bool = { false }) throws {
-            let deadline = Date().addingTimeInterval(seconds)
-            while Date() < deadline, !done() {
-                for (name, p) in processes where !p.isRunning {
-                    if p.terminationStatus != 0 || p.terminationReason != .exit { crashed.append(name) }
-                    restarts[name, default: 0] += 1
-                    try start(name)
-                }
-                usleep(50_000)
-            }
-        }
-
-        func kill9(_ name: String) {
-            guard let p = processes[name] else { return }
-            kill(p.processIdentifier, SIGKILL)
-            p.waitUntilExit()
-            processes[name] = nil
-        }
-
-        struct Reboot {
-            var node: String
-            var start: Int64
-            var end: Int64?
-        }
-
-        var reboots: [Reboot] {
-            var result: [Reboot] = []
-            let text = (try? String(contentsOfFile: dir + "/events", encoding: .utf8)) ?? ""
-            for line in text.split(separator: "\n") {
-                let parts = line.split(separator: " ")
-                guard parts.count == 3, let t = Int64(parts[2]) else { continue }
-                if parts[0] == "start" {
-                    result.append(Reboot(node: String(parts[1]), start: t))
-                } else if let i = result.lastIndex(where: { $0.node == parts[1] && $0.end == nil }) {
-                    result[i].end = t
-                }
-            }
-            return result
-        }
-
-        /// The most reboots in progress at one time.
-        var maxOverlap: Int {
-            var events: [(Int64, Int)] = []
-            for r in reboots {
-                events.append((r.start, 1))
-                events.append((r.end ?? Int64.max, -1))
-            }
-            events.sort { $0.0 == $1.0 ? $0.1 < $1.1 : $0.0 < $1.0 }
-            var current = 0
-            var highest = 0
-            for (_, delta) in events {
-                current += delta
-                highest = max(highest, current)
-            }
-            return highest
-        }
-
-        func rebooted(_ name: String) -> Bool { reboots.contains { $0.node == name && $0.end != nil } }
-
-        func log(_ name: String) -> String { (try? String(contentsOfFile: dir + "/" + name + "/rc.log", encoding: .utf8)) ?? "" }
-
-        func stopAll() {
-            for p in processes.values where p.isRunning { p.terminate() }
-            for p in processes.values { p.waitUntilExit() }
-        }
-
-        deinit {
-            stopAll()
-            try? FileManager.default.removeItem(atPath: dir)
-        }
-    }
-
     @Test(arguments: [1, 2])
     func e2e1SlotsBoundTheRebootsInProgressAndEveryNodeReboots(_ slots: Int) throws {
         let names = (1...5).map { "node-\($0)" }
-        let fleet = try Fleet(names, slots: slots)
+        let fleet = try FleetHarness(names, slots: slots)
         try fleet.startAll()
         let released = "the post-boot gate passed and the lock slot is released"
         try fleet.supervise(seconds: 90) { names.allSatisfy { fleet.rebooted($0) && fleet.log($0).contains(released) } }
@@ -173,7 +22,7 @@ import Testing
 
     @Test func e2e2AFailingHealthCheckStopsEveryone() throws {
         let names = ["a", "b", "c"]
-        let fleet = try Fleet(names, health: { _ in "echo unhealthy; exit 1" })
+        let fleet = try FleetHarness(names, health: { _ in "echo unhealthy; exit 1" })
         try fleet.startAll()
         try fleet.supervise(seconds: 6)
         fleet.stopAll()
@@ -188,7 +37,7 @@ import Testing
             rule "keep a fallback" { deny when node.name in ["cp-a", "cp-b"] and cluster.fallback_healthy < 2 }
             """
         // cp-b is unhealthy: it publishes so, and its own gate holds it.
-        let fleet = try Fleet(names, extra: { _ in rule }, health: { $0 == "cp-b" ? "exit 1" : "exit 0" })
+        let fleet = try FleetHarness(names, extra: { _ in rule }, health: { $0 == "cp-b" ? "exit 1" : "exit 0" })
         // `cluster { }` may appear once: fold the settings into one block.
         for name in names {
             let path = fleet.dir + "/" + name + "/policy.rcl"
@@ -209,7 +58,7 @@ import Testing
     @Test func e2e4AKilledHolderFreesItsSlotAfterTheLeaseAndTheNextProceeds() throws {
         let names = ["first", "second"]
         // The first node holds the slot in a slow check under the lock, and is killed there.
-        let fleet = try Fleet(names, health: { name in
+        let fleet = try FleetHarness(names, health: { name in
             name == "first" ? "[ \"$RC_PHASE\" = post-lock ] && sleep 10; exit 0" : "exit 0"
         })
         // Only the first node needs a reboot at first.
@@ -232,7 +81,7 @@ import Testing
     }
 
     @Test func e2e5ADetectorThatClearsUnderTheLockMeansNoRebootAndAFreeSlot() throws {
-        let fleet = try Fleet(["solo"], health: { _ in "exit 0" })
+        let fleet = try FleetHarness(["solo"], health: { _ in "exit 0" })
         // The check under the lock clears the flag: the detection after it finds nothing to do.
         try fleet.write(fleet.dir + "/solo/health.sh", "#!/bin/sh\n[ \"$RC_PHASE\" = post-lock ] && rm -f \(fleet.dir)/solo/flag\nexit 0\n", mode: 0o755)
         let cli = CLITests()
@@ -246,7 +95,7 @@ import Testing
     }
 
     @Test func lockStatusListsTheNodesWaitingInLineInOrder() throws {
-        let fleet = try Fleet(["a", "b", "c"])
+        let fleet = try FleetHarness(["a", "b", "c"])
         let cli = CLITests()
         let policy = fleet.dir + "/a/policy.rcl"
         func status() throws -> [String: Any] {
@@ -284,7 +133,7 @@ import Testing
 
     @Test func e2e6NothingRebootsWhileEtcdIsDownAndProgressResumes() throws {
         let names = ["x", "y", "z"]
-        let fleet = try Fleet(names)
+        let fleet = try FleetHarness(names)
         try fleet.startAll()
         try fleet.supervise(seconds: 30) { !fleet.reboots.isEmpty && fleet.reboots.allSatisfy { $0.end != nil } }
         fleet.etcd.stop()
