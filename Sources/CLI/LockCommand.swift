@@ -5,12 +5,12 @@ import Foundation
 import Logging
 import PolicyLang
 
-/// `rc lock status|release`: the reboot lock of a policy.
+/// `rc lock status|release|reset`: the reboot lock of a policy.
 struct LockCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "lock",
-        abstract: "Show or free the reboot lock of a policy.",
-        subcommands: [LockStatusCommand.self, LockReleaseCommand.self]
+        abstract: "Show, free or reset the reboot lock of a policy.",
+        subcommands: [LockStatusCommand.self, LockReleaseCommand.self, LockResetCommand.self]
     )
 }
 
@@ -137,7 +137,7 @@ struct LockReleaseCommand: AsyncParsableCommand {
 
     static func release(_ etcd: EtcdLock, _ node: String) async throws(LockUnavailable) -> Bool {
         guard try await etcd.holders().holders.contains(where: { $0.0.node == node }) else { return false }
-        try await etcd.release(node: node)
+        try await etcd.forceRelease(node: node)
         return true
     }
 
@@ -176,5 +176,45 @@ struct LockReleaseCommand: AsyncParsableCommand {
         await backends.shutdown()
         logger.notice("released the lock slot of node \(quoteString(holder)) by hand")
         print("released the slot of \(holder)")
+    }
+}
+
+/// `rc lock reset`
+struct LockResetCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "reset",
+        abstract: "Confirm the etcd store as it is now, after it was wiped, restored or replaced.",
+        discussion: """
+            Every daemon remembers the etcd store it saw (its epoch key and the highest revision, in \
+            STATE_DIR/etcd-store.json). When the store goes back (its epoch key gone or changed, its revision below \
+            what a node saw: a wiped data directory, a restore from an older snapshot, a new cluster), the locks it \
+            held are gone with it, and a node still rebooting may be in none of them: every node is blocked by the lock \
+            until an operator confirms the store. Check first that no node is rebooting (`rc fleet status`), then run \
+            this once: it writes a new epoch, which every node takes as the store it knows. \
+            Exit status: 0, 4 when etcd cannot be reached, 1 for a local lock (nothing to reset).
+            """
+    )
+
+    @OptionGroup var options: NodeOptions
+
+    func run() async throws {
+        let policy = try options.load()
+        let logger = options.logger()
+        let backends = try options.backends(for: policy, logger: logger)
+        guard let fleet = backends.fleet as? EtcdFleet else {
+            await backends.shutdown()
+            printError("error: a local lock keeps no store to reset")
+            throw ExitCode(ExitStatus.runtimeError)
+        }
+        do {
+            try await fleet.reset(at: SystemClock().now())
+        } catch {
+            await backends.shutdown()
+            printError("error: \(error.description)")
+            throw ExitCode(BlockReason.lock.exitCode)
+        }
+        await backends.shutdown()
+        logger.notice("reset the etcd store's epoch by hand")
+        print("the etcd store is confirmed as it is now; every node takes it at its next pass")
     }
 }

@@ -11,7 +11,7 @@ struct NodeOptions: ParsableArguments {
     @Argument(help: "A policy file, or a directory holding the node's policy (default: the embedded safe default policy).")
     var policy: String?
 
-    @Option(help: "This node's name (default: the host name).")
+    @Option(help: "This node's name (default: $RC_NODE_NAME, else the host name).")
     var nodeName: String?
 
     @Option(help: "Where rc keeps its reboot record, last decision and local lock.")
@@ -22,6 +22,7 @@ struct NodeOptions: ParsableArguments {
 
     var node: String {
         if let nodeName { return nodeName }
+        if let name = ProcessInfo.processInfo.environment["RC_NODE_NAME"], !name.isEmpty { return name }
         var buffer = [CChar](repeating: 0, count: 256)
         gethostname(&buffer, buffer.count)
         return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
@@ -40,16 +41,18 @@ struct NodeOptions: ParsableArguments {
         return try PolicyLoader.select(path, facts: Facts(nodeName: node), color: ColorChoice.auto.enabled(for: STDERR_FILENO))
     }
 
-    /// The lock and fleet of the policy: an flock on this host, or etcd.
-    func backends(for policy: PreparedPolicy, logger: Logger) throws -> Backends {
+    /// The lock and fleet of the policy: an flock on this host, or etcd. `remember` is for the daemon: the fleet
+    /// remembers in the state directory which etcd store it saw.
+    func backends(for policy: PreparedPolicy, logger: Logger, remember: Bool = false) throws -> Backends {
         switch policy.policy.lock {
         case .local:
             return Backends(lock: Runner.localLock(for: policy.policy, stateDirectory: stateDir), fleet: nil, client: nil)
         case .etcd(let spec):
             do {
                 let client = try EtcdClient(spec)
+                let fleet = EtcdFleet(client: client, policy: policy.policy, spec: spec, state: remember ? StateStore(directory: stateDir) : nil, logger: logger)
                 return Backends(
-                    lock: EtcdLock(client: client, spec: spec, logger: logger), fleet: EtcdFleet(client: client, policy: policy.policy, spec: spec),
+                    lock: EtcdLock(client: client, spec: spec, logger: logger, instance: LockInstance.current(bootIDPath: bootIdFile)), fleet: fleet,
                     client: client)
             } catch {
                 printError("error: \(error.description)")
@@ -117,7 +120,16 @@ struct RunCommand: AsyncParsableCommand {
     func run() async throws {
         let policy = try node.load()
         let logger = node.logger()
-        let backends = try node.backends(for: policy, logger: logger)
+        // One daemon per state directory: a second one would consume the first's reboot record.
+        let stateLock: Int32
+        do {
+            stateLock = try StateStore(directory: node.stateDir).lockForDaemon()
+        } catch {
+            printError("error: \(error.description)")
+            throw ExitCode(ExitStatus.runtimeError)
+        }
+        defer { close(stateLock) }
+        let backends = try node.backends(for: policy, logger: logger, remember: true)
         let settings = RunnerSettings(nodeName: node.node, dryRun: dryRun, stateDirectory: node.stateDir, bootIDPath: node.bootIdFile)
         let runner = Runner(settings: settings, lock: backends.lock, fleet: backends.fleet, logger: logger)
         if dryRun || policy.policy.dryRun {
@@ -162,8 +174,12 @@ struct RunCommand: AsyncParsableCommand {
                     logger.info("stopped; the lock slot is free")
                 }
             })
+        var services: [any Service] = [service]
+        if let fleet = backends.fleet as? EtcdFleet {
+            services.append(FleetReporter(fleet: fleet, interval: policy.policy.cluster.publishInterval, clock: SystemClock(), logger: logger))
+        }
         let group = ServiceGroup(
-            configuration: .init(services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            configuration: .init(services: services.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         logger.info("rc \(RCVersion.current) running policy \(quoteString(policy.policy.name)) for node \(quoteString(node.node)) every \(formatDuration(milliseconds: policy.policy.cluster.checkInterval))")
         do {
             try await group.run()
@@ -185,6 +201,13 @@ struct RunCommand: AsyncParsableCommand {
             let text = DiagnosticRenderer(color: false, toolVersion: RCVersion.current)
                 .text([FileDiagnostics(file: result.tree.file, diagnostics: result.diagnostics.filter { $0.severity == .error })])
             logger.error("SIGHUP: \(path) does not check; the old policy stays in force:\n\(text)")
+            return
+        }
+        let old = holder.policy.policy
+        if old.lock != checked.lock || old.cluster.publishInterval != checked.cluster.publishInterval || old.cluster.forgetAfter != checked.cluster.forgetAfter {
+            // The lock and the reporter were built from the old settings: a reload would log one bound and keep
+            // another. A restart applies them.
+            logger.error("SIGHUP: \(path) changes the lock block or the fleet's publish_interval/forget_after, which a reload cannot apply; the old policy stays in force: restart rc (systemctl restart rc) to apply it")
             return
         }
         holder.replace(PreparedPolicy(checked))

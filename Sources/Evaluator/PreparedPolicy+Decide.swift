@@ -440,12 +440,6 @@ struct Run {
         return false
     }
 
-    /// 1st, 2nd, 3rd, 4th, …, 11th, 12th, 13th, 21st.
-    func ordinal(_ n: Int) -> String {
-        let suffix = (11...13).contains(n % 100) ? "th" : [1: "st", 2: "nd", 3: "rd"][n % 10] ?? "th"
-        return "\(n)\(suffix)"
-    }
-
     // MARK: after the boot
 
     /// After the reboot only the `post_boot` health gate decides; it releases the slot when it passes.
@@ -516,4 +510,10 @@ func operandExprs(_ expr: Expr) -> [Expr] {
     }
     walk(expr)
     return result
+}
+
+/// 1st, 2nd, 3rd, 4th, …, 11th, 12th, 13th, 21st.
+public func ordinal(_ n: Int) -> String {
+    let suffix = (11...13).contains(n % 100) ? "th" : [1: "st", 2: "nd", 3: "rd"][n % 10] ?? "th"
+    return "\(n)\(suffix)"
 }

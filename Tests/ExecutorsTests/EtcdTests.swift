@@ -253,9 +253,15 @@ import Testing
         #expect((60...90).contains(try await client.timeToLive(after.lease)))
         #expect(String(decoding: after.value, as: UTF8.self).contains("\"phase\":\"rebooting\""))
         #expect(try await client.timeToLive(before.lease) == -1, "the holder's own lease is revoked")
-        // After the boot a new process releases the slot by name.
-        let afterBoot = EtcdLock(client: client, spec: lockSpec, logger: Logger(label: "test"))
+        #expect(String(decoding: after.value, as: UTF8.self).contains("\"instance\":\"\(lock.instance.id)\""))
+        try await lock.verifyForReboot(node: "r")
+        // After the boot a new process releases the slot kept for the reboot of the recorded boot; a plain release
+        // (a process that knows of no reboot) leaves a slot kept for a reboot alone.
+        let afterBoot = EtcdLock(client: client, spec: lockSpec, logger: Logger(label: "test"), instance: LockInstance(bootID: "the next boot"))
         try await afterBoot.release(node: "r")
+        #expect(try await client.range("/rc-test/locks/default/holders/r").kvs.count == 1, "a plain release leaves the reboot's slot")
+        #expect(try await afterBoot.heldForReboot(node: "r", bootID: lock.instance.bootID) == true)
+        try await afterBoot.releaseAfterReboot(node: "r", bootID: lock.instance.bootID)
         #expect(try await client.range("/rc-test/locks/default/", prefix: true).kvs.isEmpty, "holder and slot keys gone")
         try await Task.sleep(for: .milliseconds(200))
         #expect(try await client.timeToLive(after.lease) == -1, "the reboot lease is revoked")

@@ -65,7 +65,24 @@ public final class EtcdHarness: @unchecked Sendable {
         p.waitUntilExit()
     }
 
+    /// Stops etcd in its tracks (SIGSTOP): it answers nothing and its leases' time goes on.
+    public func pause() {
+        if let p = process, p.isRunning { kill(p.processIdentifier, SIGSTOP) }
+    }
+
+    /// Lets a paused etcd go on (SIGCONT).
+    public func resume() {
+        if let p = process, p.isRunning { kill(p.processIdentifier, SIGCONT) }
+    }
+
+    /// Stops etcd and removes its data: the next `start` is a new, empty cluster.
+    public func wipe() {
+        stop()
+        try? FileManager.default.removeItem(atPath: directory + "/data")
+    }
+
     deinit {
+        resume()
         stop()
         try? FileManager.default.removeItem(atPath: directory)
     }

@@ -5,12 +5,18 @@ import NIOHTTP1
 import NIOSSL
 import PolicyLang
 
+/// A gRPC status code, as etcd's gateway reports it in an error's `code`.
+public enum EtcdCode: Int, Sendable, Equatable {
+    case cancelled = 1, unknown, invalidArgument, deadlineExceeded, notFound, alreadyExists, permissionDenied, resourceExhausted
+    case failedPrecondition, aborted, outOfRange, unimplemented, `internal`, unavailable, dataLoss, unauthenticated
+}
+
 /// Why etcd could not answer.
 public enum EtcdError: Error, Sendable, CustomStringConvertible, Equatable {
     /// No endpoint answered; the last reason per endpoint.
     case unreachable([String: String])
-    /// An endpoint answered with an error.
-    case server(endpoint: String, status: Int, message: String)
+    /// An endpoint answered with an error: the HTTP status, the gRPC code when the body had one, and its message.
+    case server(endpoint: String, status: Int, code: EtcdCode?, message: String)
     /// The TLS files of the policy cannot be used.
     case tls(String)
     /// The answer was not what the API documents.
@@ -20,10 +26,22 @@ public enum EtcdError: Error, Sendable, CustomStringConvertible, Equatable {
         switch self {
         case .unreachable(let reasons):
             "etcd is unreachable: " + reasons.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: "; ")
-        case .server(let endpoint, let status, let message): "etcd at \(endpoint) answered \(status): \(message)"
+        case .server(let endpoint, let status, _, let message): "etcd at \(endpoint) answered \(status): \(message)"
         case .tls(let why): "etcd TLS settings: \(why)"
         case .protocolError(let why): "unexpected answer from etcd: \(why)"
         }
+    }
+
+    /// The gRPC code of a server error.
+    public var code: EtcdCode? {
+        if case .server(_, _, let code, _) = self { return code }
+        return nil
+    }
+
+    /// A lease that does not exist (expired or revoked).
+    public var isLeaseNotFound: Bool {
+        if case .server(_, _, let code, let message) = self { return code == .notFound || message.contains("lease not found") }
+        return false
     }
 }
 
@@ -73,6 +91,7 @@ public struct EtcdCompare: Sendable {
         case create = "CREATE"
         case mod = "MOD"
         case value = "VALUE"
+        case lease = "LEASE"
     }
 
     public enum Result: String, Sendable {
@@ -87,7 +106,7 @@ public struct EtcdCompare: Sendable {
     public var rangeEnd: String?
     public var target: Target
     public var result: Result
-    /// A revision or version for the revision targets, the bytes for `.value`.
+    /// A revision or version for the revision targets, the lease ID for `.lease`, the bytes for `.value`.
     public var number: Int64 = 0
     public var value: Data = Data()
 
@@ -184,43 +203,84 @@ public final class EtcdClient: Sendable {
 
     // MARK: requests
 
-    /// POSTs a JSON body to `path` on the first endpoint that answers, starting with the last one that did.
-    func call(_ path: String, _ body: [String: Any]) async throws(EtcdError) -> [String: Any] {
+    /// How often one request authenticates again when etcd rejects its token, before it gives up.
+    static let authenticationAttempts = 2
+
+    /// POSTs `body` to `path` on the first endpoint that answers, starting with the last one that did. A transport
+    /// error, an HTTP 5xx or a gRPC `Unavailable` (no leader, a member cut off) moves on to the next endpoint; a
+    /// rejected token is renewed at most `authenticationAttempts` times.
+    func call<Request: Encodable, Response: Decodable>(_ path: String, _ body: Request, as: Response.Type = Response.self) async throws(EtcdError)
+        -> Response
+    {
         let data: Data
         do {
-            data = try JSONSerialization.data(withJSONObject: body)
+            data = try JSONEncoder().encode(body)
         } catch {
             throw .protocolError("cannot encode a request: \(error)")
         }
+        var authentications = 0
+        while true {
+            let endpoint: String
+            let raw: Data
+            do {
+                (endpoint, raw) = try await post(path, data)
+            } catch {
+                guard case .server(let at, let status, let code, let message) = error, user != nil, path != "/v3/auth/authenticate",
+                    authentications < Self.authenticationAttempts,
+                    status == 401 || code == .unauthenticated || message.contains("invalid auth token") || message.contains("user name is empty")
+                        || message.contains("auth store is old")
+                else { throw error }
+                authentications += 1
+                try await authenticate(endpoint: at)
+                continue
+            }
+            do {
+                return try JSONDecoder().decode(Response.self, from: raw)
+            } catch {
+                throw .protocolError("\(endpoint)\(path) answered what rc cannot read: \(Self.excerpt(raw)) (\(error))")
+            }
+        }
+    }
+
+    /// One POST, with fail-over: the endpoint that answered and the body of its 200 answer.
+    private func post(_ path: String, _ data: Data) async throws(EtcdError) -> (String, Data) {
         var reasons: [String: String] = [:]
         let start = state.withLock { preferred }
         for offset in 0..<endpoints.count {
             let index = (start + offset) % endpoints.count
             let endpoint = endpoints[index]
-            let request = self.request(endpoint + path, data)
             let response: HTTPClientResponse
             let bytes: ByteBuffer
             do {
-                response = try await http.execute(request, timeout: .seconds(timeout))
+                response = try await http.execute(request(endpoint + path, data), timeout: .seconds(timeout))
                 bytes = try await response.body.collect(upTo: 16 << 20)
             } catch {
                 reasons[endpoint] = Self.explain(error)
                 continue
             }
-            state.withLock { preferred = index }
             let raw = Data(bytes.readableBytesView)
-            let json = (try? JSONSerialization.jsonObject(with: raw)) as? [String: Any] ?? [:]
             guard response.status == .ok else {
-                let message = json["message"] as? String ?? json["error"] as? String ?? String(decoding: raw, as: UTF8.self)
-                if response.status.code == 401 || message.contains("invalid auth token") || message.contains("user name is empty"), user != nil, path != "/v3/auth/authenticate" {
-                    try await authenticate(endpoint: endpoint)
-                    return try await call(path, body)
+                let body = try? JSONDecoder().decode(GatewayError.self, from: raw)
+                let code = body?.code.flatMap(EtcdCode.init(rawValue:))
+                let message = body?.message ?? body?.error ?? Self.excerpt(raw)
+                if response.status.code >= 500 || code == .unavailable {
+                    // This member cannot serve (no leader, cut off from the others, shutting down): the next may.
+                    reasons[endpoint] = "answered \(response.status.code): \(message)"
+                    continue
                 }
-                throw .server(endpoint: endpoint, status: Int(response.status.code), message: message)
+                state.withLock { preferred = index }
+                throw .server(endpoint: endpoint, status: Int(response.status.code), code: code, message: message)
             }
-            return json
+            state.withLock { preferred = index }
+            return (endpoint, raw)
         }
         throw .unreachable(reasons)
+    }
+
+    /// The start of a body, for an error message.
+    static func excerpt(_ raw: Data) -> String {
+        let text = String(decoding: raw.prefix(200), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        return text.isEmpty ? "an empty body" : text
     }
 
     /// A JSON POST with the authentication token, if any.
@@ -248,15 +308,12 @@ public final class EtcdClient: Sendable {
 
     private func authenticate(endpoint: String) async throws(EtcdError) {
         guard let user else { return }
-        let answer = try await call("/v3/auth/authenticate", ["name": user, "password": password ?? ""])
-        guard let token = answer["token"] as? String else { throw .protocolError("no token in the authentication answer") }
+        let answer = try await call("/v3/auth/authenticate", AuthenticateRequest(name: user, password: password ?? ""), as: AuthenticateResponse.self)
+        guard let token = answer.token else { throw .protocolError("no token in the authentication answer") }
         state.withLock { self.token = token }
     }
 
     // MARK: KV
-
-    static func b64(_ s: String) -> String { Data(s.utf8).base64EncodedString() }
-    static func b64(_ d: Data) -> String { d.base64EncodedString() }
 
     /// The end of the range of keys starting with `prefix`.
     public static func prefixEnd(_ prefix: String) -> String {
@@ -271,105 +328,100 @@ public final class EtcdClient: Sendable {
         return "\0"
     }
 
-    /// The store revision in a response's header.
-    static func revision(_ json: [String: Any]) -> Int64 { int((json["header"] as? [String: Any])?["revision"]) }
+    /// The highest store revision and the cluster this client has seen answers from.
+    public var seen: (clusterID: Int64?, revision: Int64) { state.withLock { (seenCluster, seenRevision) } }
+    nonisolated(unsafe) private var seenCluster: Int64?
+    nonisolated(unsafe) private var seenRevision: Int64 = 0
 
-    static func int(_ any: Any?) -> Int64 {
-        if let s = any as? String { return Int64(s) ?? 0 }
-        if let n = any as? NSNumber { return n.int64Value }
-        return 0
+    /// The store revision of an answer's header, noted in `seen`.
+    func revision(_ header: EtcdHeader?) -> Int64 {
+        let revision = header?.revision?.value ?? 0
+        state.withLock {
+            if let cluster = header?.cluster_id?.value { seenCluster = cluster }
+            seenRevision = max(seenRevision, revision)
+        }
+        return revision
     }
 
-    static func keyValues(_ json: [String: Any]) -> [EtcdKeyValue] {
-        ((json["kvs"] as? [[String: Any]]) ?? []).map { kv in
-            EtcdKeyValue(
-                key: (kv["key"] as? String).flatMap { Data(base64Encoded: $0) }.map { String(decoding: $0, as: UTF8.self) } ?? "",
-                value: (kv["value"] as? String).flatMap { Data(base64Encoded: $0) } ?? Data(),
-                createRevision: int(kv["create_revision"]), modRevision: int(kv["mod_revision"]), version: int(kv["version"]),
-                lease: int(kv["lease"]))
+    static func rangeRequest(_ r: EtcdRange) -> RangeRequest {
+        var request = RangeRequest(key: EtcdBytes(r.key))
+        if r.prefix { request.range_end = EtcdBytes(prefixEnd(r.key)) }
+        if r.countOnly { request.count_only = true }
+        if r.keysOnly { request.keys_only = true }
+        switch r.order {
+        case .key: break
+        case .oldestFirst: (request.sort_order, request.sort_target) = ("ASCEND", "CREATE")
+        case .newestFirst: (request.sort_order, request.sort_target) = ("DESCEND", "CREATE")
         }
+        if r.limit > 0 { request.limit = EtcdInt(r.limit) }
+        if r.maxCreateRevision > 0 { request.max_create_revision = EtcdInt(r.maxCreateRevision) }
+        return request
     }
 
     /// The keys starting with `prefix` (or exactly `key` when `prefix` is false), and the store's revision.
     public func range(_ key: String, prefix: Bool = false) async throws(EtcdError) -> (kvs: [EtcdKeyValue], revision: Int64) {
-        var body: [String: Any] = ["key": Self.b64(key)]
-        if prefix { body["range_end"] = Self.b64(Self.prefixEnd(key)) }
-        let json = try await call("/v3/kv/range", body)
-        return (Self.keyValues(json), Self.revision(json))
+        let answer = try await call("/v3/kv/range", Self.rangeRequest(EtcdRange(key, prefix: prefix)), as: RangeResponse.self)
+        return ((answer.kvs ?? []).map(\.keyValue), revision(answer.header))
     }
 
     /// Several ranges read at one revision (a transaction of reads only, which etcd serves without a write).
     /// Returns each range's keys and count.
     public func read(_ ranges: [EtcdRange]) async throws(EtcdError) -> (results: [(kvs: [EtcdKeyValue], count: Int64)], revision: Int64) {
-        let requests: [[String: Any]] = ranges.map { r in
-            var range: [String: Any] = ["key": Self.b64(r.key)]
-            if r.prefix { range["range_end"] = Self.b64(Self.prefixEnd(r.key)) }
-            if r.countOnly { range["count_only"] = true }
-            if r.keysOnly { range["keys_only"] = true }
-            switch r.order {
-            case .key: break
-            case .oldestFirst: (range["sort_order"], range["sort_target"]) = ("ASCEND", "CREATE")
-            case .newestFirst: (range["sort_order"], range["sort_target"]) = ("DESCEND", "CREATE")
-            }
-            if r.limit > 0 { range["limit"] = String(r.limit) }
-            if r.maxCreateRevision > 0 { range["max_create_revision"] = String(r.maxCreateRevision) }
-            return ["request_range": range]
-        }
-        let json = try await call("/v3/kv/txn", ["compare": [] as [Any], "success": requests])
-        let responses = (json["responses"] as? [[String: Any]]) ?? []
+        let request = TxnRequest(compare: [], success: ranges.map { RequestOp(request_range: Self.rangeRequest($0)) }, failure: [])
+        let answer = try await call("/v3/kv/txn", request, as: TxnResponse.self)
+        let responses = answer.responses ?? []
         guard responses.count == ranges.count else { throw .protocolError("a read of \(ranges.count) ranges answered \(responses.count)") }
-        let results = responses.map { response in
-            // The gateway leaves out what is zero or empty.
-            let range = (response["response_range"] as? [String: Any]) ?? [:]
-            return (Self.keyValues(range), Self.int(range["count"]))
-        }
-        return (results, Self.revision(json))
+        // The gateway leaves out what is zero or empty.
+        let results = responses.map { ((($0.response_range?.kvs) ?? []).map(\.keyValue), $0.response_range?.count?.value ?? 0) }
+        return (results, revision(answer.header))
     }
 
     /// Puts a key; returns its create revision (the put's own revision when the key is new: a put keeps the create
     /// revision of a key that exists).
     @discardableResult
     public func put(_ key: String, _ value: Data, lease: Int64? = nil) async throws(EtcdError) -> Int64 {
-        var body: [String: Any] = ["key": Self.b64(key), "value": Self.b64(value), "prev_kv": true]
-        if let lease { body["lease"] = String(lease) }
-        let json = try await call("/v3/kv/put", body)
-        if let previous = json["prev_kv"] as? [String: Any] { return Self.int(previous["create_revision"]) }
-        return Self.revision(json)
+        let request = PutRequest(key: EtcdBytes(key), value: EtcdBytes(value), lease: lease.map(EtcdInt.init), prev_kv: true)
+        let answer = try await call("/v3/kv/put", request, as: PutResponse.self)
+        let at = revision(answer.header)
+        return answer.prev_kv?.create_revision?.value ?? at
     }
 
     /// Deletes a key; returns what it held (with its lease), if anything.
     @discardableResult
     public func delete(_ key: String) async throws(EtcdError) -> EtcdKeyValue? {
-        let json = try await call("/v3/kv/deleterange", ["key": Self.b64(key), "prev_kv": true])
-        return Self.keyValues(["kvs": json["prev_kvs"] ?? []]).first
+        let answer = try await call("/v3/kv/deleterange", DeleteRangeRequest(key: EtcdBytes(key), prev_kv: true), as: DeleteRangeResponse.self)
+        _ = revision(answer.header)
+        return answer.prev_kvs?.first?.keyValue
+    }
+
+    static func operation(_ o: EtcdOperation) -> RequestOp {
+        switch o {
+        case .put(let key, let value, let lease):
+            RequestOp(request_put: PutRequest(key: EtcdBytes(key), value: EtcdBytes(value), lease: lease.map(EtcdInt.init)))
+        case .delete(let key):
+            RequestOp(request_delete_range: DeleteRangeRequest(key: EtcdBytes(key)))
+        }
+    }
+
+    static func compareMessage(_ c: EtcdCompare) -> CompareMessage {
+        var m = CompareMessage(key: EtcdBytes(c.key), range_end: c.rangeEnd.map(EtcdBytes.init), target: c.target.rawValue, result: c.result.rawValue)
+        switch c.target {
+        case .version: m.version = EtcdInt(c.number)
+        case .create: m.create_revision = EtcdInt(c.number)
+        case .mod: m.mod_revision = EtcdInt(c.number)
+        case .lease: m.lease = EtcdInt(c.number)
+        case .value: m.value = EtcdBytes(c.value)
+        }
+        return m
     }
 
     /// An atomic transaction: `success` when every comparison holds, else `failure`. Returns whether it succeeded.
     public func txn(_ compare: [EtcdCompare], success: [EtcdOperation], failure: [EtcdOperation] = []) async throws(EtcdError) -> Bool {
-        func op(_ o: EtcdOperation) -> [String: Any] {
-            switch o {
-            case .put(let key, let value, let lease):
-                var put: [String: Any] = ["key": Self.b64(key), "value": Self.b64(value)]
-                if let lease { put["lease"] = String(lease) }
-                return ["request_put": put]
-            case .delete(let key):
-                return ["request_delete_range": ["key": Self.b64(key)]]
-            }
-        }
-        let compares: [[String: Any]] = compare.map { c in
-            var d: [String: Any] = ["key": Self.b64(c.key), "target": c.target.rawValue, "result": c.result.rawValue]
-            if let end = c.rangeEnd { d["range_end"] = Self.b64(end) }
-            switch c.target {
-            case .version: d["version"] = String(c.number)
-            case .create: d["create_revision"] = String(c.number)
-            case .mod: d["mod_revision"] = String(c.number)
-            case .value: d["value"] = Self.b64(c.value)
-            }
-            return d
-        }
-        let json = try await call("/v3/kv/txn", ["compare": compares, "success": success.map(op), "failure": failure.map(op)])
+        let request = TxnRequest(compare: compare.map(Self.compareMessage), success: success.map(Self.operation), failure: failure.map(Self.operation))
+        let answer = try await call("/v3/kv/txn", request, as: TxnResponse.self)
+        _ = revision(answer.header)
         // The gateway leaves `succeeded` out when it is false.
-        return (json["succeeded"] as? Bool) ?? false
+        return answer.succeeded ?? false
     }
 
     // MARK: watch
@@ -386,32 +438,32 @@ public final class EtcdClient: Sendable {
 
     /// Waits until keys with `prefix` change after `revision` so that `until` holds for the events seen so far
     /// (by default: any event), or `milliseconds` pass. Returns the events in order, `nil` on timeout, or no events
-    /// when the watch starts at the current revision and the store had moved past `revision` before it began. One
-    /// streaming `/v3/watch` request; no polling.
+    /// when the watch starts at the current revision and the store had moved past `revision` before it began, or
+    /// when etcd cancelled the watch (compacted past `revision`, a member that lost its leader): the caller looks
+    /// again. One streaming `/v3/watch` request; no polling.
     public func waitForChange(
         prefix: String, after revision: Int64, start: WatchStart = .replay, milliseconds: Int64,
         until: @escaping @Sendable ([EtcdEvent]) -> Bool = { _ in true }
     ) async throws(EtcdError) -> [EtcdEvent]? {
         try await watch(
-            ["key": Self.b64(prefix), "range_end": Self.b64(Self.prefixEnd(prefix))], after: revision, start: start, milliseconds: milliseconds,
-            until: until)
+            WatchRequest.Create(key: EtcdBytes(prefix), range_end: EtcdBytes(Self.prefixEnd(prefix))), after: revision, start: start,
+            milliseconds: milliseconds, until: until)
     }
 
     /// Waits until exactly `key` changes after `revision`, or `milliseconds` pass; as the prefix form.
     public func waitForChange(key: String, after revision: Int64, start: WatchStart = .replay, milliseconds: Int64) async throws(EtcdError)
         -> [EtcdEvent]?
     {
-        try await watch(["key": Self.b64(key)], after: revision, start: start, milliseconds: milliseconds, until: { _ in true })
+        try await watch(WatchRequest.Create(key: EtcdBytes(key)), after: revision, start: start, milliseconds: milliseconds, until: { _ in true })
     }
 
     private func watch(
-        _ create: [String: Any], after revision: Int64, start: WatchStart, milliseconds: Int64, until: @escaping @Sendable ([EtcdEvent]) -> Bool
+        _ create: WatchRequest.Create, after revision: Int64, start: WatchStart, milliseconds: Int64, until: @escaping @Sendable ([EtcdEvent]) -> Bool
     ) async throws(EtcdError) -> [EtcdEvent]? {
         var create = create
         let late = start == .current
-        if !late { create["start_revision"] = String(revision + 1) }
-        let body: [String: Any] = ["create_request": create]
-        guard let data = try? JSONSerialization.data(withJSONObject: body) else { throw .protocolError("cannot encode a watch") }
+        if !late { create.start_revision = EtcdInt(revision + 1) }
+        guard let data = try? JSONEncoder().encode(WatchRequest(create_request: create)) else { throw .protocolError("cannot encode a watch") }
         var reasons: [String: String] = [:]
         let first = state.withLock { preferred }
         let deadline = ContinuousClock.now + .milliseconds(max(1, milliseconds))
@@ -425,6 +477,7 @@ public final class EtcdClient: Sendable {
                 return try await withThrowingTaskGroup(of: [EtcdEvent]?.self) { group in
                     group.addTask {
                         let response = try await http.execute(request, deadline: .now() + .milliseconds(max(1, milliseconds)))
+                        guard response.status == .ok else { throw EtcdError.unreachable([endpoint: "the watch answered \(response.status.code)"]) }
                         return try await Self.changes(response.body, after: revision, late: late, until: until)
                     }
                     group.addTask {
@@ -444,34 +497,34 @@ public final class EtcdClient: Sendable {
     }
 
     /// The events after `revision` of a watch's stream of JSON lines, up to the first message after which `until`
-    /// holds for all of them; no events when `late` says so and the watch began past `revision`; `nil` if the
-    /// stream ends first.
+    /// holds for all of them; no events when `late` says so and the watch began past `revision`, or when etcd
+    /// cancelled the watch; `nil` if the stream ends first.
     private static func changes(
         _ body: HTTPClientResponse.Body, after revision: Int64, late: Bool, until: ([EtcdEvent]) -> Bool
     ) async throws -> [EtcdEvent]? {
         var pending = Data()
         var seen: [EtcdEvent] = []
+        let decoder = JSONDecoder()
         for try await chunk in body {
             pending.append(contentsOf: chunk.readableBytesView)
             while let newline = pending.firstIndex(of: 0x0A) {
                 let line = pending[pending.startIndex..<newline]
                 pending.removeSubrange(pending.startIndex...newline)
-                guard let json = (try? JSONSerialization.jsonObject(with: line)) as? [String: Any],
-                    let result = json["result"] as? [String: Any]
-                else { continue }
-                if late, result["created"] as? Bool == true, Self.revision(result) > revision {
+                guard let message = try? decoder.decode(WatchLine.self, from: line) else { continue }
+                if message.error != nil { return [] }
+                guard let result = message.result else { continue }
+                // Compacted past the caller's revision, or cancelled by the server: look again.
+                if result.canceled == true || (result.compact_revision?.value ?? 0) > 0 { return [] }
+                if late, result.created == true, (result.header?.revision?.value ?? 0) > revision {
                     return []
                 }
-                if let events = result["events"] as? [[String: Any]], !events.isEmpty {
-                    // The gateway leaves the type out for a put (the enum's zero value). A member behind the one
-                    // that served the caller's read may repeat changes the caller has seen.
-                    seen += events.map { event in
-                        EtcdEvent(
-                            isDelete: event["type"] as? String == "DELETE",
-                            kv: keyValues(["kvs": [event["kv"] ?? [:]]]).first!)
-                    }.filter { $0.kv.modRevision > revision }
-                    if !seen.isEmpty, until(seen) { return seen }
+                let events = (result.events ?? []).compactMap { event -> EtcdEvent? in
+                    guard let kv = event.kv else { return nil }
+                    return EtcdEvent(isDelete: event.type == "DELETE", kv: kv.keyValue)
                 }
+                // A member behind the one that served the caller's read may repeat changes the caller has seen.
+                seen += events.filter { $0.kv.modRevision > revision }
+                if !seen.isEmpty, until(seen) { return seen }
             }
         }
         return nil
@@ -481,29 +534,36 @@ public final class EtcdClient: Sendable {
 
     /// A lease of `ttl` seconds.
     public func grant(ttl: Int64) async throws(EtcdError) -> Int64 {
-        let json = try await call("/v3/lease/grant", ["TTL": String(ttl)])
-        let id = Self.int(json["ID"])
-        guard id != 0 else { throw .protocolError("lease grant without an ID") }
+        let answer = try await call("/v3/lease/grant", LeaseGrantRequest(TTL: EtcdInt(ttl)), as: LeaseGrantResponse.self)
+        _ = revision(answer.header)
+        guard let id = answer.ID?.value, id != 0 else { throw .protocolError("lease grant without an ID\(answer.error.map { ": " + $0 } ?? "")") }
         return id
     }
 
     /// Refreshes a lease; returns the seconds left, 0 when it has expired.
     public func keepAlive(_ lease: Int64) async throws(EtcdError) -> Int64 {
-        let json = try await call("/v3/lease/keepalive", ["ID": String(lease)])
-        return Self.int((json["result"] as? [String: Any])?["TTL"])
+        let answer = try await call("/v3/lease/keepalive", LeaseIDRequest(ID: EtcdInt(lease)), as: LeaseKeepAliveAnswer.self)
+        return answer.result?.TTL?.value ?? 0
     }
 
+    /// Revokes a lease and deletes its keys; a lease that no longer exists is not an error.
     public func revoke(_ lease: Int64) async throws(EtcdError) {
         do {
-            _ = try await call("/v3/lease/revoke", ["ID": String(lease)])
-        } catch .server(_, _, let message) where message.contains("not found") {
+            _ = try await call("/v3/lease/revoke", LeaseIDRequest(ID: EtcdInt(lease)), as: EmptyResponse.self)
+        } catch let error where error.isLeaseNotFound {
             return
         }
     }
 
+    /// Seconds left on a lease and the seconds it was granted for (`left` is -1 when it has expired or does not
+    /// exist).
+    public func lease(_ lease: Int64) async throws(EtcdError) -> (left: Int64, granted: Int64) {
+        let answer = try await call("/v3/lease/timetolive", LeaseIDRequest(ID: EtcdInt(lease)), as: LeaseTimeToLiveResponse.self)
+        return (answer.TTL?.value ?? -1, answer.grantedTTL?.value ?? 0)
+    }
+
     /// Seconds left on a lease (-1 when it has expired or does not exist).
     public func timeToLive(_ lease: Int64) async throws(EtcdError) -> Int64 {
-        let json = try await call("/v3/lease/timetolive", ["ID": String(lease)])
-        return json["TTL"] == nil ? -1 : Self.int(json["TTL"])
+        try await self.lease(lease).left
     }
 }

@@ -12,8 +12,15 @@ public actor EtcdLock: LockBackend {
     public let client: EtcdClient
     let spec: EtcdLockSpec
     let logger: Logger
-    private var lease: Int64?
-    private var keepAlive: Task<Void, Never>?
+    /// This process as a holder: a slot key whose holder names another instance is never taken to be this one's.
+    public nonisolated let instance: LockInstance
+    /// The lease of the slot this process holds, kept alive while it holds it; nil when it holds none.
+    private var session: EtcdSession?
+    /// A lease granted to take a slot that another node took first: nothing is bound to it yet. Its expiry, on
+    /// the monotonic clock, at the latest.
+    private var spare: (lease: Int64, expires: Int64)?
+    /// After `prepareForReboot`: the lease of `max_reboot_duration` that now holds this node's keys.
+    private var rebootLease: Int64?
     /// The lease of this node's place in the queue of waiters, while it waits.
     private var waiterLease: Int64?
     private var waiterLeaseRefreshed: Int64 = 0
@@ -26,11 +33,12 @@ public actor EtcdLock: LockBackend {
     /// still requires the slot key not to exist, so a stale look costs a second attempt, never a second holder.
     private var turn: (free: [Int], position: Int, at: Int64)?
 
-    /// A semaphore with the policy's settings.
-    public init(client: EtcdClient, spec: EtcdLockSpec, logger: Logger) {
+    /// A semaphore with the policy's settings, held as `instance`.
+    public init(client: EtcdClient, spec: EtcdLockSpec, logger: Logger, instance: LockInstance = .current()) {
         self.client = client
         self.spec = spec
         self.logger = logger
+        self.instance = instance
     }
 
     var holdersPrefix: String { "\(spec.prefix)/locks/\(spec.group)/holders/" }
@@ -85,6 +93,38 @@ public actor EtcdLock: LockBackend {
     /// The nodes of the waiter keys `kvs`, with the lease of each place.
     func waiters(_ kvs: [EtcdKeyValue]) -> [(node: String, lease: Int64)] { kvs.map { (String($0.key.dropFirst(waitersPrefix.count)), $0.lease) } }
 
+    /// Whose a holder key of this node's name is.
+    enum Claim: Equatable {
+        /// This process's.
+        case mine
+        /// An rc process of this host's current boot: `alive` when it still runs (and is not this one).
+        case thisHost(alive: Bool)
+        /// Kept across a reboot of this node (phase `rebooting`), by an earlier process.
+        case rebooting
+        /// Another host that uses the same node name, or an earlier boot of this one.
+        case otherHost
+    }
+
+    nonisolated func claim(_ info: HolderInfo) -> Claim {
+        if info.instance == instance.id { return .mine }
+        if info.phase == "rebooting" { return .rebooting }
+        guard info.bootID == instance.bootID else { return .otherHost }
+        return .thisHost(alive: info.pid != instance.pid && LockInstance.alive(info.pid))
+    }
+
+    /// What an operator is told when this node's name is held by someone else.
+    nonisolated func refusal(_ info: HolderInfo) -> LockUnavailable {
+        let who = "pid \(info.pid), boot id \(info.bootID.map { String($0.prefix(8)) } ?? "unknown"), instance \(info.instance.map { String($0.prefix(8)) } ?? "unknown")"
+        switch claim(info) {
+        case .thisHost:
+            return LockUnavailable("another rc process on this host (\(who)) holds the lock slot of node \(quoteString(info.node)) since \(info.acquiredAt); this one takes no slot while it does")
+        case .rebooting:
+            return LockUnavailable("the lock slot of node \(quoteString(info.node)) is kept for its reboot started at \(info.acquiredAt) (\(who)); it frees when the node is back or after max_reboot_duration")
+        default:
+            return LockUnavailable("another rc instance uses the node name \(quoteString(info.node)) (\(who)) and holds a lock slot since \(info.acquiredAt): two hosts may share this name (give each its own --node-name or RC_NODE_NAME); this one takes no slot while the other holds it")
+        }
+    }
+
     public func status(node: String) async throws(LockUnavailable) -> LockFacts {
         // One read: the holders, and the first ten in line (keys only, however long the line) with how many wait.
         let read: [(kvs: [EtcdKeyValue], count: Int64)]
@@ -96,8 +136,11 @@ public actor EtcdLock: LockBackend {
             throw Self.unavailable(error)
         }
         let holders = holderInfos(read[0].kvs).map(\.0)
+        // Held by this node: by this process, or by the rc of this host's boot (`rc status` beside the daemon); a
+        // slot held under this name by another host is not this node's.
+        let held = holders.contains { $0.node == node && [.mine, .thisHost(alive: true), .thisHost(alive: false)].contains(claim($0)) }
         return LockFacts(
-            held: holders.contains { $0.node == node }, available: holders.count < spec.slots, slots: Int64(spec.slots),
+            held: held, available: holders.count < spec.slots, slots: Int64(spec.slots),
             holders: holders.map(\.lockHolder), waiting: waiters(read[1].kvs).map(\.node), waitingCount: read[1].count)
     }
 
@@ -106,9 +149,13 @@ public actor EtcdLock: LockBackend {
     /// instead of racing again; every round of a race costs each racer a read and a transaction.
     static let attempts = 2
 
-    /// Takes a slot if one is free.
+    /// Takes a slot if one is free. A holder key of this node's name that another live instance holds (another
+    /// host of the same name, another rc process of this host, a reboot under way) is refused with an error that
+    /// names it; one left by a dead rc process of this boot is deleted first.
     public func acquire(_ holder: HolderInfo) async throws(LockUnavailable) -> Bool {
         let own = key(holder.node)
+        var holder = holder
+        (holder.instance, holder.bootID, holder.pid) = (instance.id, instance.bootID, instance.pid)
         let value = (try? JSONEncoder().encode(holder)) ?? Data()
         var seen = turn.flatMap { monotonicMilliseconds() - $0.at < 1000 ? $0 : nil }
         turn = nil
@@ -119,27 +166,18 @@ public actor EtcdLock: LockBackend {
                 (free, position) = (look.free, look.position)
                 seen = nil
             } else {
-                do {
-                    let read = try await client.read([
-                        EtcdRange(slotsPrefix, prefix: true), EtcdRange(own, keysOnly: true), EtcdRange(holdersPrefix, prefix: true, countOnly: true),
-                    ])
-                    let slots = taken(read.results[0].kvs)
-                    if !read.results[1].kvs.isEmpty {
-                        // Idempotent: this node already holds a slot (a restart under the lock).
-                        slot = slots.first { String(decoding: $0.value.value, as: UTF8.self) == holder.node }?.key
-                        return true
-                    }
-                    free = Self.free(slots: spec.slots, taken: Set(slots.keys), holders: Int(read.results[2].count))
-                } catch {
-                    throw Self.unavailable(error)
+                switch try await look(own, node: holder.node) {
+                case .held: return true
+                case .again: continue
+                case .free(let slots): free = slots
                 }
             }
             guard !free.isEmpty else { return false }
             // A node let through by the queue takes the free slot of its place among those let through, so that
             // they do not race for the same one; a node that did not queue picks one at random.
-            let index = position.map { free[min($0, free.count - 1)] } ?? free.randomElement()!
+            let index = position.map { free[min($0, free.count - 1)] } ?? free.randomElement() ?? free[0]
             do {
-                let lease = try await leaseForSlot()
+                let (lease, expires) = try await leaseForSlot()
                 let compare = [
                     EtcdCompare(key: slotKey(index), target: .create, result: .equal, number: 0),
                     EtcdCompare(key: own, target: .create, result: .equal, number: 0),
@@ -152,20 +190,19 @@ public actor EtcdLock: LockBackend {
                             .put(key: slotKey(index), value: Data(holder.node.utf8), lease: lease), .put(key: own, value: value, lease: lease),
                             .delete(key: waiterKey(holder.node)),
                         ])
-                } catch .server(_, _, let message) where message.contains("lease not found") {
+                } catch let error where error.isLeaseNotFound {
                     // The lease ran out while this node waited: take a new one and look again.
-                    if self.lease == lease { self.lease = nil } else { (waiterLease, waiterPlace) = (nil, nil) }
+                    if spare?.lease == lease { spare = nil } else { (waiterLease, waiterPlace) = (nil, nil) }
                     continue
                 }
                 if won {
-                    if self.lease == nil {
-                        // The lease of the node's place in line is now the slot's.
-                        self.lease = lease
-                        waiterLease = nil
-                        waiterPlace = nil
-                    }
+                    // The lease (a spare one, or the one of the node's place in line) is now the slot's, and the
+                    // session keeps it alive.
+                    if spare?.lease == lease { spare = nil } else { (waiterLease, waiterPlace) = (nil, nil) }
+                    let session = EtcdSession(client: client, lease: lease, ttl: leaseSeconds, expires: expires, logger: logger)
+                    await session.start()
+                    self.session = session
                     slot = index
-                    startKeepAlive()
                     return true
                 }
             } catch {
@@ -175,6 +212,78 @@ public actor EtcdLock: LockBackend {
         }
         return false
     }
+
+    /// What `acquire` found when it looked.
+    enum Look {
+        /// This process holds a slot already.
+        case held
+        /// Keys a dead process left were deleted: look again.
+        case again
+        /// The free slots.
+        case free([Int])
+    }
+
+    /// One look before taking a slot: the slot keys, this node's holder key and the number of holders.
+    private func look(_ own: String, node: String) async throws(LockUnavailable) -> Look {
+        let read: [(kvs: [EtcdKeyValue], count: Int64)]
+        do {
+            read = try await client.read([EtcdRange(slotsPrefix, prefix: true), EtcdRange(own), EtcdRange(holdersPrefix, prefix: true, countOnly: true)]).results
+        } catch {
+            throw Self.unavailable(error)
+        }
+        let slots = taken(read[0].kvs)
+        guard let kv = read[1].kvs.first else {
+            return .free(Self.free(slots: spec.slots, taken: Set(slots.keys), holders: Int(read[2].count)))
+        }
+        let info = holderInfos([kv])[0].0
+        switch claim(info) {
+        case .mine:
+            if let session, await session.isAlive { return .held }
+            // This process's keys, on a lease it no longer certainly keeps: give them up and look again.
+            session = nil
+        case .thisHost(alive: false):
+            // Left by an rc process of this boot that died: nobody acts on it any more.
+            logger.notice("removing the lock slot left by pid \(info.pid) of this host (it no longer runs)")
+        default:
+            throw refusal(info)
+        }
+        do {
+            try await deleteHolder(kv, slots: slots, node: node)
+        } catch {
+            throw Self.unavailable(error)
+        }
+        return .again
+    }
+
+    /// Deletes a holder key and its slot key, only as they were read (compared on their mod revisions).
+    private func deleteHolder(_ kv: EtcdKeyValue, slots: [Int: EtcdKeyValue], node: String) async throws(EtcdError) {
+        var compare = [EtcdCompare(key: kv.key, target: .mod, result: .equal, number: kv.modRevision)]
+        var deletes: [EtcdOperation] = [.delete(key: kv.key)]
+        if let (index, slotKV) = slots.first(where: { String(decoding: $0.value.value, as: UTF8.self) == node && $0.value.lease == kv.lease }) {
+            compare.append(EtcdCompare(key: slotKey(index), target: .mod, result: .equal, number: slotKV.modRevision))
+            deletes.append(.delete(key: slotKey(index)))
+        }
+        if try await client.txn(compare, success: deletes), kv.lease != 0 {
+            // Whatever else is on that lease was this holder's too.
+            try await client.revoke(kv.lease)
+        }
+    }
+
+    /// Runs `body`, turning etcd's errors into the lock's.
+    private func lockErrors<T>(_ body: () async throws -> T) async throws(LockUnavailable) -> T {
+        do {
+            return try await body()
+        } catch let error as LockUnavailable {
+            throw error
+        } catch let error as EtcdError {
+            throw Self.unavailable(error)
+        } catch {
+            throw LockUnavailable("\(error)")
+        }
+    }
+
+    /// Seconds of the lease of a slot or a place in line.
+    var leaseSeconds: Int64 { max(2, spec.ttl / 1000) }
 
     /// Waits in line for a slot, at most `milliseconds`: this node's place is a key under `waiters/` (created once,
     /// so its create revision orders the queue). It returns when the node is among the first `free slots` waiters;
@@ -197,14 +306,15 @@ public actor EtcdLock: LockBackend {
                     // Not in line yet, or in line under a lease this process does not keep (a restart): take a
                     // place. A put keeps the key's create revision, so a node already in line keeps its place.
                     if waiterLease == nil {
-                        if let unused = lease, slot == nil {
+                        if let unused = spare {
                             // The lease granted for a slot this node then lost to another: nothing is bound to it yet.
-                            waiterLease = unused
-                            lease = nil
+                            waiterLease = unused.lease
+                            waiterLeaseRefreshed = unused.expires - ttl * 1000
+                            spare = nil
                         } else {
                             waiterLease = try await client.grant(ttl: ttl)
+                            waiterLeaseRefreshed = now
                         }
-                        waiterLeaseRefreshed = now
                     }
                     waiterPlace = try await client.put(mine, Data(node.utf8), lease: waiterLease)
                     continue
@@ -292,102 +402,138 @@ public actor EtcdLock: LockBackend {
     }
 
     public func release(node: String) async throws(LockUnavailable) {
-        keepAlive?.cancel()
-        keepAlive = nil
-        do {
-            if let lease, slot != nil {
-                // This process took the slot: its lease holds the holder key and the slot key and nothing else, so
-                // revoking it deletes both in one write (a transaction and a revoke would be two on the hand-off).
-                try await client.revoke(lease)
-            } else {
-                // After the reboot or from `rc lock release`: the keys go in one transaction, found by reading,
-                // and then their leases, off the waiting nodes' path.
-                var leases: Set<Int64> = []
-                let held = try await slotHeld(by: node)
-                if let index = held.index {
-                    leases.insert(held.lease)
-                    _ = try await client.txn([], success: [.delete(key: key(node)), .delete(key: slotKey(index))])
-                } else if let kv = try await client.delete(key(node)) {
-                    leases.insert(kv.lease)
-                }
-                let client = self.client
-                Task { for id in leases where id != 0 { try? await client.revoke(id) } }
-            }
-        } catch {
-            throw Self.unavailable(error)
+        try await release(node: node) { [self] info in
+            [.mine, .thisHost(alive: false)].contains(claim(info))
         }
-        lease = nil
-        slot = nil
     }
 
-    /// The slot `node` holds and that key's lease (0 when this process took it and knows its lease).
-    private func slotHeld(by node: String) async throws(EtcdError) -> (index: Int?, lease: Int64) {
-        if let slot { return (slot, 0) }
-        let held = taken(try await client.range(slotsPrefix, prefix: true).kvs).first { String(decoding: $0.value.value, as: UTF8.self) == node }
-        return (held?.key, held?.value.lease ?? 0)
+    public func releaseAfterReboot(node: String, bootID: String) async throws(LockUnavailable) {
+        try await release(node: node) { [self] info in
+            info.bootID == bootID || [.mine, .thisHost(alive: false)].contains(claim(info))
+        }
+    }
+
+    /// `rc lock release --node`: frees the slot of `node` whoever holds it.
+    public func forceRelease(node: String) async throws(LockUnavailable) {
+        try await release(node: node) { _ in true }
+    }
+
+    /// Gives back the slot of `node` when `owned` says its holder key is this caller's to free.
+    private func release(node: String, owned: @Sendable (HolderInfo) -> Bool) async throws(LockUnavailable) {
+        try await lockErrors {
+            if let session {
+                // This process took the slot: its lease holds the holder key and the slot key and nothing else, so
+                // revoking it deletes both in one write (a transaction and a revoke would be two on the hand-off).
+                self.session = nil
+                slot = nil
+                try await session.revoke()
+                return
+            }
+            // After the reboot, from `rc lock release`, or for keys an earlier process left: the keys are read and
+            // deleted in one transaction that compares them to what was read, so a key that changed hands
+            // meanwhile (another node's, now) is never deleted; then their lease is revoked.
+            for _ in 0..<3 {
+                let read = try await client.read([EtcdRange(key(node)), EtcdRange(slotsPrefix, prefix: true)])
+                guard let kv = read.results[0].kvs.first else {
+                    rebootLease = nil
+                    return
+                }
+                guard owned(holderInfos([kv])[0].0) else {
+                    logger.notice("the lock slot of node \(quoteString(node)) is held by another rc instance; it is left alone")
+                    return
+                }
+                let slots = taken(read.results[1].kvs)
+                let mod = kv.modRevision
+                try await deleteHolder(kv, slots: slots, node: node)
+                let after = try await client.range(key(node)).kvs.first
+                if after == nil || after?.modRevision != mod {
+                    rebootLease = nil
+                    return
+                }
+            }
+            throw LockUnavailable("the lock slot of node \(quoteString(node)) kept changing while it was released")
+        }
+    }
+
+    /// The keys of this node's slot as they are now: its holder key and its slot key (index and key), if any.
+    private func readHeld(_ node: String) async throws(EtcdError) -> (holder: EtcdKeyValue?, slot: (index: Int, kv: EtcdKeyValue)?) {
+        let read = try await client.read([EtcdRange(key(node)), EtcdRange(slotsPrefix, prefix: true)])
+        let holder = read.results[0].kvs.first
+        let slot = taken(read.results[1].kvs).first { String(decoding: $0.value.value, as: UTF8.self) == node && $0.value.lease == holder?.lease }
+        return (holder, slot.map { ($0.key, $0.value) })
     }
 
     /// Before the reboot: the slot moves to a lease of `max_reboot_duration`, which nobody keeps alive, so a node
-    /// that never comes back frees its slot when it expires.
+    /// that never comes back frees its slot when it expires. The slot's own lease stays alive until the move has
+    /// succeeded; the move compares the keys to what this process holds, and anything else (the lease lost, the
+    /// keys changed hands, the move failed) throws: then the node does not reboot.
     public func prepareForReboot(node: String) async throws(LockUnavailable) {
-        keepAlive?.cancel()
-        keepAlive = nil
-        let kvs: [EtcdKeyValue]
-        do {
-            kvs = try await client.range(key(node)).kvs
-        } catch {
-            throw Self.unavailable(error)
-        }
-        guard let kv = kvs.first else { throw LockUnavailable("this node holds no slot to keep across the reboot") }
-        var info = (try? JSONDecoder().decode(HolderInfo.self, from: kv.value)) ?? HolderInfo(node: node, pid: 0, acquiredAt: "", phase: "")
-        info.phase = "rebooting"
-        do {
-            let rebootLease = try await client.grant(ttl: max(1, spec.maxRebootDuration / 1000))
-            var moves: [EtcdOperation] = [.put(key: key(node), value: (try? JSONEncoder().encode(info)) ?? Data(), lease: rebootLease)]
-            if let index = try await slotHeld(by: node).index { moves.append(.put(key: slotKey(index), value: Data(node.utf8), lease: rebootLease)) }
-            _ = try await client.txn([EtcdCompare(key: key(node), target: .create, result: .equal, number: kv.createRevision)], success: moves)
-            if let lease { try await client.revoke(lease) }
-            lease = nil
-        } catch {
-            throw Self.unavailable(error)
+        guard let session else { throw LockUnavailable("this process holds no lock slot to keep across the reboot") }
+        if let lost = await session.lost { throw LockUnavailable("\(lost); not rebooting") }
+        try await lockErrors {
+            let (holder, slot) = try await readHeld(node)
+            guard let holder, holderInfos([holder])[0].0.instance == instance.id, holder.lease == session.lease, let slot else {
+                throw LockUnavailable("the lock slot of node \(quoteString(node)) is no longer this process's; not rebooting")
+            }
+            var info = holderInfos([holder])[0].0
+            info.phase = "rebooting"
+            let reboot = try await client.grant(ttl: max(1, spec.maxRebootDuration / 1000))
+            guard await session.isAlive else {
+                try? await client.revoke(reboot)
+                throw LockUnavailable("\(await session.lost ?? "the lock lease was lost") while the reboot lease was granted; not rebooting")
+            }
+            let moved = try await client.txn(
+                [
+                    EtcdCompare(key: holder.key, target: .mod, result: .equal, number: holder.modRevision),
+                    EtcdCompare(key: holder.key, target: .lease, result: .equal, number: session.lease),
+                    EtcdCompare(key: slotKey(slot.index), target: .mod, result: .equal, number: slot.kv.modRevision),
+                ],
+                success: [
+                    .put(key: holder.key, value: (try? JSONEncoder().encode(info)) ?? Data(), lease: reboot),
+                    .put(key: slotKey(slot.index), value: Data(node.utf8), lease: reboot),
+                ])
+            guard moved else {
+                try? await client.revoke(reboot)
+                throw LockUnavailable("the lock slot of node \(quoteString(node)) changed before it could be kept across the reboot; not rebooting")
+            }
+            rebootLease = reboot
+            self.session = nil
+            self.slot = nil
+            try? await session.revoke()
         }
     }
 
-    /// The lease for the slot: the node's own, else the lease of its place in line (already granted and kept
-    /// alive, which keeps a grant off the hand-off), else a new one.
-    private func leaseForSlot() async throws(EtcdError) -> Int64 {
-        // A lease that expired meanwhile makes the put fail with "lease not found", and a new one is taken then.
-        if let lease { return lease }
-        if let waiterLease { return waiterLease }
-        let fresh = try await client.grant(ttl: max(1, spec.ttl / 1000))
-        lease = fresh
-        return fresh
-    }
-
-    /// Keeps the holder's lease alive (every third of the TTL) while the slot is held.
-    private func startKeepAlive() {
-        keepAlive?.cancel()
-        guard let lease else { return }
-        let client = self.client
-        let period = max(1, spec.ttl / 3)
-        let logger = self.logger
-        keepAlive = Task {
-            while !Task.isCancelled {
-                try? await Task.sleep(for: .milliseconds(period))
-                if Task.isCancelled { break }
-                do {
-                    let left = try await client.keepAlive(lease)
-                    // A release (which revokes the lease) or a shutdown may have come meanwhile.
-                    if Task.isCancelled || client.isShutDown { break }
-                    if left <= 0 {
-                        logger.error("the lease of the lock slot expired")
-                        break
-                    }
-                } catch {
-                    if Task.isCancelled || client.isShutDown { break }
-                    logger.warning("cannot refresh the lock lease: \(error)")
-                }
+    /// Right before the reboot command: the holder key and the slot key are read once more and must be this
+    /// process's, on the reboot lease it moved them to.
+    public func verifyForReboot(node: String) async throws(LockUnavailable) {
+        guard let rebootLease else { throw LockUnavailable("no lock slot was kept for the reboot; not rebooting") }
+        try await lockErrors {
+            let (holder, slot) = try await readHeld(node)
+            guard let holder, holder.lease == rebootLease, holderInfos([holder])[0].0.instance == instance.id, slot != nil else {
+                throw LockUnavailable("the lock slot of node \(quoteString(node)) is no longer this process's right before the reboot; not rebooting")
             }
         }
+    }
+
+    public func heldForReboot(node: String, bootID: String) async throws(LockUnavailable) -> Bool? {
+        do {
+            guard let kv = try await client.range(key(node)).kvs.first else { return false }
+            let info = holderInfos([kv])[0].0
+            return info.phase == "rebooting" && info.bootID == bootID
+        } catch {
+            throw Self.unavailable(error)
+        }
+    }
+
+    /// The lease for the slot, with its expiry at the latest: a spare one, else the lease of the node's place in
+    /// line (already granted and kept alive, which keeps a grant off the hand-off), else a new one.
+    private func leaseForSlot() async throws(EtcdError) -> (Int64, Int64) {
+        // A lease that expired meanwhile makes the put fail with "lease not found", and a new one is taken then.
+        if let spare { return spare }
+        if let waiterLease { return (waiterLease, waiterLeaseRefreshed + leaseSeconds * 1000) }
+        let sent = monotonicMilliseconds()
+        let fresh = try await client.grant(ttl: leaseSeconds)
+        spare = (fresh, sent + leaseSeconds * 1000)
+        return (fresh, sent + leaseSeconds * 1000)
     }
 }

@@ -3,17 +3,67 @@ import Foundation
 import Logging
 import PolicyLang
 
-/// What a node knows of its fleet: the published cluster state, the last reboot anywhere, a fleet-wide kill
+/// What a node tells its fleet about itself: published by every pass and again by the reporter on its own timer.
+public struct MemberReport: Codable, Sendable, Equatable {
+    /// How a pass ended, as the node published it.
+    public struct Outcome: Codable, Sendable, Equatable {
+        public var outcome: String
+        public var blockedBy: String?
+        public var name: String?
+        public var reason: String?
+        public var at: String
+
+        /// Creates an outcome.
+        public init(outcome: String, blockedBy: String? = nil, name: String? = nil, reason: String? = nil, at: String) {
+            (self.outcome, self.blockedBy, self.name, self.reason, self.at) = (outcome, blockedBy, name, reason, at)
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case outcome, name, reason, at
+            case blockedBy = "blocked_by"
+        }
+    }
+
+    public var node: String
+    public var healthy: Bool
+    /// RFC 3339, on the reporting node's clock (shown, never compared with another node's clock).
+    public var reportedAt: String
+    public var version: String
+    public var labels: [String: String]
+    public var instance: String
+    public var bootID: String
+    /// `rebooting` from right before the reboot command until the node reports again after its boot.
+    public var phase: String?
+    /// The node's last decision.
+    public var decision: Outcome?
+
+    /// Creates a report.
+    public init(
+        node: String, healthy: Bool, reportedAt: String, labels: [String: String] = [:], instance: String, bootID: String, phase: String? = nil,
+        decision: Outcome? = nil, version: String = rcVersion
+    ) {
+        (self.node, self.healthy, self.reportedAt, self.version, self.labels) = (node, healthy, reportedAt, version, labels)
+        (self.instance, self.bootID, self.phase, self.decision) = (instance, bootID, phase, decision)
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case node, healthy, version, labels, instance, phase, decision
+        case reportedAt = "reported_at"
+        case bootID = "boot_id"
+    }
+}
+
+/// What a node knows of its fleet: the members and their health, the last reboot anywhere, a fleet-wide kill
 /// switch; and what it tells the fleet.
 public protocol Fleet: Sendable {
     /// Whether the fleet's health is published and read (so health checks run on every pass).
     var publishesHealth: Bool { get }
-    /// The cluster facts.
-    func cluster(node: String, fallbackNodes: [String]) async throws(LockUnavailable) -> ClusterFacts
+    /// The cluster facts; `now` is this node's clock, against which the time since the last reboot is laid.
+    func cluster(node: String, fallbackNodes: [String], now: Instant) async throws(LockUnavailable) -> ClusterFacts
     /// Whether a fleet-wide kill switch is set; `nil` when the fleet has none.
     func killSwitch() async throws(LockUnavailable) -> Bool?
-    /// Publishes this node's health.
-    func publish(node: String, healthy: Bool, at: Instant) async throws(LockUnavailable)
+    /// Publishes this node's report (and keeps publishing it on the reporter's timer).
+    func publish(_ report: MemberReport) async throws(LockUnavailable)
     /// Records a reboot for the cooldown.
     func recordReboot(at: Instant) async throws(LockUnavailable)
 }
@@ -29,13 +79,13 @@ public struct LocalFleet: Fleet {
 
     public var publishesHealth: Bool { false }
 
-    public func cluster(node: String, fallbackNodes: [String]) async throws(LockUnavailable) -> ClusterFacts {
+    public func cluster(node: String, fallbackNodes: [String], now: Instant) async throws(LockUnavailable) -> ClusterFacts {
         ClusterFacts(size: 1, healthy: 1, fallbackHealthy: fallbackNodes.contains(node) ? 1 : 0, lastReboot: state.lastReboot())
     }
 
     public func killSwitch() async throws(LockUnavailable) -> Bool? { nil }
 
-    public func publish(node: String, healthy: Bool, at: Instant) async throws(LockUnavailable) {}
+    public func publish(_ report: MemberReport) async throws(LockUnavailable) {}
 
     public func recordReboot(at: Instant) async throws(LockUnavailable) {
         do {
@@ -45,91 +95,3 @@ public struct LocalFleet: Fleet {
         }
     }
 }
-
-/// The fleet on etcd: every node publishes `{healthy, checked_at, version}` under `<prefix>/nodes/<node>` with a
-/// lease of three publish intervals (so a node that stops publishing drops out), the cooldown reads and writes
-/// `<prefix>/last_reboot`, and `<prefix>/kill_switch` (or the policy's key) stops every node.
-public actor EtcdFleet: Fleet {
-    let client: EtcdClient
-    let prefix: String
-    let publishInterval: Int64
-    let killSwitchKey: String?
-    private var lease: Int64?
-
-    /// The fleet of a policy's `lock etcd` and `kill_switch etcd`.
-    public init(client: EtcdClient, policy: CheckedPolicy, spec: EtcdLockSpec) {
-        self.client = client
-        prefix = spec.prefix
-        publishInterval = policy.cluster.publishInterval
-        killSwitchKey = policy.killSwitches.compactMap { if case .etcd(let key) = $0 { key ?? policy.defaultKillSwitchKey } else { nil } }.first
-    }
-
-    public nonisolated var publishesHealth: Bool { true }
-
-    struct NodeState: Codable {
-        var healthy: Bool
-        var checkedAt: String
-        var version: String
-
-        enum CodingKeys: String, CodingKey {
-            case healthy, version
-            case checkedAt = "checked_at"
-        }
-    }
-
-    public func cluster(node: String, fallbackNodes: [String]) async throws(LockUnavailable) -> ClusterFacts {
-        do {
-            let (kvs, _) = try await client.range(prefix + "/nodes/", prefix: true)
-            var size: Int64 = 0
-            var healthy: Int64 = 0
-            var fallback: Int64 = 0
-            for kv in kvs {
-                size += 1
-                let name = String(kv.key.dropFirst((prefix + "/nodes/").count))
-                if let state = try? JSONDecoder().decode(NodeState.self, from: kv.value), state.healthy {
-                    healthy += 1
-                    if fallbackNodes.contains(name) { fallback += 1 }
-                }
-            }
-            let last = try await client.range(prefix + "/last_reboot").kvs.first.flatMap { kv -> Instant? in
-                if case .success(let i) = Instant.parse(String(decoding: kv.value, as: UTF8.self)) { return i }
-                return nil
-            }
-            return ClusterFacts(size: size, healthy: healthy, fallbackHealthy: fallback, lastReboot: last)
-        } catch {
-            throw LockUnavailable(error.description)
-        }
-    }
-
-    public func killSwitch() async throws(LockUnavailable) -> Bool? {
-        guard let key = killSwitchKey else { return nil }
-        do {
-            return try await !client.range(key).kvs.isEmpty
-        } catch {
-            throw LockUnavailable(error.description)
-        }
-    }
-
-    public func publish(node: String, healthy: Bool, at: Instant) async throws(LockUnavailable) {
-        let value = (try? JSONEncoder().encode(NodeState(healthy: healthy, checkedAt: at.description, version: rcVersion))) ?? Data()
-        do {
-            var alive: Int64 = 0
-            if let lease { alive = try await client.keepAlive(lease) }
-            if alive <= 0 { lease = try await client.grant(ttl: max(3, publishInterval * 3 / 1000)) }
-            try await client.put(prefix + "/nodes/" + node, value, lease: lease)
-        } catch {
-            throw LockUnavailable(error.description)
-        }
-    }
-
-    public func recordReboot(at: Instant) async throws(LockUnavailable) {
-        do {
-            try await client.put(prefix + "/last_reboot", Data(at.description.utf8))
-        } catch {
-            throw LockUnavailable(error.description)
-        }
-    }
-}
-
-/// The version of rc: printed by `rc version` and published with each node's state.
-public let rcVersion = "0.1.0"

@@ -19,6 +19,10 @@ public struct RunnerSettings: Sendable {
     public var statusOnly: Bool = false
     /// How long the reboot command may run.
     public var rebootTimeout: Int64 = 120_000
+    /// This node's labels (`node.labels`).
+    public var labels: [String: String] = [:]
+    /// This process as a lock holder and fleet member; its boot id is read from `bootIDPath`.
+    public var instance: LockInstance
 
     /// Creates settings.
     public init(nodeName: String, dryRun: Bool, stateDirectory: String, bootIDPath: String = "/proc/sys/kernel/random/boot_id") {
@@ -26,6 +30,7 @@ public struct RunnerSettings: Sendable {
         self.dryRun = dryRun
         self.stateDirectory = stateDirectory
         self.bootIDPath = bootIDPath
+        instance = LockInstance.current(bootIDPath: bootIDPath)
     }
 }
 
@@ -116,20 +121,36 @@ public struct Runner: Sendable {
             .trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
-    /// The facts every phase starts from: time, node, kill switches, the cluster.
-    func baseFacts(_ policy: PreparedPolicy, phase: HealthPhase) async throws(LockUnavailable) -> Facts {
+    /// The facts every phase starts from: time, node, kill switches, and the cluster unless `cluster` is false
+    /// (a pass that publishes this node's state first reads the cluster after it).
+    func baseFacts(_ policy: PreparedPolicy, phase: HealthPhase, cluster: Bool = true) async throws(LockUnavailable) -> Facts {
         var facts = Facts()
         facts.now = clock.now()
         facts.phase = phase
         facts.nodeName = settings.nodeName
-        facts.nodeLabels = [:]
+        facts.nodeLabels = settings.labels
         if let uptime = paths.read("/proc/uptime")?.split(separator: " ").first.flatMap({ Double($0) }) {
             facts.nodeUptime = Int64(uptime * 1000)
         }
         facts.killSwitch = !killSwitches.active(policy.policy).isEmpty
-        facts.cluster = try await fleet.cluster(node: settings.nodeName, fallbackNodes: policy.policy.cluster.fallbackNodes)
+        if cluster { try await readCluster(policy, into: &facts) }
         if try await fleet.killSwitch() == true { facts.killSwitch = true }
         return facts
+    }
+
+    /// The cluster facts, as the fleet has them now.
+    func readCluster(_ policy: PreparedPolicy, into facts: inout Facts) async throws(LockUnavailable) {
+        facts.cluster = try await fleet.cluster(node: settings.nodeName, fallbackNodes: policy.policy.cluster.fallbackNodes, now: clock.now())
+    }
+
+    /// This node's report to its fleet: its health in `facts`, and the decision when there is one.
+    func report(_ facts: Facts, healthy: Bool? = nil, phase: String? = nil, decision: Decision? = nil) -> MemberReport {
+        let outcome = decision.map {
+            MemberReport.Outcome(outcome: $0.outcome.rawValue, blockedBy: $0.blockedBy?.rawValue, name: $0.name, reason: $0.reasons.first, at: clock.now().description)
+        }
+        return MemberReport(
+            node: settings.nodeName, healthy: healthy ?? facts.health.values.allSatisfy(\.ok), reportedAt: clock.now().description, labels: settings.labels,
+            instance: settings.instance.id, bootID: settings.instance.bootID, phase: phase, decision: outcome)
     }
 
     func context(_ policy: PreparedPolicy, _ phase: HealthPhase, lockHeld: Bool, attempts: Int) -> HealthContext {
@@ -155,12 +176,24 @@ public struct Runner: Sendable {
         return PassResult(decision: decision, facts: facts, action: action, error: error)
     }
 
+    /// A pass that cannot go on: blocked by `by` with `reason` first among its reasons (the trace still shows
+    /// what the facts said), and no reboot.
+    func blocked(_ policy: PreparedPolicy, _ facts: Facts, by: BlockReason, _ reason: String, error: Bool = true) -> PassResult {
+        logger.error("\(reason)")
+        var result = finish(policy, facts, error: error ? reason : nil)
+        if !error { result.decision.reasons.insert(reason, at: 0) }
+        result.decision.outcome = .blocked
+        result.decision.blockedBy = by
+        result.decision.name = nil
+        return result
+    }
+
     /// One pass: the post-boot gate when a reboot was under way, otherwise detect, gate, lock, re-check and reboot.
     public func pass(_ policy: PreparedPolicy) async -> PassResult {
-        if let result = await afterBoot(policy) { return result }
+        if case .done(let result) = await afterBoot(policy) { return result }
         var facts: Facts
         do {
-            facts = try await baseFacts(policy, phase: .preLock)
+            facts = try await baseFacts(policy, phase: .preLock, cluster: !fleet.publishesHealth)
         } catch {
             return unavailable(policy, error)
         }
@@ -175,21 +208,21 @@ public struct Runner: Sendable {
             }
         }
         if fleet.publishesHealth {
-            // The fleet counts healthy nodes: every pass checks and publishes this node's health.
+            // The fleet counts healthy nodes: every pass checks this node's health and publishes it before it
+            // reads the fleet, so the fleet it reads has this node as it is now.
             await runHealth(policy, .preLock, lockHeld: false, into: &facts)
-            if !settings.statusOnly {
-                do {
-                    try await fleet.publish(node: settings.nodeName, healthy: facts.health.values.allSatisfy(\.ok), at: clock.now())
-                } catch {
-                    return unavailable(policy, error, facts)
-                }
+            do {
+                if !settings.statusOnly { try await fleet.publish(report(facts, decision: nil)) }
+                try await readCluster(policy, into: &facts)
+            } catch {
+                return unavailable(policy, error, facts)
             }
         } else {
             // Health checks assumed ok first: scripts run only when nothing else holds the reboot back.
-            guard policy.decide(facts).outcome == .reboot else { return finish(policy, facts) }
+            guard policy.decide(facts).outcome == .reboot else { return await published(policy, facts) }
             await runHealth(policy, .preLock, lockHeld: false, into: &facts)
         }
-        guard policy.decide(facts).outcome == .reboot else { return finish(policy, facts) }
+        guard policy.decide(facts).outcome == .reboot else { return await published(policy, facts) }
         if settings.statusOnly { return finish(policy, facts) }
 
         let holder = HolderInfo(node: settings.nodeName, pid: getpid(), acquiredAt: clock.now().description, phase: HealthPhase.postLock.environmentValue)
@@ -197,11 +230,12 @@ public struct Runner: Sendable {
             do {
                 if try await !lock.acquire(holder) {
                     facts.lock.available = false
-                    return finish(policy, facts)
+                    return await published(policy, facts)
                 }
             } catch {
                 facts.lock.available = false
-                return finish(policy, facts, error: "the lock cannot be taken: \(error.description)")
+                facts.lock.held = false
+                return await published(policy, blocked(policy, facts, by: .lock, "the lock cannot be taken: \(error.description)"))
             }
         }
         logger.info("took a lock slot; checking again under the lock")
@@ -220,34 +254,39 @@ public struct Runner: Sendable {
         under.detectors = await detectors.observeAll(policy)
         guard policy.decide(under).outcome == .reboot else {
             await releaseLock()
-            return finish(policy, under)
+            return await published(policy, under)
         }
 
         let command = RebootCommand(policy: policy.policy, nodeName: settings.nodeName, phase: .postLock)
         if settings.dryRun || policy.policy.dryRun {
             announce("dry run: would reboot with: \(command.display)")
             await releaseLock()
-            return finish(policy, under, .dryRun(command))
+            return await published(policy, finish(policy, under, .dryRun(command)))
         }
         let now = clock.now()
         do {
             try state.save(RebootRecord(bootID: bootID(), node: settings.nodeName, policy: policy.policy.name, at: now.description))
         } catch {
             await releaseLock()
-            return finish(policy, under, error: "cannot write the reboot record in \(settings.stateDirectory): \(error); not rebooting")
+            return blocked(policy, under, by: .lock, "cannot write the reboot record in \(settings.stateDirectory): \(error); not rebooting")
         }
         do {
+            // The slot moves to the bounded reboot lease (checked: this process must still hold it), the fleet
+            // hears that this node goes down (not healthy from now on), and right before the command the slot is
+            // read once more: it must still be this node's.
             if !settings.skipLock { try await lock.prepareForReboot(node: settings.nodeName) }
             try await fleet.recordReboot(at: now)
+            try await fleet.publish(report(under, healthy: false, phase: "rebooting"))
+            if !settings.skipLock { try await lock.verifyForReboot(node: settings.nodeName) }
         } catch {
-            state.removeRecord()
+            try? state.removeRecord()
             await releaseLock()
-            return finish(policy, under, error: "cannot prepare the lock for the reboot: \(error.description); not rebooting")
+            return blocked(policy, under, by: .lock, "the lock slot cannot be kept for the reboot: \(error.description)")
         }
         logger.notice("rebooting: \(command.display)")
         let result = await processes.run(command.argv, environment: ["PATH": "/usr/sbin:/usr/bin:/sbin:/bin"], timeout: settings.rebootTimeout)
         guard result.exitCode == 0 else {
-            state.removeRecord()
+            try? state.removeRecord()
             await releaseLock()
             let why = "the reboot command failed (\(result.ending)): \((result.stdout + result.stderr).trimmingCharacters(in: .whitespacesAndNewlines))"
             return finish(policy, under, error: why)
@@ -255,17 +294,28 @@ public struct Runner: Sendable {
         return finish(policy, under, .rebooted(command))
     }
 
+    /// `finish`, and the decision published to the fleet (for `rc fleet status`); a failure to publish it only
+    /// logs: the decision stands.
+    func published(_ policy: PreparedPolicy, _ facts: Facts) async -> PassResult {
+        await published(policy, finish(policy, facts))
+    }
+
+    func published(_ policy: PreparedPolicy, _ result: PassResult) async -> PassResult {
+        guard fleet.publishesHealth, !settings.statusOnly else { return result }
+        do {
+            try await fleet.publish(report(result.facts, decision: result.decision))
+        } catch {
+            logger.warning("cannot publish this node's decision: \(error.description)")
+        }
+        return result
+    }
+
     /// A pass that could not read the lock or the fleet: blocked by the lock (exit 4), retried with backoff.
     func unavailable(_ policy: PreparedPolicy, _ error: LockUnavailable, _ partial: Facts? = nil) -> PassResult {
         var facts = partial ?? Facts(now: clock.now(), phase: .preLock, nodeName: settings.nodeName)
         facts.lock = LockFacts(held: false, available: false, slots: policy.lockSlots, holders: [])
-        logger.error("\(error.description)")
-        var result = finish(policy, facts, error: "the lock and cluster state cannot be read: \(error.description)")
         // Whatever the facts that could be read say, nothing reboots without the lock: blocked by it (exit 4).
-        result.decision.outcome = .blocked
-        result.decision.blockedBy = .lock
-        result.decision.name = nil
-        return result
+        return blocked(policy, facts, by: .lock, "the lock and cluster state cannot be read: \(error.description)")
     }
 
     /// Gives the lock slot back (logged when it fails).
@@ -278,32 +328,92 @@ public struct Runner: Sendable {
         }
     }
 
-    /// A reboot record from before: a new boot id runs the post-boot gate and releases the slot when it passes;
-    /// the same boot id means the reboot never happened, which is logged and undone.
-    func afterBoot(_ policy: PreparedPolicy) async -> PassResult? {
-        guard let record = state.record(), !settings.statusOnly else { return nil }
+    /// What the look at a reboot record decided.
+    enum AfterBoot {
+        /// The pass ends here.
+        case done(PassResult)
+        /// No record (or one that is settled): the pass goes on.
+        case goOn
+    }
+
+    /// A reboot record from before. A new boot id runs the post-boot gate and releases the slot when it passes.
+    /// The same boot id means the reboot command was interrupted, or its reboot is still to come (a delayed
+    /// `shutdown -r +N`): the slot stays kept for it, and the command is not run again for this record, until the
+    /// node is back or the slot's reboot lease (`max_reboot_duration`) ends. A record that cannot be read or
+    /// removed blocks, with its path.
+    func afterBoot(_ policy: PreparedPolicy) async -> AfterBoot {
+        guard !settings.statusOnly else { return .goOn }
+        let base = Facts(now: clock.now(), phase: .preLock, nodeName: settings.nodeName)
+        let record: RebootRecord
+        do {
+            guard let found = try state.record() else { return .goOn }
+            record = found
+        } catch {
+            return .done(blocked(policy, base, by: .lock, "the reboot record \(error); not rebooting until it is settled"))
+        }
         let current = bootID()
         if current == record.bootID {
-            logger.warning("the reboot recorded at \(record.at) did not happen (boot id unchanged); releasing the lock slot")
-            await releaseLock()
-            state.removeRecord()
-            return nil
+            let kept: Bool
+            do {
+                kept = try await lock.heldForReboot(node: settings.nodeName, bootID: record.bootID)
+                    ?? (clock.now().epochMilliseconds < record.started + policy.maxRebootDuration)
+            } catch {
+                return .done(unavailable(policy, error))
+            }
+            if kept {
+                var facts = base
+                facts.lock = LockFacts(held: true, available: false, slots: policy.lockSlots)
+                let reason = "the reboot recorded at \(record.at) has not happened (boot id unchanged): it was interrupted or is still to come; its lock slot stays held and the reboot command is not run again until the node is back or max_reboot_duration (\(formatDuration(milliseconds: policy.maxRebootDuration))) has passed"
+                return .done(blocked(policy, facts, by: .lock, reason, error: false))
+            }
+            logger.warning("the reboot recorded at \(record.at) did not happen (boot id unchanged) and its lock slot has ended; removing the record")
+            do {
+                try state.removeRecord()
+            } catch {
+                return .done(blocked(policy, base, by: .lock, "the reboot record \(error); not rebooting until it is settled"))
+            }
+            return .goOn
         }
         var facts: Facts
         do {
             facts = try await baseFacts(policy, phase: .postBoot)
         } catch {
-            return unavailable(policy, error)
+            return .done(unavailable(policy, error))
         }
         facts.lock = LockFacts(held: true, slots: policy.lockSlots)
         await runHealth(policy, .postBoot, lockHeld: true, into: &facts)
         let decision = policy.decide(facts)
         guard decision.outcome == .noRebootNeeded else {
-            return finish(policy, facts)
+            return .done(await published(policy, facts))
         }
-        await releaseLock()
-        state.removeRecord()
+        do {
+            if !settings.skipLock { try await lock.releaseAfterReboot(node: settings.nodeName, bootID: record.bootID) }
+        } catch {
+            return .done(unavailable(policy, error, facts))
+        }
+        do {
+            try state.removeRecord()
+        } catch {
+            return .done(blocked(policy, facts, by: .lock, "the reboot record \(error); not rebooting until it is settled"))
+        }
         logger.info("back after the reboot of \(record.at); the post-boot gate passed and the lock slot is released")
-        return finish(policy, facts, .releasedAfterBoot)
+        return .done(await published(policy, finish(policy, facts, .releasedAfterBoot)))
+    }
+}
+
+extension RebootRecord {
+    /// When the reboot was recorded, in epoch milliseconds (0 when the record's time does not parse: long ago).
+    var started: Int64 {
+        if case .success(let at) = Instant.parse(at) { return at.epochMilliseconds }
+        return 0
+    }
+}
+
+extension PreparedPolicy {
+    /// How long a slot stays kept across a reboot: the etcd lock's `max_reboot_duration`, and as long for a lock
+    /// on this host (the time after which an interrupted reboot is taken not to come).
+    var maxRebootDuration: Int64 {
+        if case .etcd(let spec) = policy.lock { return spec.maxRebootDuration }
+        return 1_800_000
     }
 }

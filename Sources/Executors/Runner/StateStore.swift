@@ -1,6 +1,10 @@
 import Foundation
 import PolicyLang
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// What the runner writes before it runs the reboot command, so the daemon that starts after the boot knows a
 /// reboot was under way and which lock slot to release.
 public struct RebootRecord: Codable, Sendable, Equatable {
@@ -25,6 +29,25 @@ public struct RebootRecord: Codable, Sendable, Equatable {
     }
 }
 
+/// A state file that cannot be used, with its path.
+public struct StateError: Error, Sendable, CustomStringConvertible {
+    public var path: String
+    public var why: String
+
+    init(path: String, _ why: String) {
+        self.path = path
+        self.why = why
+    }
+
+    public var description: String { "\(path) \(why)" }
+}
+
+/// The etcd store a node saw last: its epoch key's id and the highest revision.
+struct StoreMark: Codable, Equatable {
+    var epoch: String
+    var revision: Int64
+}
+
 /// The daemon's state directory: the reboot record, the last reboot (for the cooldown of a single host) and the
 /// facts of the last decision (replayable with `rc explain --facts`). Every write is atomic.
 public struct StateStore: Sendable {
@@ -46,10 +69,16 @@ public struct StateStore: Sendable {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
     }
 
-    /// The record of a reboot under way, if any.
-    public func record() -> RebootRecord? {
-        guard let data = FileManager.default.contents(atPath: recordPath) else { return nil }
-        return try? JSONDecoder().decode(RebootRecord.self, from: data)
+    /// The record of a reboot under way, if any. A record that exists but cannot be read or does not decode is
+    /// an error, never "no record": a reboot may be under way.
+    public func record() throws(StateError) -> RebootRecord? {
+        guard FileManager.default.fileExists(atPath: recordPath) else { return nil }
+        guard let data = FileManager.default.contents(atPath: recordPath) else { throw StateError(path: recordPath, "cannot be read") }
+        do {
+            return try JSONDecoder().decode(RebootRecord.self, from: data)
+        } catch {
+            throw StateError(path: recordPath, "is not a reboot record rc can read (\(data.count) bytes); look at it, then remove it by hand")
+        }
     }
 
     /// Persists the record (write, fsync, rename).
@@ -60,8 +89,26 @@ public struct StateStore: Sendable {
         try AtomicFile.write(Array(encoder.encode(record)), to: recordPath)
     }
 
-    public func removeRecord() {
-        try? FileManager.default.removeItem(atPath: recordPath)
+    /// Removes the reboot record; a record that cannot be removed is an error (it would be read again).
+    public func removeRecord() throws(StateError) {
+        guard FileManager.default.fileExists(atPath: recordPath) else { return }
+        if unlink(recordPath) != 0 { throw StateError(path: recordPath, "cannot be removed: \(String(cString: strerror(errno)))") }
+    }
+
+    var storeMarkPath: String { directory + "/etcd-store.json" }
+
+    /// The etcd store this node saw last (its epoch and the highest revision), if any.
+    func storeMark() throws(StateError) -> StoreMark? {
+        guard FileManager.default.fileExists(atPath: storeMarkPath) else { return nil }
+        guard let data = FileManager.default.contents(atPath: storeMarkPath), let mark = try? JSONDecoder().decode(StoreMark.self, from: data) else {
+            throw StateError(path: storeMarkPath, "cannot be read; remove it to take the etcd store as it is now")
+        }
+        return mark
+    }
+
+    func saveStoreMark(_ mark: StoreMark) throws {
+        try ensureDirectory()
+        try AtomicFile.write(Array(JSONEncoder().encode(mark)), to: storeMarkPath)
     }
 
     /// When this host last rebooted under rc.
@@ -81,5 +128,35 @@ public struct StateStore: Sendable {
     public func saveLastFacts(_ json: String) {
         try? ensureDirectory()
         try? AtomicFile.write(Array((json + "\n").utf8), to: lastFactsPath)
+    }
+
+    var daemonLockPath: String { directory + "/daemon.pid" }
+
+    /// Takes the state directory for this daemon: an exclusive `flock` on `daemon.pid` (which says the pid), held
+    /// until the process ends. A second daemon on the same directory is refused, naming the first.
+    public func lockForDaemon() throws(StateError) -> Int32 {
+        do {
+            try ensureDirectory()
+        } catch {
+            throw StateError(path: directory, "cannot be created: \(error.localizedDescription)")
+        }
+        let fd = open(daemonLockPath, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw StateError(path: daemonLockPath, "cannot be opened: \(String(cString: strerror(errno)))") }
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+            let busy = errno == EWOULDBLOCK
+            let why = String(cString: strerror(errno))
+            var buffer = [UInt8](repeating: 0, count: 32)
+            let n = pread(fd, &buffer, buffer.count, 0)
+            close(fd)
+            let pid = String(decoding: buffer.prefix(max(0, n)), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            if busy {
+                throw StateError(path: directory, "is in use by another rc run (pid \(pid.isEmpty ? "unknown" : pid)); each daemon needs a state directory of its own")
+            }
+            throw StateError(path: daemonLockPath, "cannot be locked: \(why)")
+        }
+        let pid = Array("\(getpid())\n".utf8)
+        ftruncate(fd, 0)
+        _ = pid.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) }
+        return fd
     }
 }

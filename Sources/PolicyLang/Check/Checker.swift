@@ -509,12 +509,20 @@ public struct Checker {
 
     private mutating func checkCluster(_ body: Block, _ decl: Decl) -> ClusterSettings {
         let f = fields(
-            body, allowed: ["check_interval", "backoff", "cooldown", "fallback_nodes", "publish_interval"], context: "the cluster block",
+            body, allowed: ["check_interval", "backoff", "cooldown", "fallback_nodes", "publish_interval", "forget_after"], context: "the cluster block",
             missingAt: decl.span)
         var settings = ClusterSettings()
         settings.checkInterval = durationField(f["check_interval"], default: settings.checkInterval)
         settings.cooldown = durationField(f["cooldown"], default: 0, positive: false)
         settings.publishInterval = durationField(f["publish_interval"], default: settings.publishInterval)
+        if let field = f["forget_after"] {
+            let after = durationField(field, default: 0)
+            if after > 0, after < 3 * settings.publishInterval {
+                report(.invalidValue(field.span, "`forget_after` must be at least three publish intervals", label: "this is \(formatDuration(milliseconds: after))", help: "a member is stale after three publish intervals (\(formatDuration(milliseconds: 3 * settings.publishInterval))); forget it much later, for example `forget_after 7d`"))
+            } else if after > 0 {
+                settings.forgetAfter = after
+            }
+        }
         if let field = f["backoff"] {
             if case .range(let low, let high) = field.value {
                 if case .duration(let a)? = constant(low, .duration), case .duration(let b)? = constant(high, .duration) {

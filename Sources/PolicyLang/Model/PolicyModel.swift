@@ -113,7 +113,7 @@ public struct TLSSpec: Sendable, Hashable {
 }
 
 /// A semaphore on etcd.
-public struct EtcdLockSpec: Sendable {
+public struct EtcdLockSpec: Sendable, Hashable {
     public var endpoints: [String]
     public var tls: TLSSpec?
     /// The key prefix under which rc keeps its keys.
@@ -129,7 +129,7 @@ public struct EtcdLockSpec: Sendable {
 }
 
 /// How reboots are serialised.
-public enum LockSpec: Sendable {
+public enum LockSpec: Sendable, Hashable {
     /// An flock on a file on this host.
     case local(path: String?)
     case etcd(EtcdLockSpec)
@@ -153,6 +153,9 @@ public struct ClusterSettings: Sendable {
     public var fallbackNodes: [String] = []
     /// How often node state is published.
     public var publishInterval: Int64 = 30_000
+    /// Milliseconds after its last report at which a member that stopped reporting leaves the fleet; `nil`: it
+    /// stays a member (counted, not healthy) until `rc fleet forget`.
+    public var forgetAfter: Int64?
 
     public init() {}
 }

@@ -1,0 +1,292 @@
+import Evaluator
+import Executors
+import Foundation
+import Logging
+import PolicyLang
+import RCTestSupport
+import Testing
+
+/// Durable fleet membership, the lock's checks around the reboot, one name per node, and a store that went back;
+/// against a real etcd on loopback.
+@Suite(.serialized) struct FleetSafetyTests {
+    /// A checked policy on `endpoints` with `publish_interval` and extra cluster settings.
+    func policy(_ endpoints: [String], publish: String = "1s", cluster: String = "", slots: Int = 1, ttl: String = "3s") throws -> (CheckedPolicy, EtcdLockSpec) {
+        let list = endpoints.map { "\"\($0)\"" }.joined(separator: ", ")
+        let text = """
+            policy "f" {}
+            detector "apt" debian
+            lock etcd {
+              endpoints [\(list)]
+              key "/fs"
+              slots \(slots)
+              ttl \(ttl)
+              max_reboot_duration 60s
+            }
+            cluster { publish_interval \(publish) \(cluster) }
+            """
+        let result = Checker.check(SourceFile(path: "f.rcl", text: text))
+        guard let checked = result.policy, case .etcd(let spec) = checked.lock, !result.hasErrors else {
+            throw EtcdHarness.HarnessError(description: "policy does not check: \(result.diagnostics.map(\.message))")
+        }
+        return (checked, spec)
+    }
+
+    func ready(_ client: EtcdClient) async throws { try await EtcdTests().ready(client) }
+
+    func report(_ node: String, healthy: Bool = true, phase: String? = nil, at: Instant = SystemClock().now()) -> MemberReport {
+        MemberReport(node: node, healthy: healthy, reportedAt: at.description, instance: "i-" + node, bootID: "b-" + node, phase: phase)
+    }
+
+    func temporaryDirectory() throws -> String {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("rc-fleet-safety-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        return dir
+    }
+
+    func info(_ node: String) -> HolderInfo { HolderInfo(node: node, pid: 1, acquiredAt: "2026-12-01T10:00:00Z", phase: "post-lock") }
+
+    // MARK: membership
+
+    @Test func aMemberThatStopsReportingStaysCountedAndIsNotHealthy() async throws {
+        let etcd = try EtcdHarness()
+        let (checked, spec) = try policy([etcd.endpoint])
+        let client = try EtcdClient(spec)
+        defer { Task { await client.shutdown() } }
+        try await ready(client)
+        let fleets = ["a", "b", "c"].map { _ in EtcdFleet(client: client, policy: checked, spec: spec, state: nil, logger: Logger(label: "test")) }
+        for (fleet, node) in zip(fleets, ["a", "b", "c"]) { try await fleet.publish(report(node, healthy: node == "a")) }
+        let now = SystemClock().now()
+        let first = try await fleets[0].cluster(node: "a", fallbackNodes: [], now: now)
+        #expect(first.size == 3 && first.healthy == 1)
+        // b and c stop reporting (crashed, powered off); a keeps reporting. Their liveness leases (three publish
+        // intervals: 3 s) run out, and they still count, as not healthy.
+        let deadline = ContinuousClock.now + .seconds(5)
+        while ContinuousClock.now < deadline {
+            try await fleets[0].refresh(at: SystemClock().now())
+            try await Task.sleep(for: .milliseconds(500))
+        }
+        let later = try await fleets[0].cluster(node: "a", fallbackNodes: [], now: SystemClock().now())
+        #expect(later.size == 3, "stale members still count in cluster.size")
+        #expect(later.healthy == 1)
+        let members = try await fleets[0].members()
+        #expect(members.filter(\.fresh).map(\.node) == ["a"])
+        // Two healthy members that go stale are not healthy either.
+        try await fleets[1].publish(report("b"))
+        try await fleets[2].publish(report("c"))
+        #expect(try await fleets[0].cluster(node: "a", fallbackNodes: [], now: SystemClock().now()).healthy == 3)
+        try await Task.sleep(for: .seconds(4))
+        let stale = try await fleets[0].cluster(node: "a", fallbackNodes: ["b"], now: SystemClock().now())
+        #expect(stale.size == 3 && stale.healthy == 0 && stale.fallbackHealthy == 0)
+    }
+
+    @Test func theReporterKeepsAHealthyFleetFreshBetweenPasses() async throws {
+        let etcd = try EtcdHarness()
+        let (checked, spec) = try policy([etcd.endpoint])
+        let client = try EtcdClient(spec)
+        defer { Task { await client.shutdown() } }
+        try await ready(client)
+        let fleets = ["a", "b", "c"].map { _ in EtcdFleet(client: client, policy: checked, spec: spec, state: nil, logger: Logger(label: "test")) }
+        for (fleet, node) in zip(fleets, ["a", "b", "c"]) { try await fleet.publish(report(node)) }
+        // No pass for 6 s (a check_interval longer than three publish intervals): the reporters alone keep the
+        // members fresh.
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for fleet in fleets {
+                group.addTask { try await FleetReporter(fleet: fleet, interval: checked.cluster.publishInterval, clock: SystemClock(), logger: Logger(label: "test")).run() }
+            }
+            try await Task.sleep(for: .seconds(6))
+            let cluster = try await fleets[0].cluster(node: "a", fallbackNodes: [], now: SystemClock().now())
+            #expect(cluster.size == 3 && cluster.healthy == 3)
+            group.cancelAll()
+        }
+    }
+
+    @Test func aRebootingMemberIsNotHealthyAndAForgottenOneIsGone() async throws {
+        let etcd = try EtcdHarness()
+        let (checked, spec) = try policy([etcd.endpoint], publish: "1s", cluster: "forget_after 5s")
+        let client = try EtcdClient(spec)
+        defer { Task { await client.shutdown() } }
+        try await ready(client)
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let fleet = EtcdFleet(client: client, policy: checked, spec: spec, state: StateStore(directory: dir), logger: Logger(label: "test"))
+        try await fleet.publish(report("a"))
+        try await fleet.publish(report("r", phase: "rebooting"))
+        let old = Instant(epochMilliseconds: SystemClock().now().epochMilliseconds - 3_600_000, utcOffsetSeconds: 0)
+        try await client.put("/fs/members/gone", JSONEncoder().encode(report("gone", at: old)))
+        try await client.put("/fs/members/quiet", JSONEncoder().encode(report("quiet")))
+        let cluster = try await fleet.cluster(node: "a", fallbackNodes: [], now: SystemClock().now())
+        // gone stopped reporting an hour ago (forget_after 5s): forgotten. quiet is stale but recent: counted.
+        #expect(cluster.size == 3 && cluster.healthy == 1, "\(cluster)")
+        #expect(try await client.range("/fs/members/gone").kvs.isEmpty)
+        #expect(try await fleet.forget(node: "quiet"))
+        #expect(try await !fleet.forget(node: "quiet"))
+        #expect(try await fleet.cluster(node: "a", fallbackNodes: [], now: SystemClock().now()).size == 2)
+    }
+
+    @Test func theCooldownIsMeasuredByEtcdNotByTheNodesClock() async throws {
+        let etcd = try EtcdHarness()
+        let (checked, spec) = try policy([etcd.endpoint])
+        let client = try EtcdClient(spec)
+        defer { Task { await client.shutdown() } }
+        try await ready(client)
+        let fleet = EtcdFleet(client: client, policy: checked, spec: spec, state: nil, logger: Logger(label: "test"))
+        let now = SystemClock().now().epochMilliseconds
+        // A node whose clock is an hour ahead records the reboot; a node whose clock is an hour behind reads it.
+        try await fleet.recordReboot(at: Instant(epochMilliseconds: now + 3_600_000, utcOffsetSeconds: 0))
+        try await Task.sleep(for: .seconds(2))
+        let behind = Instant(epochMilliseconds: SystemClock().now().epochMilliseconds - 3_600_000, utcOffsetSeconds: 0)
+        let last = try #require(try await fleet.cluster(node: "a", fallbackNodes: [], now: behind).lastReboot)
+        let age = behind.epochMilliseconds - last.epochMilliseconds
+        #expect((1_000...4_000).contains(age), "the reboot was 2 s ago on etcd's clock, whatever the nodes' clocks say: \(age) ms")
+    }
+
+    @Test func aStoreThatWentBackBlocksUntilAnOperatorResetsIt() async throws {
+        let etcd = try EtcdHarness()
+        let (checked, spec) = try policy([etcd.endpoint])
+        let client = try EtcdClient(spec)
+        defer { Task { await client.shutdown() } }
+        try await ready(client)
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let fleet = EtcdFleet(client: client, policy: checked, spec: spec, state: StateStore(directory: dir), logger: Logger(label: "test"))
+        func look() async -> String? {
+            do {
+                _ = try await fleet.cluster(node: "a", fallbackNodes: [], now: SystemClock().now())
+                return nil
+            } catch {
+                return error.description
+            }
+        }
+        #expect(await look() == nil, "a new fleet: the epoch is written")
+        try await fleet.publish(report("a"))
+        #expect(await look() == nil)
+        // The data directory is wiped: a new, empty cluster on the same address.
+        etcd.wipe()
+        try etcd.start()
+        try await ready(client)
+        let gone = await look()
+        #expect(gone?.contains("the etcd store went back: its epoch key /fs/epoch is gone") == true, "\(gone ?? "no error")")
+        #expect(gone?.contains("rc lock reset") == true)
+        #expect(await look() != nil, "it stays blocked")
+        try await fleet.reset(at: SystemClock().now())
+        #expect(await look() == nil, "reset by an operator: the store is taken as it is")
+        // Restored from an older snapshot: same epoch, lower revision than this node saw.
+        let mark = dir + "/etcd-store.json"
+        var saved = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: mark))) as? [String: Any])
+        saved["revision"] = 1_000_000
+        try JSONSerialization.data(withJSONObject: saved).write(to: URL(fileURLWithPath: mark))
+        let back = await look()
+        #expect(back?.contains("its revision is") == true && back?.contains("this node saw 1000000") == true, "\(back ?? "no error")")
+    }
+
+    // MARK: the lock
+
+    @Test func theSameNodeNameOnAnotherHostIsRefusedNeverTakenAsHeld() async throws {
+        let etcd = try EtcdHarness()
+        let (_, spec) = try policy([etcd.endpoint])
+        let client = try EtcdClient(spec)
+        defer { Task { await client.shutdown() } }
+        try await ready(client)
+        let first = EtcdLock(client: client, spec: spec, logger: Logger(label: "test"), instance: LockInstance(bootID: "host-1"))
+        let clone = EtcdLock(client: client, spec: spec, logger: Logger(label: "test"), instance: LockInstance(bootID: "host-2"))
+        #expect(try await first.acquire(info("dup")))
+        #expect(try await first.status(node: "dup").held == true)
+        #expect(try await clone.status(node: "dup").held == false, "another host's slot is not this one's")
+        await #expect {
+            _ = try await clone.acquire(info("dup"))
+        } throws: { error in
+            "\(error)".contains("another rc instance uses the node name \"dup\"") && "\(error)".contains(first.instance.id.prefix(8))
+        }
+        // The clone's release leaves the other host's slot alone.
+        try await clone.release(node: "dup")
+        #expect(try await client.range("/fs/locks/default/holders/dup").kvs.count == 1)
+        try await first.release(node: "dup")
+        #expect(try await clone.acquire(info("dup")), "once the other host gave it back, the name is free")
+    }
+
+    @Test func aRestartOnTheSameBootTakesOverFromItsDeadProcessAndNeverDeletesAnotherNodesSlot() async throws {
+        let etcd = try EtcdHarness()
+        let (_, spec) = try policy([etcd.endpoint])
+        let client = try EtcdClient(spec)
+        defer { Task { await client.shutdown() } }
+        try await ready(client)
+        // A pid that no longer runs: the daemon that took the slot was killed.
+        let gone = Process()
+        gone.executableURL = URL(fileURLWithPath: "/bin/true")
+        try gone.run()
+        gone.waitUntilExit()
+        let dead = EtcdLock(client: client, spec: spec, logger: Logger(label: "test"), instance: LockInstance(pid: gone.processIdentifier, bootID: "boot-x"))
+        #expect(try await dead.acquire(info("a")))
+        let old = try #require(try await client.range("/fs/locks/default/holders/a").kvs.first)
+        let restarted = EtcdLock(client: client, spec: spec, logger: Logger(label: "test"), instance: LockInstance(bootID: "boot-x"))
+        #expect(try await restarted.acquire(info("a")))
+        // The dead process's lease ends: nothing of the restarted daemon's goes with it.
+        try await client.revoke(old.lease)
+        let other = EtcdLock(client: client, spec: spec, logger: Logger(label: "test"), instance: LockInstance(bootID: "boot-y"))
+        #expect(try await !other.acquire(info("b")), "the restarted daemon holds the one slot")
+        try await restarted.release(node: "a")
+        #expect(try await other.acquire(info("b")))
+        // A late release by the restarted daemon (its slot long gone) leaves b's keys alone.
+        try await restarted.release(node: "a")
+        let holders = try await client.range("/fs/locks/default/holders/", prefix: true).kvs
+        let slots = try await client.range("/fs/locks/default/slots/", prefix: true).kvs
+        #expect(holders.map(\.key) == ["/fs/locks/default/holders/b"] && slots.map { String(decoding: $0.value, as: UTF8.self) } == ["b"])
+    }
+
+    @Test func aHolderKeyThatChangedBeforeTheRebootMeansNoReboot() async throws {
+        let etcd = try EtcdHarness()
+        let (_, spec) = try policy([etcd.endpoint])
+        let client = try EtcdClient(spec)
+        defer { Task { await client.shutdown() } }
+        try await ready(client)
+        let lock = EtcdLock(client: client, spec: spec, logger: Logger(label: "test"))
+        #expect(try await lock.acquire(info("r")))
+        // Someone else's record replaces the holder key (a put without this process's lease).
+        try await client.put("/fs/locks/default/holders/r", Data(#"{"node":"r","pid":1,"acquired_at":"2026-12-01T10:00:00Z","phase":"post-lock"}"#.utf8))
+        await #expect(throws: LockUnavailable.self) { try await lock.prepareForReboot(node: "r") }
+        await #expect(throws: LockUnavailable.self) { try await lock.verifyForReboot(node: "r") }
+    }
+
+    @Test func aLeaseLostWhileEtcdDidNotAnswerMeansNoReboot() async throws {
+        let etcd = try EtcdHarness()
+        let (_, spec) = try policy([etcd.endpoint], ttl: "2s")
+        let client = try EtcdClient(spec, timeout: 1)
+        defer { Task { await client.shutdown() } }
+        try await ready(client)
+        let lock = EtcdLock(client: client, spec: spec, logger: Logger(label: "test"))
+        #expect(try await lock.acquire(info("r")))
+        // etcd answers nothing for longer than the lease: no keep-alive is confirmed, so the slot is taken to be
+        // lost, whatever etcd says once it answers again.
+        etcd.pause()
+        try await Task.sleep(for: .milliseconds(2_600))
+        etcd.resume()
+        await #expect {
+            try await lock.prepareForReboot(node: "r")
+        } throws: { error in
+            "\(error)".contains("ran out") || "\(error)".contains("expired")
+        }
+    }
+
+    // MARK: the client
+
+    @Test func anEndpointAnswering503HandsTheRequestToTheNext() async throws {
+        let etcd = try EtcdHarness()
+        let stub = try StubHTTPServer(status: 503, reason: "Service Unavailable", body: #"{"error":"etcdserver: no leader","message":"etcdserver: no leader","code":14}"#)
+        let (_, spec) = try policy([stub.endpoint, etcd.endpoint])
+        let client = try EtcdClient(spec)
+        defer { Task { await client.shutdown() } }
+        try await ready(client)
+        try await client.put("/fs/x", Data("1".utf8))
+        #expect(try await client.range("/fs/x").kvs.first?.value == Data("1".utf8))
+        #expect(stub.answered >= 1, "the first endpoint was asked first")
+        // A member that answers only 503: every request fails over, and the error names what each said.
+        let (_, alone) = try policy([stub.endpoint])
+        let lonely = try EtcdClient(alone)
+        defer { Task { await lonely.shutdown() } }
+        await #expect {
+            _ = try await lonely.range("/fs/x")
+        } throws: { error in
+            "\(error)".contains("unreachable") && "\(error)".contains("answered 503: etcdserver: no leader")
+        }
+    }
+}
