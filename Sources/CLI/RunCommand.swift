@@ -90,18 +90,26 @@ struct RunCommand: AsyncParsableCommand {
             rules, health before the lock, take a lock slot, detect and check health again under the lock, then \
             run the reboot command. The slot is released on every path that does not reboot. Before rebooting, \
             the kernel boot id is recorded in the state directory; when rc starts after the boot it runs the \
-            post-boot health gate and releases the slot (if the boot id did not change, the reboot did not happen: \
-            it is logged and the slot released).
+            post-boot health gate and releases the slot. If the boot id did not change, the reboot command was \
+            interrupted or its reboot is still to come: the slot stays kept for it and the command is not run again \
+            until the node is back or max_reboot_duration has passed. A reboot record that cannot be read or \
+            removed blocks, with its path. One daemon per state directory (STATE_DIR/daemon.pid is locked). \
+            The node name is --node-name, else $RC_NODE_NAME, else the host name.
 
             Transient failures (the lock cannot be read, the reboot command failed) back off exponentially with full \
             jitter between the policy's backoff bounds. SIGTERM and SIGINT stop rc gracefully (the slot released \
             unless a reboot is under way); SIGHUP reloads the policy, and a policy that does not check is rejected \
-            with its diagnostics while the old one stays in force. The facts of the last decision are kept in \
+            with its diagnostics while the old one stays in force (so is one that changes the lock block or the \
+            cluster's publish_interval/forget_after: restart rc to apply those). The facts of the last decision are kept in \
             STATE_DIR/last-decision.json, which `rc explain POLICY --facts` replays. RC_LOG_LEVEL sets the log level.
 
-            With `lock etcd` (docs/etcd.md) every pass also publishes this node's health and reads the cluster's; \
-            a node that finds the lock full waits in a queue of waiters and tries again as soon as its turn comes; \
-            when etcd cannot be reached nothing reboots and the daemon retries with backoff.
+            With `lock etcd` (docs/etcd.md) every pass publishes this node's health before it reads the fleet's, \
+            and a reporter republishes it every publish_interval; a member that stops reporting stays counted and \
+            is not healthy. Right before the reboot command the slot is moved to the reboot lease and read again: \
+            if it is no longer this node's, nothing reboots. Another host running under the same node name is \
+            refused. A node that finds the lock full waits in a queue of waiters and tries again as soon as its \
+            turn comes; when etcd cannot be reached, or its store went back (see `rc lock reset`), nothing reboots \
+            and the daemon retries with backoff.
 
             --once runs one pass and exits with the decision's exit code (0, 3 health, 4 lock, 5 kill switch, \
             6 detector error, 7 window, 8 rule; 1 when the reboot command failed). --dry-run does everything but \

@@ -12,7 +12,13 @@ final class FleetHarness: @unchecked Sendable {
     var restarts: [String: Int] = [:]
     var crashed: [String] = []
 
-    init(_ names: [String], slots: Int = 1, extra: (String) -> String = { _ in "" }, health: (String) -> String? = { _ in nil }) throws {
+    /// The node name each daemon runs as, when it is not its directory's name (two hosts of one name).
+    var nodeNames: [String: String] = [:]
+
+    init(
+        _ names: [String], slots: Int = 1, cluster: String = "check_interval 1s  backoff 500ms .. 2s  publish_interval 1s", maxReboot: String = "20s",
+        extra: (String) -> String = { _ in "" }, health: (String) -> String? = { _ in nil }
+    ) throws {
         etcd = try EtcdHarness()
         dir = FileManager.default.temporaryDirectory.appendingPathComponent("rc-fleet-\(UUID().uuidString)").path
         self.names = names
@@ -31,7 +37,7 @@ final class FleetHarness: @unchecked Sendable {
         for name in names {
             let d = dir + "/" + name
             try FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
-            try write(d + "/boot_id", "boot-0\n")
+            try write(d + "/boot_id", "boot-0-\(name)\n")
             FileManager.default.createFile(atPath: d + "/flag", contents: Data())
             var healthDecl = ""
             if let script = health(name) {
@@ -49,10 +55,10 @@ final class FleetHarness: @unchecked Sendable {
                   key "/fleet"
                   slots \(slots)
                   ttl 3s
-                  max_reboot_duration 20s
+                  max_reboot_duration \(maxReboot)
                 }
-                reboot command ["\(dir)/reboot.sh", "${node.name}"]
-                cluster { check_interval 1s  backoff 500ms .. 2s  publish_interval 1s }
+                reboot command ["\(dir)/reboot.sh", "\(name)"]
+                cluster { \(cluster) }
                 \(extra(name))
                 """)
         }
@@ -71,7 +77,7 @@ final class FleetHarness: @unchecked Sendable {
         handle.seekToEndOfFile()
         let p = Process()
         p.executableURL = CLITests.binary
-        p.arguments = ["run", d + "/policy.rcl", "--state-dir", d + "/state", "--node-name", name, "--boot-id-file", d + "/boot_id"]
+        p.arguments = ["run", d + "/policy.rcl", "--state-dir", d + "/state", "--node-name", nodeNames[name] ?? name, "--boot-id-file", d + "/boot_id"]
         p.standardError = handle
         p.standardOutput = FileHandle.nullDevice
         try p.run()

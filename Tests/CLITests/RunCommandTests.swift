@@ -178,17 +178,51 @@ import Testing
         #expect(phases == "pre-lock\npost-lock\npost-boot\npost-boot\n")
     }
 
-    @Test func aRebootThatDidNotHappenIsLoggedAndUndone() throws {
+    @Test func aRebootWhoseBootIDDidNotChangeIsNotRunAgain() throws {
         let scene = try Scene()
         defer { scene.remove() }
         try scene.write()
         scene.touch(scene.flag)
         #expect(try once(scene).status == 0)
-        try FileManager.default.removeItem(atPath: scene.flag)
-        let again = try once(scene)
-        #expect(again.stderr.contains("did not happen (boot id unchanged)"))
-        #expect(!FileManager.default.fileExists(atPath: scene.state + "/rebooting.json"))
-        #expect(scene.lockIsFree)
+        // The command ran, the boot id is unchanged: the reboot was interrupted or is still to come (a delayed
+        // `shutdown -r +5`). The next passes keep its record and do not run the command again.
+        for _ in 0..<2 {
+            let again = try once(scene)
+            #expect(again.status == 4, "\(again.stdout)\(again.stderr)")
+            #expect(again.stdout.contains("blocked by lock (exit 4): the reboot recorded at") && again.stdout.contains("has not happened (boot id unchanged)"), "\(again.stdout)")
+        }
+        #expect(scene.reboots == ["reboot n1"], "the reboot command ran once for its record")
+        #expect(FileManager.default.fileExists(atPath: scene.state + "/rebooting.json"))
+    }
+
+    @Test func aRebootRecordThatCannotBeReadBlocksWithItsPath() throws {
+        let scene = try Scene()
+        defer { scene.remove() }
+        try scene.write()
+        scene.touch(scene.flag)
+        try FileManager.default.createDirectory(atPath: scene.state, withIntermediateDirectories: true)
+        try "{\"boot_id\": tru".write(toFile: scene.state + "/rebooting.json", atomically: true, encoding: .utf8)
+        let run = try once(scene)
+        #expect(run.status == 4, "\(run.stdout)\(run.stderr)")
+        #expect(run.stdout.contains("\(scene.state)/rebooting.json is not a reboot record rc can read"), "\(run.stdout)")
+        #expect(scene.reboots.isEmpty)
+        #expect(FileManager.default.fileExists(atPath: scene.state + "/rebooting.json"), "the record is left for the operator")
+    }
+
+    @Test func aSecondDaemonOnTheSameStateDirectoryIsRefused() throws {
+        let scene = try Scene()
+        defer { scene.remove() }
+        try scene.write()
+        let (first, log) = try start(scene)
+        defer {
+            first.terminate()
+            first.waitUntilExit()
+        }
+        #expect(waitFor("running policy", in: log))
+        let second = try once(scene)
+        #expect(second.status == 1, "\(second.stdout)\(second.stderr)")
+        #expect(second.stderr.contains("\(scene.state) is in use by another rc run (pid \(first.processIdentifier))"), "\(second.stderr)")
+        #expect(first.isRunning)
     }
 
     /// Starts `rc run` in the background with its standard error in a file.
@@ -251,6 +285,25 @@ import Testing
         try scene.write("rule \"never\" { deny when true }", interval: "1s")
         kill(p.processIdentifier, SIGHUP)
         #expect(waitFor("SIGHUP: reloaded policy \"t\"", in: log))
+    }
+
+    @Test func sighupRefusesAPolicyThatChangesTheLock() throws {
+        let scene = try Scene()
+        defer { scene.remove() }
+        try scene.write(interval: "1s")
+        let (p, log) = try start(scene)
+        defer {
+            p.terminate()
+            p.waitUntilExit()
+        }
+        #expect(waitFor("decision: no reboot needed", in: log))
+        // The lock was built from the old block: a reload would log the new one and keep the old.
+        try scene.write(interval: "1s")
+        let text = try String(contentsOfFile: scene.policy, encoding: .utf8).replacingOccurrences(of: "path \"\(scene.lock)\"", with: "path \"\(scene.lock)-2\"")
+        try text.write(toFile: scene.policy, atomically: true, encoding: .utf8)
+        kill(p.processIdentifier, SIGHUP)
+        #expect(waitFor("changes the lock block or the fleet's publish_interval/forget_after, which a reload cannot apply; the old policy stays in force", in: log))
+        #expect(!((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").contains("SIGHUP: reloaded"))
     }
 
     @Test func statusReportsWithoutRebootingOrHoldingTheLock() throws {

@@ -118,8 +118,10 @@ public actor EtcdLock: LockBackend {
         switch claim(info) {
         case .thisHost:
             return LockUnavailable("another rc process on this host (\(who)) holds the lock slot of node \(quoteString(info.node)) since \(info.acquiredAt); this one takes no slot while it does")
-        case .rebooting:
+        case .rebooting where info.bootID == instance.bootID:
             return LockUnavailable("the lock slot of node \(quoteString(info.node)) is kept for its reboot started at \(info.acquiredAt) (\(who)); it frees when the node is back or after max_reboot_duration")
+        case .rebooting:
+            return LockUnavailable("the lock slot of node \(quoteString(info.node)) is kept for a reboot started at \(info.acquiredAt) on another boot (\(who)): if that was this host, it frees when this node has run its post-boot gate or after max_reboot_duration; if another rc instance uses the node name \(quoteString(info.node)), give each host its own --node-name or RC_NODE_NAME")
         default:
             return LockUnavailable("another rc instance uses the node name \(quoteString(info.node)) (\(who)) and holds a lock slot since \(info.acquiredAt): two hosts may share this name (give each its own --node-name or RC_NODE_NAME); this one takes no slot while the other holds it")
         }
@@ -136,6 +138,10 @@ public actor EtcdLock: LockBackend {
             throw Self.unavailable(error)
         }
         let holders = holderInfos(read[0].kvs).map(\.0)
+        if let clone = holders.first(where: { $0.node == node && claim($0) == .otherHost }) {
+            // Another host runs as this node: it must be told, not shown a lock held by "itself".
+            throw refusal(clone)
+        }
         // Held by this node: by this process, or by the rc of this host's boot (`rc status` beside the daemon); a
         // slot held under this name by another host is not this node's.
         let held = holders.contains { $0.node == node && [.mine, .thisHost(alive: true), .thisHost(alive: false)].contains(claim($0)) }

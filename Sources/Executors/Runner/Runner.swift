@@ -165,9 +165,20 @@ public struct Runner: Sendable {
         facts.health = await health.runAll(policy, context(policy, phase, lockHeld: lockHeld, attempts: lockHeld ? 1 : 0))
     }
 
-    func finish(_ policy: PreparedPolicy, _ facts: Facts, _ action: PassResult.Action = .none, phase: HealthPhase? = nil, error: String? = nil) -> PassResult {
+    /// The decision for `facts`, logged and kept: `error` (a failure, for backoff) comes first among its reasons;
+    /// with `blockedBy` the pass is blocked by it, whatever the facts said, with `note` first among its reasons.
+    func finish(
+        _ policy: PreparedPolicy, _ facts: Facts, _ action: PassResult.Action = .none, phase: HealthPhase? = nil, error: String? = nil,
+        blockedBy: BlockReason? = nil, note: String? = nil
+    ) -> PassResult {
         var decision = policy.decide(facts, phase: phase)
+        if let note { decision.reasons.insert(note, at: 0) }
         if let error { decision.reasons.insert(error, at: 0) }
+        if let blockedBy {
+            decision.outcome = .blocked
+            decision.blockedBy = blockedBy
+            decision.name = nil
+        }
         if !settings.statusOnly { state.saveLastFacts(FactsFile.json(facts).serialized(indent: 2)) }
         var metadata: Logger.Metadata = ["outcome": "\(decision.outcome.rawValue)", "phase": "\(decision.phase.environmentValue)"]
         if let by = decision.blockedBy { metadata["blocked_by"] = "\(by.rawValue)" }
@@ -176,16 +187,11 @@ public struct Runner: Sendable {
         return PassResult(decision: decision, facts: facts, action: action, error: error)
     }
 
-    /// A pass that cannot go on: blocked by `by` with `reason` first among its reasons (the trace still shows
-    /// what the facts said), and no reboot.
+    /// A pass that cannot go on: blocked by `by`, with `reason` first among its reasons (the trace still shows
+    /// what the facts said), and no reboot. An `error` is retried with backoff.
     func blocked(_ policy: PreparedPolicy, _ facts: Facts, by: BlockReason, _ reason: String, error: Bool = true) -> PassResult {
-        logger.error("\(reason)")
-        var result = finish(policy, facts, error: error ? reason : nil)
-        if !error { result.decision.reasons.insert(reason, at: 0) }
-        result.decision.outcome = .blocked
-        result.decision.blockedBy = by
-        result.decision.name = nil
-        return result
+        if error { logger.error("\(reason)") } else { logger.warning("\(reason)") }
+        return error ? finish(policy, facts, error: reason, blockedBy: by) : finish(policy, facts, blockedBy: by, note: reason)
     }
 
     /// One pass: the post-boot gate when a reboot was under way, otherwise detect, gate, lock, re-check and reboot.
