@@ -24,8 +24,14 @@ import Testing
 
     @discardableResult
     func rc(_ arguments: [String], stdin: String? = nil, in directory: URL? = nil) throws -> Run {
+        try run(Self.binary.path, arguments, stdin: stdin, in: directory)
+    }
+
+    /// Runs a program and collects its exit status and output.
+    @discardableResult
+    func run(_ program: String, _ arguments: [String], stdin: String? = nil, in directory: URL? = nil) throws -> Run {
         let process = Process()
-        process.executableURL = Self.binary
+        process.executableURL = URL(fileURLWithPath: program)
         process.arguments = arguments
         process.currentDirectoryURL = directory ?? Self.root
         let out = Pipe(), err = Pipe(), input = Pipe()

@@ -209,6 +209,28 @@ import Testing
         #expect(FileManager.default.fileExists(atPath: scene.state + "/rebooting.json"), "the record is left for the operator")
     }
 
+    @Test func aRebootRecordThatCannotBeRemovedBlocksWithItsPath() throws {
+        let scene = try Scene()
+        defer {
+            _ = try? cli.run("/usr/bin/chattr", ["-i", scene.state])
+            scene.remove()
+        }
+        try scene.write()
+        scene.touch(scene.flag)
+        try "boot-2\n".write(toFile: scene.dir + "/new-boot", atomically: true, encoding: .utf8)
+        #expect(try once(scene).status == 0)
+        try FileManager.default.removeItem(atPath: scene.flag)
+        // Back after the boot, on a state directory nothing can be removed from (immutable, as root is too).
+        let immutable = try cli.run("/usr/bin/chattr", ["+i", scene.state])
+        try #require(immutable.status == 0, "chattr +i: \(immutable.stderr)")
+        for _ in 0..<2 {
+            let run = try once(scene)
+            #expect(run.status == 4, "\(run.stdout)\(run.stderr)")
+            #expect(run.stdout.contains("\(scene.state)/rebooting.json cannot be removed: Operation not permitted"), "\(run.stdout)")
+        }
+        #expect(scene.reboots == ["reboot n1"])
+    }
+
     @Test func aSecondDaemonOnTheSameStateDirectoryIsRefused() throws {
         let scene = try Scene()
         defer { scene.remove() }
