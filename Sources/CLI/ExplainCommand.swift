@@ -12,7 +12,9 @@ struct ExplainCommand: ParsableCommand {
         discussion: """
             Decides as the daemon would, from the facts in a YAML or JSON file (docs/cli.md lists its keys; every \
             key is optional and a missing fact is shown as assumed; a missing `now` is the current time). POLICY is \
-            a file, or a directory from which the one policy whose applies_to holds for the node is taken.
+            a file, or a directory from which the one policy whose applies_to holds for the node is taken; a \
+            single file whose applies_to is false for the node the facts name is refused (exit 2). --label adds \
+            labels to the facts' node.labels.
 
             The text output puts the decision first, then what would change it (the smallest changes of facts, \
             each checked by deciding again, that lead to a reboot), then the trace: one line per step and per \
@@ -34,6 +36,9 @@ struct ExplainCommand: ParsableCommand {
     @Option(help: "Decide for this phase instead of the facts' (pre-lock, post-lock or post-boot).")
     var phase: PhaseOption?
 
+    @Option(name: .customLong("label"), help: ArgumentHelp("A label of the node, KEY=VALUE (repeatable; overrides the facts' node.labels).", valueName: "key=value"))
+    var label: [String] = []
+
     @Option(help: "Output format: text or json.")
     var format: ReportFormat = .text
 
@@ -41,7 +46,7 @@ struct ExplainCommand: ParsableCommand {
     var color: ColorChoice = .auto
 
     func run() throws {
-        let (prepared, given, nowAssumption) = try PolicyLoader.policyAndFacts(policy: policy, facts: facts, color: color.enabled(for: STDERR_FILENO))
+        let (prepared, given, nowAssumption) = try PolicyLoader.policyAndFacts(policy: policy, facts: facts, color: color.enabled(for: STDERR_FILENO), labels: label)
         var explanation = Explanation(policy: prepared, facts: given, phase: phase?.phase)
         if let nowAssumption { explanation.decision.assumed.insert(nowAssumption, at: 0) }
         ExplainCommand.print(explanation, format: format, color: color)

@@ -44,7 +44,7 @@ struct FleetStatusCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let policy = try node.load()
+        let policy = try node.load(forNode: false)
         var logger = node.logger()
         logger.logLevel = .warning
         let backends = try node.backends(for: policy, logger: logger)
@@ -143,7 +143,7 @@ struct FleetForgetCommand: AsyncParsableCommand {
     var member: String
 
     func run() async throws {
-        let policy = try options.load()
+        let policy = try options.load(forNode: false)
         let logger = options.logger()
         let backends = try options.backends(for: policy, logger: logger)
         guard let fleet = backends.fleet as? EtcdFleet else {

@@ -58,7 +58,7 @@ struct LockStatusCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let policy = try node.load()
+        let policy = try node.load(forNode: false)
         var logger = node.logger()
         logger.logLevel = .warning
         let backends = try node.backends(for: policy, logger: logger)
@@ -142,7 +142,7 @@ struct LockReleaseCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let policy = try options.load()
+        let policy = try options.load(forNode: false)
         let logger = options.logger()
         let backends = try options.backends(for: policy, logger: logger)
         guard let etcd = backends.lock as? EtcdLock else {
@@ -198,7 +198,7 @@ struct LockResetCommand: AsyncParsableCommand {
     @OptionGroup var options: NodeOptions
 
     func run() async throws {
-        let policy = try options.load()
+        let policy = try options.load(forNode: false)
         let logger = options.logger()
         let backends = try options.backends(for: policy, logger: logger)
         guard let fleet = backends.fleet as? EtcdFleet else {

@@ -36,11 +36,20 @@ enum PolicyLoader {
 
     /// The policy for the node the facts describe: the file itself, or for a directory the one whose
     /// `applies_to` holds (see `PolicySelection`).
-    static func select(_ path: String, facts: Facts, color: Bool) throws -> PreparedPolicy {
+    static func select(_ path: String, facts: Facts, color: Bool, enforceAppliesTo: Bool = true) throws -> PreparedPolicy {
         let policies = try load([path], color: color)
         var isDirectory: ObjCBool = false
         if policies.count == 1, FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue {
-            return policies[0]
+            let policy = policies[0]
+            // A single file still governs only the nodes its `applies_to` names.
+            if enforceAppliesTo, let condition = policy.policy.appliesTo, let node = facts.nodeName, !policy.applies(to: facts) {
+                printError(
+                    "error: policy \(quoteString(policy.policy.name)) (\(policy.policy.file.path)) does not apply to node \(quoteString(node)): its applies_to `\(policy.policy.file.text(condition.span))` is false for it")
+                printError(
+                    "help: run as the node it is for (--node-name NAME or RC_NODE_NAME), give this node the labels it reads (--label KEY=VALUE or the labels file), or give a directory of policies so that the one for this node is picked")
+                throw ExitCode(ExitStatus.invalidPolicy)
+            }
+            return policy
         }
         switch PolicySelection.select(policies, for: facts) {
         case .success(let policy): return policy
@@ -65,9 +74,15 @@ enum PolicyLoader {
     /// The facts file and the policy for the node it describes, for `rc explain` and `rc simulate`: the facts
     /// read and checked against the policy's names, `now` filled with the current time when missing (the
     /// assumption returned says so).
-    static func policyAndFacts(policy path: String, facts factsPath: String, color: Bool) throws -> (PreparedPolicy, Facts, Assumption?) {
+    static func policyAndFacts(policy path: String, facts factsPath: String, color: Bool, labels: [String] = []) throws -> (PreparedPolicy, Facts, Assumption?) {
         let factsFile = try facts(factsPath, color: color)
         var given = factsFile.facts
+        for item in labels {
+            guard let equals = item.firstIndex(of: "="), equals != item.startIndex else {
+                throw ValidationError("--label takes KEY=VALUE, not \(quoteString(item))")
+            }
+            given.nodeLabels = (given.nodeLabels ?? [:]).merging([String(item[..<equals]): String(item[item.index(after: equals)...])]) { $1 }
+        }
         let nowAssumption = fillNow(&given)
         let prepared = try select(path, facts: given, color: color)
         let problems = factsFile.diagnostics(against: prepared.policy)

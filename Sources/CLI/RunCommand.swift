@@ -14,6 +14,12 @@ struct NodeOptions: ParsableArguments {
     @Option(help: "This node's name (default: $RC_NODE_NAME, else the host name).")
     var nodeName: String?
 
+    @Option(name: .customLong("label"), help: ArgumentHelp("A label of this node, KEY=VALUE (repeatable; overrides the labels file).", valueName: "key=value"))
+    var label: [String] = []
+
+    @Option(help: "This node's labels, KEY=VALUE lines (default: \(LabelsFile.defaultPath) when it exists).")
+    var labelsFile: String?
+
     @Option(help: "Where rc keeps its reboot record, last decision and local lock.")
     var stateDir: String = "/var/lib/rc"
 
@@ -28,8 +34,46 @@ struct NodeOptions: ParsableArguments {
         return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
+    /// This node's labels, from the labels file and `--label` (which wins), and where they came from (nil: the
+    /// node has no label source at all). A bad file is a located error (exit 2), a bad `--label` a usage error.
+    func labels() throws -> (labels: [String: String], source: String?) {
+        var labels: [String: String] = [:]
+        var sources: [String] = []
+        let path = labelsFile ?? LabelsFile.defaultPath
+        do {
+            if let file = try LabelsFile.load(path, required: labelsFile != nil) {
+                if !file.diagnostics.isEmpty {
+                    PolicyLoader.report([FileDiagnostics(file: file.file, diagnostics: file.diagnostics)], color: ColorChoice.auto.enabled(for: STDERR_FILENO))
+                    throw ExitCode(ExitStatus.invalidPolicy)
+                }
+                labels = file.labels
+                sources.append(path)
+            }
+        } catch let error as LabelsError {
+            printError("error: \(error.description)")
+            throw ExitCode(ExitStatus.invalidPolicy)
+        }
+        for item in label {
+            guard let equals = item.firstIndex(of: "="), equals != item.startIndex else {
+                throw ValidationError("--label takes KEY=VALUE, not \(quoteString(item))")
+            }
+            labels[String(item[..<equals])] = String(item[item.index(after: equals)...])
+        }
+        if !label.isEmpty { sources.append("--label") }
+        return (labels, sources.isEmpty ? nil : sources.joined(separator: " and "))
+    }
+
+    /// A warning when the policy reads `node.labels` and the node has no label source: its label rules can never
+    /// see a label.
+    static func labelWarning(_ policy: PreparedPolicy, source: String?) -> String? {
+        guard source == nil, policy.policy.tables.facts.contains(.nodeLabels) else { return nil }
+        return "policy \(quoteString(policy.policy.name)) reads node.labels, but this node has no labels (no \(LabelsFile.defaultPath), no --labels-file, no --label): every label it reads is missing"
+    }
+
     /// Checks the policy (the file, the node's policy in a directory, or the embedded default); exit 2 when invalid.
-    func load() throws -> PreparedPolicy {
+    /// A single file whose `applies_to` is false for this node is refused (exit 2) unless `forNode` is false (the
+    /// lock and fleet commands, which read what a policy shares, from any host).
+    func load(labels: [String: String] = [:], forNode: Bool = true) throws -> PreparedPolicy {
         guard let path = policy else {
             let result = Checker.check(SourceFile(path: DefaultPolicy.path, text: DefaultPolicy.text))
             guard let checked = result.policy, !result.hasErrors else {
@@ -38,7 +82,8 @@ struct NodeOptions: ParsableArguments {
             }
             return PreparedPolicy(checked)
         }
-        return try PolicyLoader.select(path, facts: Facts(nodeName: node), color: ColorChoice.auto.enabled(for: STDERR_FILENO))
+        return try PolicyLoader.select(
+            path, facts: Facts(nodeName: node, nodeLabels: labels), color: ColorChoice.auto.enabled(for: STDERR_FILENO), enforceAppliesTo: forNode)
     }
 
     /// The lock and fleet of the policy: an flock on this host, or etcd. `remember` is for the daemon: the fleet
@@ -126,7 +171,8 @@ struct RunCommand: AsyncParsableCommand {
     var dryRun = false
 
     func run() async throws {
-        let policy = try node.load()
+        let (labels, labelSource) = try node.labels()
+        let policy = try node.load(labels: labels)
         let logger = node.logger()
         // One daemon per state directory: a second one would consume the first's reboot record.
         let stateLock: Int32
@@ -138,8 +184,10 @@ struct RunCommand: AsyncParsableCommand {
         }
         defer { close(stateLock) }
         let backends = try node.backends(for: policy, logger: logger, remember: true)
-        let settings = RunnerSettings(nodeName: node.node, dryRun: dryRun, stateDirectory: node.stateDir, bootIDPath: node.bootIdFile)
+        var settings = RunnerSettings(nodeName: node.node, dryRun: dryRun, stateDirectory: node.stateDir, bootIDPath: node.bootIdFile)
+        settings.labels = labels
         let runner = Runner(settings: settings, lock: backends.lock, fleet: backends.fleet, logger: logger)
+        if let warning = NodeOptions.labelWarning(policy, source: labelSource) { logger.warning("\(warning)") }
         if dryRun || policy.policy.dryRun {
             logger.info("dry run: the reboot command is printed, never run")
         }
@@ -253,8 +301,11 @@ struct StatusCommand: AsyncParsableCommand {
     var color: ColorChoice = .auto
 
     func run() async throws {
-        let policy = try node.load()
+        let (labels, labelSource) = try node.labels()
+        let policy = try node.load(labels: labels)
+        if let warning = NodeOptions.labelWarning(policy, source: labelSource) { printError("warning: \(warning)") }
         var settings = RunnerSettings(nodeName: node.node, dryRun: true, stateDirectory: node.stateDir, bootIDPath: node.bootIdFile)
+        settings.labels = labels
         settings.statusOnly = true
         settings.skipHealth = skipHealth
         settings.skipLock = skipLock

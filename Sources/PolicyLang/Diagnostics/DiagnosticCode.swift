@@ -51,6 +51,7 @@ public enum DiagnosticCode: String, Sendable, CaseIterable, Hashable {
     case importUnknownField = "RC4002"
     case importInvalidValue = "RC4003"
     case importMissingField = "RC4004"
+    case labelsSyntax = "RC4005"
 
     /// The severity diagnostics with this code have unless said otherwise.
     public var defaultSeverity: Severity {
@@ -99,6 +100,7 @@ public enum DiagnosticCode: String, Sendable, CaseIterable, Hashable {
         case .importUnknownField: "an unknown field in the input, or a name the policy does not have"
         case .importInvalidValue: "a value of the wrong type or out of range"
         case .importMissingField: "a required field is missing, or the input is empty"
+        case .labelsSyntax: "a labels file line that is not KEY=VALUE, a bad key, or a key given twice"
         }
     }
 }
