@@ -62,6 +62,7 @@ public struct ExplainRenderer: Sendable {
         let headColor = d.outcome == .blocked ? "1;31" : "1;32"
         var out = paint(ExplainRenderer.headline(d), headColor) + "\n"
         out += "  policy   \(quoteString(e.policy.policy.name)) (\(file.path)), phase \(d.phase.environmentValue), time zone \(e.policy.policy.timeZone)\n"
+        if let description = e.policy.policy.description { out += "           \(description)\n" }
         for (i, reason) in d.reasons.enumerated() {
             out += (i == 0 ? "  why      " : "           ") + reason + "\n"
         }

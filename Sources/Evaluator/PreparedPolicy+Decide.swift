@@ -332,7 +332,8 @@ struct Run {
         if let denied {
             record(entry(0, .rule, title(.rule), .block, "denied by rule \(quoteString(denied.rule.spec.name))"))
             record(lines)
-            block(.rule, denied.rule.spec.name, denied.why)
+            // A rule's description says why it exists: it goes with the reason.
+            block(.rule, denied.rule.spec.name, denied.why + (denied.rule.spec.description.map { " (\($0))" } ?? ""))
             return false
         }
         record(entry(0, .rule, title(.rule), .pass, "no rule denies"))

@@ -17,7 +17,9 @@ import Testing
         let fleet = try FleetHarness(["a", "b", "c"], extra: { _ in Self.quorum }, health: { $0 == "a" ? "exit 0" : "exit 1" })
         for quiet in ["b", "c"] { try FileManager.default.removeItem(atPath: fleet.dir + "/\(quiet)/flag") }
         try fleet.startAll()
-        waitFor(20) { fleet.log("a").contains("blocked by rule \"keep quorum\"") }
+        // Every node has reported (its first decision) and a is held.
+        waitFor(20) { ["a", "b", "c"].allSatisfy { fleet.log($0).contains("decision:") } && fleet.log("a").contains("blocked by rule \"keep quorum\"") }
+        #expect(["a", "b", "c"].allSatisfy { fleet.log($0).contains("decision:") })
         #expect(fleet.log("a").contains("blocked by rule \"keep quorum\""))
         fleet.kill9("b")
         fleet.kill9("c")

@@ -67,7 +67,10 @@ import Testing
         // "Fri 18:00-Mon 08:00" is one span over the week end; "Tue-Thu 22:00-04:00" three spans across midnight.
         #expect(checked.windows[0].intervals == [WeeklyInterval(start: 4 * 1440 + 1080, end: 7 * 1440 + 480)])
         #expect(checked.windows[2].intervals.count == 3)
-        #expect(checked.metrics?.listen == "0.0.0.0:9090")
+        // rc does not serve metrics yet: the enabled block is kept as a comment, so the policy checks.
+        #expect(checked.metrics == nil)
+        #expect(policy.contains("# clusterrebootd served metrics here; rc does not serve metrics yet:\n# metrics {\n#   enabled true\n"), "\(policy)")
+        #expect(policy.contains("#   listen \"0.0.0.0:9090\""), "\(policy)")
     }
 
     @Test func noEndpointsGivesALocalLock() throws {

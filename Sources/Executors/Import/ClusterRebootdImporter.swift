@@ -203,7 +203,8 @@ public struct ClusterRebootdImporter {
 
         if let node = f["metrics"], let m = yaml.mapping(node, allowed: ["enabled", "listen"], context: "`metrics`") {
             var lines: [String] = []
-            if let e = yaml.bool(m["enabled"], "metrics.enabled") { lines.append("enabled \(e)") }
+            let enabled = yaml.bool(m["enabled"], "metrics.enabled") ?? true
+            lines.append("enabled \(enabled)")
             if let l = yaml.string(m["listen"], "metrics.listen") {
                 if let colon = l.lastIndex(of: ":"), Int(l[l.index(after: colon)...]) != nil {
                     lines.append("listen \(quoteString(l))")
@@ -211,7 +212,12 @@ public struct ClusterRebootdImporter {
                     yaml.invalid(n, "`metrics.listen` must be host:port")
                 }
             }
-            out.append("metrics {\n" + lines.map { "  " + $0 }.joined(separator: "\n") + "\n}")
+            let block = "metrics {\n" + lines.map { "  " + $0 }.joined(separator: "\n") + "\n}"
+            // rc does not serve metrics yet: an enabled block would be refused, so it is kept as a comment.
+            out.append(
+                enabled
+                    ? "# clusterrebootd served metrics here; rc does not serve metrics yet:\n" + block.split(separator: "\n").map { "# " + $0 }.joined(separator: "\n")
+                    : block)
         }
         out.append(contentsOf: rules)
         return out.joined(separator: "\n\n") + "\n"

@@ -167,6 +167,31 @@ public struct Checker {
             if let spec = checkTest(test, known: known, reportReferences: !syntaxErrors) { checkedTests.append(spec) }
         }
 
+        // Settings that would be accepted and then do nothing are refused.
+        if lock.map({ if case .etcd = $0.0 { false } else { true } }) ?? true, let etcdSwitch = killSwitches.first(where: { if case .etcd = $0.0 { true } else { false } }) {
+            report(
+                .invalidValue(
+                    etcdSwitch.1, "`kill_switch etcd` needs `lock etcd`", label: "no etcd to read it from",
+                    help: "with a local lock write `kill_switch file \"/etc/rc/disable\"`; to stop a whole fleet, coordinate it with `lock etcd { … }`"))
+        }
+        if lock.map({ if case .etcd = $0.0 { false } else { true } }) ?? true, let (settings, _) = cluster {
+            // With a lock on this host nothing is published and there are no members to forget.
+            for (name, set) in [("publish_interval", settings.publishIntervalSpan), ("forget_after", settings.forgetAfterSpan)] {
+                if let span = set {
+                    report(
+                        .invalidValue(
+                            span, "`\(name)` needs `lock etcd`", label: "a local lock publishes nothing",
+                            help: "remove it, or coordinate the fleet with `lock etcd { … }`"))
+                }
+            }
+        }
+        if let (spec, span) = metrics, spec.enabled {
+            report(
+                .invalidValue(
+                    span, "rc does not serve metrics yet: nothing would listen on \(spec.listen)", label: "no metrics endpoint in this version",
+                    help: "remove the block, or write `metrics { enabled false }`"))
+        }
+
         let rebootCommand = reboot?.0 ?? defaultRebootCommand.map { StringLiteral(parts: [.text($0)], span: .at(0)) }
         return CheckedPolicy(
             file: file, name: policyName?.0 ?? "", appliesTo: appliesTo, description: description, detectors: detectors,
@@ -397,6 +422,12 @@ public struct Checker {
                 if case .block(let block) = field.value {
                     let t = fields(block, allowed: ["ca", "cert", "key", "insecure_skip_verify", "server_name"], context: "the tls block", missingAt: field.span)
                     let skip = boolField(t["insecure_skip_verify"], default: false)
+                    if let name = t["server_name"] {
+                        report(
+                            .invalidValue(
+                                name.span, "`server_name` is not supported: rc verifies each endpoint's certificate against the endpoint's own host name",
+                                label: "this would not be used", help: "write the endpoints with the name their certificates carry (a DNS name or an /etc/hosts entry) and remove `server_name`"))
+                    }
                     if skip, let s = t["insecure_skip_verify"] { report(.insecureSkipVerify(s.span)) }
                     tls = TLSSpec(
                         caFile: absolutePathField(t["ca"], what: "the CA file"), certFile: absolutePathField(t["cert"], what: "the certificate file"),
@@ -515,6 +546,8 @@ public struct Checker {
         settings.checkInterval = durationField(f["check_interval"], default: settings.checkInterval)
         settings.cooldown = durationField(f["cooldown"], default: 0, positive: false)
         settings.publishInterval = durationField(f["publish_interval"], default: settings.publishInterval)
+        settings.publishIntervalSpan = f["publish_interval"]?.span
+        settings.forgetAfterSpan = f["forget_after"]?.span
         if let field = f["forget_after"] {
             let after = durationField(field, default: 0)
             if after > 0, after < 3 * settings.publishInterval {

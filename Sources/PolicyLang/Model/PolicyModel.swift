@@ -156,6 +156,9 @@ public struct ClusterSettings: Sendable {
     /// Milliseconds after its last report at which a member that stopped reporting leaves the fleet; `nil`: it
     /// stays a member (counted, not healthy) until `rc fleet forget`.
     public var forgetAfter: Int64?
+    /// Where `publish_interval` and `forget_after` were given, if they were (settings that need `lock etcd`).
+    public var publishIntervalSpan: Span?
+    public var forgetAfterSpan: Span?
 
     public init() {}
 }

@@ -1,0 +1,144 @@
+import Foundation
+import PolicyLang
+import Testing
+
+/// A setting either acts or is refused: every declaration and every field the checker accepts is listed here,
+/// either carried into the checked policy (with the test that shows its effect on a node) or refused with a
+/// diagnostic. A field the checker learns without an entry here fails `everyFieldTheCheckerAcceptsIsListed`.
+@Suite struct EverySettingActsTests {
+    enum Expectation {
+        /// Carried into the checked policy; `effect` names where its effect is tested.
+        case acts(effect: String, (CheckedPolicy) -> Bool)
+        /// Refused at check time with a message containing this.
+        case refused(String)
+    }
+
+    struct Case: CustomTestStringConvertible, Sendable {
+        var setting: String
+        var source: String
+        var expectation: @Sendable () -> Expectation
+        var testDescription: String { setting }
+    }
+
+    static let base = #"policy "p" {}"# + "\n" + #"detector "flag" file "/run/flag""# + "\n"
+    static let etcd = #"lock etcd { endpoints ["https://127.0.0.1:2379"] }"#
+
+    static func c(_ setting: String, _ source: String, _ expectation: @escaping @Sendable () -> Expectation) -> Case {
+        Case(setting: setting, source: source, expectation: expectation)
+    }
+
+    static let cases: [Case] = [
+        c("policy.applies_to", #"policy "p" { applies_to node.name == "a" }"# + "\n" + #"detector "flag" file "/run/flag""#, {
+            .acts(effect: "NodeFactsTests.aSingleFileThatDoesNotApplyToTheNodeIsRefused") { $0.appliesTo != nil }
+        }),
+        c("policy.description", #"policy "p" { description "web servers" }"# + "\n" + #"detector "flag" file "/run/flag""#, {
+            .acts(effect: "shown under the policy line of rc explain") { $0.description == "web servers" }
+        }),
+        c("detector file", base, { .acts(effect: "RunCommandTests.aDetectorFileMakesTheRebootCommandRunOnce") { $0.detectors.count == 1 } }),
+        c("detector command.reboot_when", base + #"detector "c" command ["/bin/true"] { reboot_when exit == 1 }"#, {
+            .acts(effect: "DetectorTests (ProcessExecutorTests)") {
+                if case .command(_, _, let ok) = $0.detectors.last!.source { ok == nil } else { false }
+            }
+        }),
+        c("detector command.ok_when", base + #"detector "c" command ["/bin/true"] { reboot_when exit == 1  ok_when exit == 0 }"#, {
+            .acts(effect: "ProcessExecutorTests") {
+                if case .command(_, _, let ok) = $0.detectors.last!.source { ok != nil } else { false }
+            }
+        }),
+        c("detector command.timeout", base + #"detector "c" command ["/bin/true"] { reboot_when exit == 1  timeout 3s }"#, {
+            .acts(effect: "ProcessExecutorTests: a slow detector times out") { $0.detectors.last!.timeout == 3_000 }
+        }),
+
+        c("detector builtin.timeout", base + #"detector "d" debian { timeout 4s }"#, { .acts(effect: "ProcessExecutorTests") { $0.detectors.last!.timeout == 4_000 } }),
+        c("timezone", base + #"timezone "Europe/Berlin""#, { .acts(effect: "WindowCalendarTests") { $0.timeZone == "Europe/Berlin" } }),
+        c("window", base + #"window deny "w" daily 02:00 .. 03:00"#, { .acts(effect: "WindowCalendarTests") { $0.windows.count == 1 } }),
+        c("health", base + #"health "h" script "/bin/true" { timeout 5s  run pre_lock, post_boot }"#, {
+            .acts(effect: "FleetTests.e2e2AFailingHealthCheckStopsEveryone") { $0.health.first?.timeout == 5_000 && $0.health.first?.phases == [.preLock, .postBoot] }
+        }),
+        c("lock local.path", base + #"lock local { path "/run/rc/lock" }"#, {
+            .acts(effect: "RunCommandTests.aFullLockBlocksWithExitFour") { if case .local("/run/rc/lock") = $0.lock { true } else { false } }
+        }),
+        c("lock etcd.endpoints", base + etcd, { .acts(effect: "EtcdTests") { if case .etcd(let e) = $0.lock { e.endpoints.count == 1 } else { false } } }),
+
+        c("lock etcd.key, group, ttl, slots, max_reboot_duration",
+            base + #"lock etcd { endpoints ["https://127.0.0.1:2379"]  key "/k"  group "g"  ttl 90s  slots 2  max_reboot_duration 10m }"#, {
+                .acts(effect: "EtcdTests, FleetSafetyTests, FleetSafetyE2ETests") {
+                    if case .etcd(let e) = $0.lock { e.prefix == "/k" && e.group == "g" && e.ttl == 90_000 && e.slots == 2 && e.maxRebootDuration == 600_000 } else { false }
+                }
+            }),
+        c("lock etcd.user, password_file", base + #"lock etcd { endpoints ["https://127.0.0.1:2379"]  user "rc"  password_file "/etc/rc/pw" }"#, {
+            .acts(effect: "EtcdSecurityTests.aUserWhoseRoleGrantsOnlyTheRcPrefixWorks") { if case .etcd(let e) = $0.lock { e.user == "rc" && e.passwordFile == "/etc/rc/pw" } else { false } }
+        }),
+        c("lock etcd.tls ca, cert, key", base + #"lock etcd { endpoints ["https://127.0.0.1:2379"]  tls { ca "/a.crt"  cert "/n.crt"  key "/n.key" } }"#, {
+            .acts(effect: "EtcdSecurityTests.mutualTLSAndAClearErrorWithoutAClientCertificate") { if case .etcd(let e) = $0.lock { e.tls?.certFile == "/n.crt" } else { false } }
+        }),
+        c("lock etcd.tls insecure_skip_verify", base + #"lock etcd { endpoints ["https://127.0.0.1:2379"]  tls { insecure_skip_verify true } }"#, {
+            .acts(effect: "the client verifies nothing (RC3003 warns)") { if case .etcd(let e) = $0.lock { e.tls?.insecureSkipVerify == true } else { false } }
+        }),
+        c("lock etcd.tls server_name", base + #"lock etcd { endpoints ["https://127.0.0.1:2379"]  tls { server_name "etcd" } }"#, { .refused("`server_name` is not supported") }),
+        c("kill_switch file", base + #"kill_switch file "/etc/rc/disable""#, { .acts(effect: "RunCommandTests.eachGateBlocksWithItsExitCode") { $0.killSwitches.count == 1 } }),
+
+        c("kill_switch etcd (lock etcd)", base + etcd + "\nkill_switch etcd", { .acts(effect: "EtcdFleet.killSwitch") { $0.killSwitches == [.etcd(key: nil)] } }),
+        c("kill_switch etcd (lock local)", base + "kill_switch etcd", { .refused("`kill_switch etcd` needs `lock etcd`") }),
+        c("reboot command", base + #"reboot command ["/sbin/reboot"]"#, { .acts(effect: "RunCommandTests") { $0.rebootCommand.map(\.value) == ["/sbin/reboot"] } }),
+        c("cluster.check_interval, backoff", base + "cluster { check_interval 2m  backoff 5s .. 1m }", {
+            .acts(effect: "DaemonLoopTests") { $0.cluster.checkInterval == 120_000 && $0.cluster.backoffMin == 5_000 && $0.cluster.backoffMax == 60_000 }
+        }),
+        c("cluster.cooldown", base + "cluster { cooldown 15m }", { .acts(effect: "DecisionTests (the cooldown rule)") { $0.cluster.cooldown == 900_000 } }),
+        c("cluster.fallback_nodes", base + #"cluster { fallback_nodes ["a"] }"#, {
+            .acts(effect: "FleetTests.e2e3TheLastHealthyFallbackStaysUpWhileTheOthersProceed") { $0.cluster.fallbackNodes == ["a"] }
+        }),
+
+        c("cluster.publish_interval (lock etcd)", base + etcd + "\ncluster { publish_interval 10s }", {
+            .acts(effect: "FleetSafetyTests.theReporterKeepsAHealthyFleetFreshBetweenPasses") { $0.cluster.publishInterval == 10_000 }
+        }),
+        c("cluster.publish_interval (lock local)", base + "cluster { publish_interval 10s }", { .refused("`publish_interval` needs `lock etcd`") }),
+        c("cluster.forget_after (lock etcd)", base + etcd + "\ncluster { forget_after 7d }", {
+            .acts(effect: "FleetSafetyTests.aRebootingMemberIsNotHealthyAndAForgottenOneIsGone") { $0.cluster.forgetAfter == 7 * 86_400_000 }
+        }),
+        c("cluster.forget_after (lock local)", base + "cluster { forget_after 7d }", { .refused("`forget_after` needs `lock etcd`") }),
+        c("metrics (enabled; listen)", base + #"metrics { listen "127.0.0.1:9464" }"#, { .refused("rc does not serve metrics yet") }),
+        c("metrics.enabled false", base + "metrics { enabled false }", { .acts(effect: "nothing listens, as it says") { $0.metrics?.enabled == false } }),
+
+        c("dry_run", base + "dry_run true", { .acts(effect: "RunCommandTests.dryRunPrintsTheCommandInstead") { $0.dryRun } }),
+        c("rule.deny when", base + #"rule "r" { deny when cluster.healthy < 3 }"#, { .acts(effect: "DecisionTests") { $0.rules.first?.conditions.count == 1 } }),
+        c("rule.description", base + #"rule "r" { deny when cluster.healthy < 3  description "quorum" }"#, {
+            .acts(effect: "the reason of a decision blocked by the rule") { $0.rules.first?.description == "quorum" }
+        }),
+        c("test", base + "test \"t\" { given { detector \"flag\" fired }  expect reboot }", { .acts(effect: "rc test (EvaluationCommandTests)") { $0.tests.count == 1 } }),
+    ]
+
+    @Test(arguments: cases)
+    func actsOrIsRefused(_ c: Case) {
+        let result = Checker.check(SourceFile(path: "p.rcl", text: c.source))
+        let errors = result.diagnostics.filter { $0.severity == .error }
+        switch c.expectation() {
+        case .acts(_, let carried):
+            #expect(errors.isEmpty, "\(c.setting): \(errors.map(\.message))")
+            guard let policy = result.policy else {
+                Issue.record("\(c.setting): no checked policy")
+                return
+            }
+            let isCarried = carried(policy)
+            #expect(isCarried, "\(c.setting) is not carried into the checked policy")
+        case .refused(let message):
+            #expect(errors.contains { $0.message.contains(message) }, "\(c.setting) must be refused: \(result.diagnostics.map(\.message))")
+        }
+    }
+
+    /// Every field name in the checker's `allowed:` lists has a case above.
+    @Test func everyFieldTheCheckerAcceptsIsListed() throws {
+        let checker = try String(contentsOf: Support.root.appendingPathComponent("Sources/PolicyLang/Check/Checker.swift"), encoding: .utf8)
+        var fields: Set<String> = []
+        for line in checker.split(separator: "\n") {
+            guard let open = line.range(of: "allowed: [") ?? line.range(of: "allowed = ["), let end = line[open.upperBound...].firstIndex(of: "]") else { continue }
+            // The quoted names between the brackets.
+            let names = line[open.upperBound..<end].split(separator: "\"", omittingEmptySubsequences: false).enumerated().filter { $0.offset % 2 == 1 }.map(\.element)
+            for name in names where !name.isEmpty { fields.insert(String(name)) }
+        }
+        #expect(fields.count > 20, "the field lists were found: \(fields.sorted())")
+        let listed = Self.cases.map(\.setting).joined(separator: " ")
+        let missing = fields.filter { !listed.contains($0) }.sorted()
+        #expect(missing.isEmpty, "fields the checker accepts with no acts-or-refused case: \(missing)")
+    }
+}
