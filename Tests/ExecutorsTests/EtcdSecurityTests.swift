@@ -88,7 +88,19 @@ import Testing
         }
         await wrongCA.shutdown()
 
-        #expect(throws: EtcdError.self) { try EtcdClient(spec(etcd.endpoint, tls: "tls { ca \"\(pki.dir)/missing.crt\" }")) }
+        // Every TLS file that cannot be used is named.
+        func tlsError(_ block: String) -> String {
+            do {
+                _ = try EtcdClient(spec(etcd.endpoint, tls: block))
+                return "no error"
+            } catch {
+                return "\(error)"
+            }
+        }
+        #expect(tlsError("tls { ca \"\(pki.dir)/missing.crt\" }") == "etcd TLS settings: cannot read the CA file \(pki.dir)/missing.crt: no such file")
+        try "not a certificate".write(toFile: pki.dir + "/garbage.crt", atomically: true, encoding: .utf8)
+        #expect(tlsError("tls { ca \"\(pki.dir)/garbage.crt\" }").hasPrefix("etcd TLS settings: cannot load the CA file \(pki.dir)/garbage.crt (PEM expected)"))
+        #expect(tlsError("tls { cert \"\(pki.dir)/nope.crt\"  key \"\(pki.dir)/nope.key\" }") == "etcd TLS settings: cannot read the certificate file \(pki.dir)/nope.crt: no such file")
     }
 
     @Test func aUserWhoseRoleGrantsOnlyTheRcPrefixWorks() async throws {

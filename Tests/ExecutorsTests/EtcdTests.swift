@@ -294,8 +294,10 @@ import Testing
         let order = Order()
         try await withThrowingTaskGroup(of: Void.self) { group in
             for (i, name) in ["w1", "w2", "w3"].enumerated() {
-                // Queue one after the other.
-                try await Task.sleep(for: .milliseconds(150))
+                // Queue one after the other: each starts once the one before has its place in line.
+                for _ in 0..<200 where try await client.range("/rc-q/locks/default/waiters/", prefix: true).kvs.count < i {
+                    try await Task.sleep(for: .milliseconds(25))
+                }
                 group.addTask {
                     let lock = EtcdLock(client: client, spec: spec, logger: logger)
                     let info = HolderInfo(node: name, pid: Int32(i + 2), acquiredAt: "2026-11-22T10:00:00Z", phase: "post-lock")

@@ -49,34 +49,41 @@ import Testing
 
     @Test func aMemberThatStopsReportingStaysCountedAndIsNotHealthy() async throws {
         let etcd = try EtcdHarness()
-        let (checked, spec) = try policy([etcd.endpoint], publish: "2s")
+        // Liveness leases of three publish intervals: 15 s.
+        let (checked, spec) = try policy([etcd.endpoint], publish: "5s")
         let client = try EtcdClient(spec)
         defer { Task { await client.shutdown() } }
         try await ready(client)
         let fleets = ["a", "b", "c"].map { _ in EtcdFleet(client: client, policy: checked, spec: spec, state: nil, logger: Logger(label: "test")) }
-        for (fleet, node) in zip(fleets, ["a", "b", "c"]) { try await fleet.publish(report(node, healthy: node == "a")) }
-        let now = SystemClock().now()
-        let first = try await fleets[0].cluster(node: "a", fallbackNodes: [], now: now)
-        #expect(first.size == 3 && first.healthy == 1)
-        // b and c stop reporting (crashed, powered off); a keeps reporting. Their liveness leases (three publish
-        // intervals: 6 s) run out, and they still count, as not healthy.
-        let deadline = ContinuousClock.now + .seconds(8)
-        while ContinuousClock.now < deadline {
-            try await fleets[0].refresh(at: SystemClock().now())
-            try await Task.sleep(for: .milliseconds(500))
+        func cluster() async throws -> ClusterFacts { try await fleets[0].cluster(node: "a", fallbackNodes: ["b"], now: SystemClock().now()) }
+        /// Refreshes a (only) until b and c are stale, at most 30 s; the members as they were then.
+        func untilStale() async throws -> [EtcdFleet.Member] {
+            let deadline = ContinuousClock.now + .seconds(30)
+            while ContinuousClock.now < deadline {
+                try await fleets[0].refresh(at: SystemClock().now())
+                let members = try await fleets[0].members()
+                if !members.contains(where: { $0.node != "a" && $0.fresh }) { return members }
+                try await Task.sleep(for: .milliseconds(500))
+            }
+            return try await fleets[0].members()
         }
-        let later = try await fleets[0].cluster(node: "a", fallbackNodes: [], now: SystemClock().now())
-        #expect(later.size == 3, "stale members still count in cluster.size")
-        #expect(later.healthy == 1)
-        let members = try await fleets[0].members()
+        for (fleet, node) in zip(fleets, ["a", "b", "c"]) { try await fleet.publish(report(node, healthy: node == "a")) }
+        let first = try await cluster()
+        #expect(first.size == 3 && first.healthy == 1, "\(first)")
+        // b and c stop reporting (crashed, powered off); a keeps reporting. Their liveness leases run out, and
+        // they still count, as not healthy.
+        let members = try await untilStale()
         #expect(members.filter(\.fresh).map(\.node) == ["a"])
+        let later = try await cluster()
+        #expect(later.size == 3 && later.healthy == 1, "stale members still count in cluster.size: \(later)")
         // Two healthy members that go stale are not healthy either.
         try await fleets[1].publish(report("b"))
         try await fleets[2].publish(report("c"))
-        #expect(try await fleets[0].cluster(node: "a", fallbackNodes: [], now: SystemClock().now()).healthy == 3)
-        try await Task.sleep(for: .seconds(7))
-        let stale = try await fleets[0].cluster(node: "a", fallbackNodes: ["b"], now: SystemClock().now())
-        #expect(stale.size == 3 && stale.healthy == 0 && stale.fallbackHealthy == 0)
+        let healthy = try await cluster()
+        #expect(healthy.size == 3 && healthy.healthy == 3 && healthy.fallbackHealthy == 1, "\(healthy)")
+        _ = try await untilStale()
+        let stale = try await cluster()
+        #expect(stale.size == 3 && stale.healthy == 1 && stale.fallbackHealthy == 0, "\(stale)")
     }
 
     @Test func theReporterKeepsAHealthyFleetFreshBetweenPasses() async throws {
@@ -292,5 +299,28 @@ import Testing
         } throws: { error in
             "\(error)".contains("unreachable") && "\(error)".contains("answered 503: etcdserver: no leader")
         }
+    }
+
+    @Test func aWatchThatEtcdCancelsForACompactedRevisionEndsAtOnce() async throws {
+        let etcd = try EtcdHarness()
+        let (spec, _) = try (policy([etcd.endpoint]).1, 0)
+        let client = try EtcdClient(spec)
+        defer { Task { await client.shutdown() } }
+        try await ready(client)
+        for i in 0..<5 { try await client.put("/fs/w", Data("\(i)".utf8)) }
+        let revision = try await client.range("/fs/w").revision
+        // Compact the history: a watch from an older revision is cancelled by etcd with `compact_revision`.
+        let compact = Process()
+        compact.executableURL = URL(fileURLWithPath: "/usr/bin/etcdctl")
+        compact.arguments = ["--endpoints=\(etcd.endpoint)", "compact", "\(revision)"]
+        compact.environment = ["ETCDCTL_API": "3"]
+        compact.standardOutput = FileHandle.nullDevice
+        try compact.run()
+        compact.waitUntilExit()
+        try #require(compact.terminationStatus == 0)
+        let started = ContinuousClock.now
+        let events = try await client.waitForChange(prefix: "/fs/", after: 1, milliseconds: 10_000)
+        #expect(events == [], "a cancelled watch returns no events, so the caller looks again")
+        #expect(ContinuousClock.now - started < .seconds(5), "it does not wait out its deadline")
     }
 }

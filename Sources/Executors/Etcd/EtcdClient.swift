@@ -160,14 +160,21 @@ public final class EtcdClient: Sendable {
         configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = max(1, connections)
         if let tls = spec.tls {
             var t = TLSConfiguration.makeClientConfiguration()
-            do {
-                if let ca = tls.caFile { t.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(ca)) }
-                if let cert = tls.certFile, let key = tls.keyFile {
-                    t.certificateChain = try NIOSSLCertificate.fromPEMFile(cert).map { .certificate($0) }
-                    t.privateKey = .privateKey(try NIOSSLPrivateKey(file: key, format: .pem))
+            /// Loads one file, naming it in the error.
+            func load<T>(_ path: String, _ what: String, _ body: () throws -> T) throws(EtcdError) -> T {
+                guard FileManager.default.isReadableFile(atPath: path) else {
+                    throw .tls("cannot read the \(what) \(path): \(FileManager.default.fileExists(atPath: path) ? "permission denied" : "no such file")")
                 }
-            } catch {
-                throw .tls("\(error)")
+                do {
+                    return try body()
+                } catch {
+                    throw .tls("cannot load the \(what) \(path) (PEM expected): \(error)")
+                }
+            }
+            if let ca = tls.caFile { t.trustRoots = .certificates(try load(ca, "CA file") { try NIOSSLCertificate.fromPEMFile(ca) }) }
+            if let cert = tls.certFile, let key = tls.keyFile {
+                t.certificateChain = try load(cert, "certificate file") { try NIOSSLCertificate.fromPEMFile(cert) }.map { .certificate($0) }
+                t.privateKey = .privateKey(try load(key, "key file") { try NIOSSLPrivateKey(file: key, format: .pem) })
             }
             if tls.insecureSkipVerify { t.certificateVerification = .none }
             configuration.tlsConfiguration = t
