@@ -51,6 +51,27 @@ import Testing
         }
     }
 
+    @Test func whatAProgramLeavesBehindIsKilledAndDoesNotHoldItsCheckUp() async throws {
+        try await withDirectory { dir in
+            // The program exits 0 at once, leaving a process in a session of its own and a double-forked one,
+            // both holding its output open.
+            let body = "setsid sleep 60 & echo $! > \(dir)/first; ( sleep 61 & echo $! > \(dir)/second ) & sleep 0.2; exit 0"
+            let r = await ProcessRunner().run(["/bin/sh", "-c", body], environment: [:], timeout: 20_000)
+            #expect(r.ending == .exited(0))
+            #expect(r.duration < 3_000, "the run waited for what the program left behind: \(r.duration) ms")
+            for name in ["first", "second"] {
+                let pid = try #require(Int32(String(contentsOfFile: dir + "/" + name, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
+                var state = ""
+                for _ in 0..<50 {
+                    state = ((try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)) ?? "").split(separator: " ").dropFirst(2).first.map(String.init) ?? "gone"
+                    if state == "gone" || state == "Z" { break }
+                    try await Task.sleep(for: .milliseconds(20))
+                }
+                #expect(state == "gone" || state == "Z", "\(name) (pid \(pid)) outlived its check: state \(state)")
+            }
+        }
+    }
+
     @Test func fileAndCommandDetectors() async throws {
         try await withDirectory { dir in
             try script(dir + "/check", "exit \"$(cat \(dir)/code)\"")

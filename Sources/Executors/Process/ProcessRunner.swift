@@ -47,6 +47,11 @@ public struct ProcessRunner: ProcessRunning {
     public static let outputLimit = 64 * 1024
     /// How long a timed-out group gets between SIGTERM and SIGKILL, in milliseconds.
     public static let killGrace: Int64 = 500
+    /// How long, after the program exited, what it started may keep its output open before it is killed.
+    public static let leftoverGrace: Int64 = 300
+    /// The environment variable that tags every process a run starts, down to the processes that leave its
+    /// process group (`setsid`, a double fork): at the end of the run, whatever still carries the tag is killed.
+    public static let runIDVariable = "RC_RUN_ID"
 
     /// Creates a runner.
     public init() {}
@@ -100,6 +105,9 @@ public struct ProcessRunner: ProcessRunning {
         sigemptyset(&noSignals)
         posix_spawnattr_setsigmask(&attributes, &noSignals)
 
+        let runID = UUID().uuidString.lowercased()
+        var environment = environment
+        environment[runIDVariable] = runID
         let cArgs = argv.map { strdup($0) } + [nil]
         let cEnv = environment.sorted { $0.key < $1.key }.map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer {
@@ -131,6 +139,7 @@ public struct ProcessRunner: ProcessRunning {
         var timedOut = false
         var status: Int32 = 0
         var reaped = false
+        var exited: Int64 = 0
         var chunk = [UInt8](repeating: 0, count: 16 * 1024)
         while true {
             if !open.isEmpty {
@@ -151,11 +160,15 @@ public struct ProcessRunner: ProcessRunning {
             } else {
                 usleep(5_000)
             }
-            if !reaped, waitpid(pid, &status, WNOHANG) == pid { reaped = true }
+            if !reaped, waitpid(pid, &status, WNOHANG) == pid {
+                reaped = true
+                exited = monotonicMilliseconds()
+            }
             if reaped && open.isEmpty { break }
             if reaped, !open.isEmpty {
-                // The program exited but something it started still holds the pipes: stop reading at the deadline.
-                if monotonicMilliseconds() >= deadline { break }
+                // The program exited but something it started still holds its output: a short grace, then what it
+                // left behind is killed (below); the program's own exit decides.
+                if monotonicMilliseconds() >= min(deadline, exited + leftoverGrace) { break }
                 continue
             }
             if monotonicMilliseconds() >= deadline {
@@ -169,10 +182,13 @@ public struct ProcessRunner: ProcessRunning {
                 break
             }
         }
+        let leftBehind = !open.isEmpty
         for fd in open { close(fd) }
-        if !timedOut, reaped, !open.isEmpty {
-            // Children left behind with the pipes open: end the group so nothing outlives the check.
+        if timedOut || leftBehind {
+            // Nothing a check started outlives it: its process group, then whatever left the group but still
+            // carries the run's tag.
             kill(-pid, SIGKILL)
+            killTagged(runID)
         }
         let duration = monotonicMilliseconds() - started
         let ending: ProcessResult.Ending
@@ -184,6 +200,38 @@ public struct ProcessRunner: ProcessRunning {
             ending = .signaled(status & 0x7f)
         }
         return ProcessResult(ending: ending, stdout: out.text, stderr: err.text, truncated: out.truncated || err.truncated, duration: duration)
+    }
+}
+
+extension ProcessRunner {
+    /// Kills every process whose environment carries `RC_RUN_ID=runID` (a descendant of one run).
+    static func killTagged(_ runID: String) {
+        let tag = Array("\(runIDVariable)=\(runID)".utf8) + [0]
+        let me = getpid()
+        // A few rounds: a process may fork while the first round kills its parent.
+        for _ in 0..<3 {
+            var found = false
+            for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
+                guard let pid = Int32(entry), pid != me, let environ = FileManager.default.contents(atPath: "/proc/\(entry)/environ") else { continue }
+                let bytes = [UInt8](environ)
+                if bytes.starts(with: tag) || contains(bytes, [0] + tag) {
+                    kill(pid, SIGKILL)
+                    found = true
+                }
+            }
+            if !found { return }
+            usleep(10_000)
+        }
+    }
+
+    private static func contains(_ haystack: [UInt8], _ needle: [UInt8]) -> Bool {
+        guard needle.count <= haystack.count, let first = needle.first else { return false }
+        var i = 0
+        while i + needle.count <= haystack.count {
+            if haystack[i] == first, haystack[i..<(i + needle.count)].elementsEqual(needle) { return true }
+            i += 1
+        }
+        return false
     }
 }
 
