@@ -110,6 +110,8 @@ import Testing
         #expect(try await b.acquire(HolderInfo(node: "b", pid: 43, acquiredAt: "2026-11-22T10:00:02Z", phase: "post-lock")))
         try await b.release(node: "b")
         let unwritable = LocalLock(path: "/proc/rc-cannot-exist/lock")
-        await #expect(throws: LockUnavailable.self) { try await unwritable.status(node: "x") }
+        // A look creates nothing: no lock file, nobody holds it. Taking it needs the file, which cannot be made.
+        #expect(try await unwritable.status(node: "x").available == true)
+        await #expect(throws: LockUnavailable.self) { try await unwritable.acquire(holder) }
     }
 }

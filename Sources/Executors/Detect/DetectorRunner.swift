@@ -37,10 +37,15 @@ public struct DetectorRunner: Sendable {
     /// The environment of detector programs: a fixed PATH and locale, plus what the caller adds
     /// (`RC_SKIP_HEALTH`, `RC_SKIP_LOCK` for `rc status`).
     let environment: [String: String]
+    /// The uids a command detector's program may belong to: root and the user rc runs as.
+    let owners: Set<uid_t>
 
     /// Creates a runner.
-    public init(runner: any ProcessRunning = ProcessRunner(), paths: HostPaths = HostPaths(), environment extra: [String: String] = [:]) {
+    public init(
+        runner: any ProcessRunning = ProcessRunner(), paths: HostPaths = HostPaths(), environment extra: [String: String] = [:], owners: Set<uid_t> = [0, getuid()]
+    ) {
         self.runner = runner
+        self.owners = owners
         self.paths = paths
         environment = Self.baseEnvironment.merging(extra) { _, new in new }
     }
@@ -58,7 +63,14 @@ public struct DetectorRunner: Sendable {
         case .file(let path):
             return paths.exists(path) ? DetectorObservation(.fired, output: path + " exists") : DetectorObservation(.clear)
         case .command(let argv, _, _):
-            let result = await runner.run(argv, environment: environment, timeout: detector.timeout)
+            // A detector program is checked as a health script is, and the checked file is the one that runs.
+            let program: TrustedProgram
+            switch TrustedProgram.open(argv[0], owners: owners) {
+            case .success(let checked): program = checked
+            case .failure(let why): return DetectorObservation(.error(why.missing ? "cannot run \(why)" : "refused to run: \(why)"))
+            }
+            let result = await runner.run(argv, program: program.descriptor, environment: environment, timeout: detector.timeout)
+            close(program.descriptor)
             if let failure = failure(result, argv, timeout: detector.timeout) { return failure }
             let state = policy.commandDetectorState(detector.name, exitCode: result.exitCode ?? -1, stdout: result.stdout) ?? .error("not a command detector")
             return DetectorObservation(state, output: output(result))

@@ -44,28 +44,27 @@ public struct HealthRunner: Sendable {
         return result
     }
 
-    /// Why a script may not run, or `nil` when it may.
+    /// Why a script may not run, or `nil` when it may (`TrustedProgram`: the file and every directory on its way).
     public func refusal(_ path: String) -> String? {
-        guard path.hasPrefix("/") else { return "\(path) is not an absolute path" }
-        var info = stat()
-        guard stat(path, &info) == 0 else { return "\(path): \(String(cString: strerror(errno)))" }
-        guard info.st_mode & S_IFMT == S_IFREG else { return "\(path) is not a regular file" }
-        if !owners.contains(info.st_uid) {
-            return "\(path) is owned by uid \(info.st_uid), not by root" + (getuid() == 0 ? "" : " or uid \(getuid()) (rc's user)")
+        switch TrustedProgram.open(path, owners: owners) {
+        case .success(let program):
+            close(program.descriptor)
+            return nil
+        case .failure(let why):
+            return why.description
         }
-        if info.st_mode & (S_IWGRP | S_IWOTH) != 0 {
-            return "\(path) is writable by \(info.st_mode & S_IWOTH != 0 ? "others" : "its group") (mode \(String(info.st_mode & 0o7777, radix: 8)))"
-        }
-        guard access(path, X_OK) == 0 else { return "\(path) is not executable" }
-        return nil
     }
 
     /// Runs one check.
     public func run(_ check: HealthSpec, _ policy: CheckedPolicy, _ context: HealthContext) async -> HealthObservation {
-        if let why = refusal(check.argv[0]) {
-            return HealthObservation(ok: false, exitCode: nil, output: "refused to run: \(why)", duration: 0)
+        let program: TrustedProgram
+        switch TrustedProgram.open(check.argv[0], owners: owners) {
+        case .success(let checked): program = checked
+        case .failure(let why): return HealthObservation(ok: false, exitCode: nil, output: "refused to run: \(why)", duration: 0)
         }
-        let result = await runner.run(check.argv, environment: environment(policy, context), timeout: check.timeout)
+        // The file that was checked is the one that runs.
+        let result = await runner.run(check.argv, program: program.descriptor, environment: environment(policy, context), timeout: check.timeout)
+        close(program.descriptor)
         let output = (result.stdout + result.stderr).trimmingCharacters(in: .whitespacesAndNewlines)
         switch result.ending {
         case .exited(let code):

@@ -22,17 +22,31 @@ public actor LocalLock: LockBackend {
         if fd >= 0 { close(fd) }
     }
 
-    private func open() throws(LockUnavailable) -> Int32 {
+    /// Opens the lock file: never through a symbolic link, only a regular file of rc's user with one link, in a
+    /// directory nobody else can write (so no other user can plant a link or a file there). With `create` a
+    /// missing file is made (0600); without it a missing file is `nil`.
+    private func open(create: Bool) throws(LockUnavailable) -> Int32? {
         let dir = (path as NSString).deletingLastPathComponent
-        if !dir.isEmpty, !FileManager.default.fileExists(atPath: dir) {
+        if create, !dir.isEmpty, !FileManager.default.fileExists(atPath: dir) {
             do {
-                try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+                try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
             } catch {
                 throw LockUnavailable("cannot create \(dir): \(error.localizedDescription)")
             }
         }
-        let f = Glibc.open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
-        guard f >= 0 else { throw LockUnavailable("cannot open the lock file \(path): \(String(cString: strerror(errno)))") }
+        if !create, !dir.isEmpty, !FileManager.default.fileExists(atPath: dir) { return nil }
+        if let why = StateStore.untrusted(directory: dir.isEmpty ? "." : dir) { throw LockUnavailable("refusing the lock file \(path): \(why)") }
+        let f = Glibc.open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC | (create ? O_CREAT : 0), 0o600)
+        guard f >= 0 else {
+            if errno == ENOENT, !create { return nil }
+            if errno == ELOOP { throw LockUnavailable("refusing the lock file \(path): it is a symbolic link") }
+            throw LockUnavailable("cannot open the lock file \(path): \(String(cString: strerror(errno)))")
+        }
+        var info = stat()
+        if fstat(f, &info) != 0 || info.st_mode & S_IFMT != S_IFREG || info.st_uid != geteuid() || info.st_nlink != 1 {
+            close(f)
+            throw LockUnavailable("refusing the lock file \(path): not a regular file of uid \(geteuid()) with a single link (uid \(info.st_uid), \(info.st_nlink) links)")
+        }
         return f
     }
 
@@ -40,7 +54,8 @@ public actor LocalLock: LockBackend {
         if fd >= 0 {
             return LockFacts(held: true, available: false, slots: 1, holders: [holderFromFile()].compactMap { $0 })
         }
-        let probe = try open()
+        // A status look creates nothing: no lock file means nobody holds it.
+        guard let probe = try open(create: false) else { return LockFacts(held: false, available: true, slots: 1, holders: []) }
         defer { close(probe) }
         if flock(probe, LOCK_EX | LOCK_NB) == 0 {
             flock(probe, LOCK_UN)
@@ -52,7 +67,7 @@ public actor LocalLock: LockBackend {
 
     public func acquire(_ holder: HolderInfo) async throws(LockUnavailable) -> Bool {
         if fd >= 0 { return true }
-        let f = try open()
+        guard let f = try open(create: true) else { throw LockUnavailable("cannot open the lock file \(path)") }
         guard flock(f, LOCK_EX | LOCK_NB) == 0 else {
             let busy = errno == EWOULDBLOCK
             close(f)

@@ -39,6 +39,16 @@ public struct ProcessResult: Sendable, Equatable {
 public protocol ProcessRunning: Sendable {
     /// Runs `argv` (an absolute program path first) with `environment`, killing it after `timeout` milliseconds.
     func run(_ argv: [String], environment: [String: String], timeout: Int64) async -> ProcessResult
+    /// The same, executing the open file `program` (checked by the caller, see `TrustedProgram`) instead of
+    /// looking `argv[0]` up again.
+    func run(_ argv: [String], program: Int32, environment: [String: String], timeout: Int64) async -> ProcessResult
+}
+
+extension ProcessRunning {
+    /// A runner that runs no real programs (a test's) runs `argv` as it is.
+    public func run(_ argv: [String], program: Int32, environment: [String: String], timeout: Int64) async -> ProcessResult {
+        await run(argv, environment: environment, timeout: timeout)
+    }
 }
 
 /// The real runner, on `posix_spawn`.
@@ -64,15 +74,25 @@ public struct ProcessRunner: ProcessRunning {
         }
     }
 
-    /// Runs and waits on the calling thread.
-    public static func runBlocking(_ argv: [String], environment: [String: String], timeout: Int64) -> ProcessResult {
+    public func run(_ argv: [String], program: Int32, environment: [String: String], timeout: Int64) async -> ProcessResult {
+        await withCheckedContinuation { continuation in
+            Thread.detachNewThread {
+                continuation.resume(returning: ProcessRunner.runBlocking(argv, environment: environment, timeout: timeout, program: program))
+            }
+        }
+    }
+
+    /// Runs and waits on the calling thread. With `program`, that open file is executed (as descriptor 3 of the
+    /// child, through `/proc/self/fd/3`, so that a script's interpreter can read it) and `argv[0]` is only its name.
+    public static func runBlocking(_ argv: [String], environment: [String: String], timeout: Int64, program descriptor: Int32? = nil) -> ProcessResult {
         let started = monotonicMilliseconds()
         func failed(_ why: String) -> ProcessResult {
             ProcessResult(ending: .launchFailed(why), stdout: "", stderr: "", truncated: false, duration: monotonicMilliseconds() - started)
         }
-        guard let program = argv.first, program.hasPrefix("/") else {
+        guard let named = argv.first, named.hasPrefix("/") else {
             return failed("the program must be an absolute path")
         }
+        let program = descriptor == nil ? named : "/proc/self/fd/3"
         var outPipe: [Int32] = [0, 0]
         var errPipe: [Int32] = [0, 0]
         guard pipe(&outPipe) == 0 else { return failed("pipe: \(String(cString: strerror(errno)))") }
@@ -90,7 +110,12 @@ public struct ProcessRunner: ProcessRunning {
         for fd in [outPipe[0], outPipe[1], errPipe[0], errPipe[1]] { posix_spawn_file_actions_addclose(&actions, fd) }
         // Nothing else of this process reaches the program: descriptors opened without O_CLOEXEC by other threads
         // (a file being written) would otherwise stay open in it, and in everything it starts.
-        _ = spawnCloseFrom(&actions, 3)
+        if let descriptor {
+            posix_spawn_file_actions_adddup2(&actions, descriptor, 3)
+            _ = spawnCloseFrom(&actions, 4)
+        } else {
+            _ = spawnCloseFrom(&actions, 3)
+        }
 
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
@@ -129,7 +154,7 @@ public struct ProcessRunner: ProcessRunning {
         guard spawnError == 0 else {
             close(outPipe[0])
             close(errPipe[0])
-            return failed("\(program): \(String(cString: strerror(spawnError)))")
+            return failed("\(named): \(String(cString: strerror(spawnError)))")
         }
 
         var out = BoundedBuffer()

@@ -65,8 +65,27 @@ public struct StateStore: Sendable {
     /// The lock file of `lock local` when the policy names none.
     public var lockPath: String { directory + "/lock" }
 
+    /// Creates the directory when missing (0755) and refuses one that another user could change: a symbolic
+    /// link, owned by someone else, or writable by group or others.
     func ensureDirectory() throws {
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        if !FileManager.default.fileExists(atPath: directory) {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
+        }
+        if let why = Self.untrusted(directory: directory) { throw StateError(path: directory, "is refused as rc's state directory: \(why)") }
+    }
+
+    /// Why a directory rc writes in could be changed by another user, or nil: it is a symbolic link, is not
+    /// rc's user's, or is writable by group or others.
+    static func untrusted(directory: String) -> String? {
+        var info = stat()
+        guard lstat(directory, &info) == 0 else { return "\(directory): \(String(cString: strerror(errno)))" }
+        if info.st_mode & S_IFMT == S_IFLNK { return "\(directory) is a symbolic link" }
+        if info.st_mode & S_IFMT != S_IFDIR { return "\(directory) is not a directory" }
+        if info.st_uid != geteuid() { return "\(directory) is owned by uid \(info.st_uid), not by rc's user (uid \(geteuid()))" }
+        if info.st_mode & (S_IWGRP | S_IWOTH) != 0 {
+            return "\(directory) is writable by \(info.st_mode & S_IWOTH != 0 ? "others" : "its group") (mode \(String(info.st_mode & 0o7777, radix: 8)))"
+        }
+        return nil
     }
 
     /// The record of a reboot under way, if any. A record that exists but cannot be read or does not decode is
@@ -137,6 +156,8 @@ public struct StateStore: Sendable {
     public func lockForDaemon() throws(StateError) -> Int32 {
         do {
             try ensureDirectory()
+        } catch let error as StateError {
+            throw error
         } catch {
             throw StateError(path: directory, "cannot be created: \(error.localizedDescription)")
         }
