@@ -12,7 +12,8 @@ struct TestCommand: ParsableCommand {
             Runs every `test` block of every given policy (a directory stands for every *.rcl below it): the test's \
             `given` facts are decided as the daemon would decide them and the decision is compared with `expect`. \
             A failure shows the expected and the actual decision and the trace. A test whose decision depends on \
-            the time must give `now`.
+            the time must give `now`; a test that gives a node.name (or labels) the policy's applies_to does not \
+            govern fails.
 
             --coverage reports, per policy, whether the tests saw each rule, window and condition (every `deny when` \
             line and every operand of `and`/`or` in one) both true and false, and which they never reached. \

@@ -27,6 +27,9 @@ public enum PolicyTestRunner {
         if facts.now == nil, decision.assumed.contains(where: { $0.fact == "now" }) {
             // A test that depends on the time must say which time, or it would pass or fail by the calendar.
             failure = "the decision depends on the time, but the test gives no `now`; add e.g. `now 2026-11-24T23:00:00+01:00` to `given`"
+        } else if facts.nodeName != nil || facts.nodeLabels != nil, decision.applies == false {
+            // On a live node such a policy is refused; a test of it must be about a node it governs.
+            failure = "the policy does not apply to the node this test gives (its applies_to is false), so no node would decide this way; give a node.name (and labels) the policy governs"
         } else if !matches(test.expected, decision) {
             failure = "expected \(describe(test.expected)), got \(ExplainRenderer.headline(decision))"
         }
