@@ -33,6 +33,15 @@ import Testing
 
     func ready(_ client: EtcdClient) async throws { try await EtcdTests().ready(client) }
 
+    /// A real etcd, a policy on it and a client once etcd answers (the caller shuts the client down).
+    func start(publish: String = "1s", cluster: String = "", ttl: String = "3s") async throws -> (EtcdHarness, CheckedPolicy, EtcdLockSpec, EtcdClient) {
+        let etcd = try EtcdHarness()
+        let (checked, spec) = try policy([etcd.endpoint], publish: publish, cluster: cluster, ttl: ttl)
+        let client = try EtcdClient(spec)
+        try await ready(client)
+        return (etcd, checked, spec, client)
+    }
+
     func report(_ node: String, healthy: Bool = true, phase: String? = nil, at: Instant = SystemClock().now()) -> MemberReport {
         MemberReport(node: node, healthy: healthy, reportedAt: at.description, instance: "i-" + node, bootID: "b-" + node, phase: phase)
     }
@@ -48,12 +57,12 @@ import Testing
     // MARK: membership
 
     @Test func aMemberThatStopsReportingStaysCountedAndIsNotHealthy() async throws {
-        let etcd = try EtcdHarness()
         // Liveness leases of three publish intervals: 15 s.
-        let (checked, spec) = try policy([etcd.endpoint], publish: "5s")
-        let client = try EtcdClient(spec)
-        defer { Task { await client.shutdown() } }
-        try await ready(client)
+        let (etcd, checked, spec, client) = try await start(publish: "5s")
+        defer {
+            withExtendedLifetime(etcd) {}
+            Task { await client.shutdown() }
+        }
         let fleets = ["a", "b", "c"].map { _ in EtcdFleet(client: client, policy: checked, spec: spec, state: nil, logger: Logger(label: "test")) }
         func cluster() async throws -> ClusterFacts { try await fleets[0].cluster(node: "a", fallbackNodes: ["b"], now: SystemClock().now()) }
         /// Refreshes a (only) until b and c are stale, at most 30 s; the members as they were then.
@@ -87,11 +96,11 @@ import Testing
     }
 
     @Test func theReporterKeepsAHealthyFleetFreshBetweenPasses() async throws {
-        let etcd = try EtcdHarness()
-        let (checked, spec) = try policy([etcd.endpoint], publish: "2s")
-        let client = try EtcdClient(spec)
-        defer { Task { await client.shutdown() } }
-        try await ready(client)
+        let (etcd, checked, spec, client) = try await start(publish: "2s")
+        defer {
+            withExtendedLifetime(etcd) {}
+            Task { await client.shutdown() }
+        }
         let fleets = ["a", "b", "c"].map { _ in EtcdFleet(client: client, policy: checked, spec: spec, state: nil, logger: Logger(label: "test")) }
         for (fleet, node) in zip(fleets, ["a", "b", "c"]) { try await fleet.publish(report(node)) }
         // No pass for 9 s (a check_interval longer than three publish intervals): the reporters alone keep the
@@ -108,11 +117,11 @@ import Testing
     }
 
     @Test func aRebootingMemberIsNotHealthyAndAForgottenOneIsGone() async throws {
-        let etcd = try EtcdHarness()
-        let (checked, spec) = try policy([etcd.endpoint], publish: "1s", cluster: "forget_after 5s")
-        let client = try EtcdClient(spec)
-        defer { Task { await client.shutdown() } }
-        try await ready(client)
+        let (etcd, checked, spec, client) = try await start(publish: "1s", cluster: "forget_after 5s")
+        defer {
+            withExtendedLifetime(etcd) {}
+            Task { await client.shutdown() }
+        }
         let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let fleet = EtcdFleet(client: client, policy: checked, spec: spec, state: StateStore(directory: dir), logger: Logger(label: "test"))
@@ -131,11 +140,11 @@ import Testing
     }
 
     @Test func theCooldownIsMeasuredByEtcdNotByTheNodesClock() async throws {
-        let etcd = try EtcdHarness()
-        let (checked, spec) = try policy([etcd.endpoint])
-        let client = try EtcdClient(spec)
-        defer { Task { await client.shutdown() } }
-        try await ready(client)
+        let (etcd, checked, spec, client) = try await start()
+        defer {
+            withExtendedLifetime(etcd) {}
+            Task { await client.shutdown() }
+        }
         let fleet = EtcdFleet(client: client, policy: checked, spec: spec, state: nil, logger: Logger(label: "test"))
         let now = SystemClock().now().epochMilliseconds
         // A node whose clock is an hour ahead records the reboot; a node whose clock is an hour behind reads it.
@@ -148,11 +157,11 @@ import Testing
     }
 
     @Test func aStoreThatWentBackBlocksUntilAnOperatorResetsIt() async throws {
-        let etcd = try EtcdHarness()
-        let (checked, spec) = try policy([etcd.endpoint])
-        let client = try EtcdClient(spec)
-        defer { Task { await client.shutdown() } }
-        try await ready(client)
+        let (etcd, checked, spec, client) = try await start()
+        defer {
+            withExtendedLifetime(etcd) {}
+            Task { await client.shutdown() }
+        }
         let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let fleet = EtcdFleet(client: client, policy: checked, spec: spec, state: StateStore(directory: dir), logger: Logger(label: "test"))
@@ -189,11 +198,11 @@ import Testing
     // MARK: the lock
 
     @Test func theSameNodeNameOnAnotherHostIsRefusedNeverTakenAsHeld() async throws {
-        let etcd = try EtcdHarness()
-        let (_, spec) = try policy([etcd.endpoint])
-        let client = try EtcdClient(spec)
-        defer { Task { await client.shutdown() } }
-        try await ready(client)
+        let (etcd, _, spec, client) = try await start()
+        defer {
+            withExtendedLifetime(etcd) {}
+            Task { await client.shutdown() }
+        }
         let first = EtcdLock(client: client, spec: spec, logger: Logger(label: "test"), instance: LockInstance(bootID: "host-1"))
         let clone = EtcdLock(client: client, spec: spec, logger: Logger(label: "test"), instance: LockInstance(bootID: "host-2"))
         #expect(try await first.acquire(info("dup")))
@@ -216,11 +225,11 @@ import Testing
     }
 
     @Test func aRestartOnTheSameBootTakesOverFromItsDeadProcessAndNeverDeletesAnotherNodesSlot() async throws {
-        let etcd = try EtcdHarness()
-        let (_, spec) = try policy([etcd.endpoint])
-        let client = try EtcdClient(spec)
-        defer { Task { await client.shutdown() } }
-        try await ready(client)
+        let (etcd, _, spec, client) = try await start()
+        defer {
+            withExtendedLifetime(etcd) {}
+            Task { await client.shutdown() }
+        }
         // A pid that no longer runs: the daemon that took the slot was killed.
         let gone = Process()
         gone.executableURL = URL(fileURLWithPath: "/bin/true")
@@ -245,11 +254,11 @@ import Testing
     }
 
     @Test func aHolderKeyThatChangedBeforeTheRebootMeansNoReboot() async throws {
-        let etcd = try EtcdHarness()
-        let (_, spec) = try policy([etcd.endpoint])
-        let client = try EtcdClient(spec)
-        defer { Task { await client.shutdown() } }
-        try await ready(client)
+        let (etcd, _, spec, client) = try await start()
+        defer {
+            withExtendedLifetime(etcd) {}
+            Task { await client.shutdown() }
+        }
         let lock = EtcdLock(client: client, spec: spec, logger: Logger(label: "test"))
         #expect(try await lock.acquire(info("r")))
         // Someone else's record replaces the holder key (a put without this process's lease).
