@@ -36,11 +36,14 @@ enum PolicyLoader {
 
     /// The policy for the node the facts describe: the file itself, or for a directory the one whose
     /// `applies_to` holds (see `PolicySelection`).
-    static func select(_ path: String, facts: Facts, color: Bool, enforceAppliesTo: Bool = true) throws -> PreparedPolicy {
+    /// With `policyNames`, a single file's `policy { node_name }` names the node (no name was given).
+    static func select(_ path: String, facts: Facts, color: Bool, enforceAppliesTo: Bool = true, policyNames: Bool = false) throws -> PreparedPolicy {
         let policies = try load([path], color: color)
         var isDirectory: ObjCBool = false
         if policies.count == 1, FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue {
             let policy = policies[0]
+            var facts = facts
+            if policyNames, let named = policy.policy.nodeName { facts.nodeName = named }
             // A single file still governs only the nodes its `applies_to` names.
             if enforceAppliesTo, let condition = policy.policy.appliesTo, let node = facts.nodeName, !policy.applies(to: facts) {
                 printError(

@@ -11,7 +11,7 @@ struct NodeOptions: ParsableArguments {
     @Argument(help: "A policy file, or a directory holding the node's policy (default: the embedded safe default policy).")
     var policy: String?
 
-    @Option(help: "This node's name (default: $RC_NODE_NAME, else the host name).")
+    @Option(help: "This node's name (default: $RC_NODE_NAME, else a single policy's node_name, else the host name).")
     var nodeName: String?
 
     @Option(name: .customLong("label"), help: ArgumentHelp("A label of this node, KEY=VALUE (repeatable; overrides the labels file).", valueName: "key=value"))
@@ -26,9 +26,20 @@ struct NodeOptions: ParsableArguments {
     @Option(help: "The kernel boot id file, read to tell whether a reboot happened.")
     var bootIdFile: String = "/proc/sys/kernel/random/boot_id"
 
-    var node: String {
+    /// The name `--node-name` or `RC_NODE_NAME` gives, if any.
+    var givenName: String? {
         if let nodeName { return nodeName }
         if let name = ProcessInfo.processInfo.environment["RC_NODE_NAME"], !name.isEmpty { return name }
+        return nil
+    }
+
+    /// The node a command acts for: `--node-name`, else `RC_NODE_NAME`, else the policy's `node_name` (a per-node
+    /// policy, as `rc import` writes), else the host name.
+    func name(for policy: PreparedPolicy) -> String { givenName ?? policy.policy.nodeName ?? node }
+
+    /// `--node-name`, else `RC_NODE_NAME`, else the host name.
+    var node: String {
+        if let givenName { return givenName }
         var buffer = [CChar](repeating: 0, count: 256)
         gethostname(&buffer, buffer.count)
         return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
@@ -83,7 +94,8 @@ struct NodeOptions: ParsableArguments {
             return PreparedPolicy(checked)
         }
         return try PolicyLoader.select(
-            path, facts: Facts(nodeName: node, nodeLabels: labels), color: ColorChoice.auto.enabled(for: STDERR_FILENO), enforceAppliesTo: forNode)
+            path, facts: Facts(nodeName: node, nodeLabels: labels), color: ColorChoice.auto.enabled(for: STDERR_FILENO), enforceAppliesTo: forNode,
+            policyNames: givenName == nil)
     }
 
     /// The lock and fleet of the policy: an flock on this host, or etcd. `remember` is for the daemon: the fleet
@@ -184,7 +196,8 @@ struct RunCommand: AsyncParsableCommand {
         }
         defer { close(stateLock) }
         let backends = try node.backends(for: policy, logger: logger, remember: true)
-        var settings = RunnerSettings(nodeName: node.node, dryRun: dryRun, stateDirectory: node.stateDir, bootIDPath: node.bootIdFile)
+        let nodeName = node.name(for: policy)
+        var settings = RunnerSettings(nodeName: nodeName, dryRun: dryRun, stateDirectory: node.stateDir, bootIDPath: node.bootIdFile)
         settings.labels = labels
         let runner = Runner(settings: settings, lock: backends.lock, fleet: backends.fleet, logger: logger)
         if let warning = NodeOptions.labelWarning(policy, source: labelSource) { logger.warning("\(warning)") }
@@ -194,7 +207,7 @@ struct RunCommand: AsyncParsableCommand {
         if once {
             let result = await runner.pass(policy)
             await backends.shutdown()
-            print("\(node.node): \(ExplainRenderer.headline(result.decision))" + (result.decision.reasons.first.map { ": " + $0 } ?? ""))
+            print("\(nodeName): \(ExplainRenderer.headline(result.decision))" + (result.decision.reasons.first.map { ": " + $0 } ?? ""))
             throw ExitCode(result.exitCode)
         }
 
@@ -203,7 +216,6 @@ struct RunCommand: AsyncParsableCommand {
         let nodeOptions = node
         var waitForLock: (@Sendable (Int64) async -> Void)?
         let etcdLock = backends.lock as? EtcdLock
-        let nodeName = node.node
         if let etcdLock {
             // Blocked by a full lock: wait in the queue of waiters for this node's turn.
             waitForLock = { ms in await etcdLock.waitTurn(node: nodeName, milliseconds: ms) }
@@ -236,7 +248,7 @@ struct RunCommand: AsyncParsableCommand {
         }
         let group = ServiceGroup(
             configuration: .init(services: services.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-        logger.info("rc \(RCVersion.current) running policy \(quoteString(policy.policy.name)) for node \(quoteString(node.node)) every \(formatDuration(milliseconds: policy.policy.cluster.checkInterval))")
+        logger.info("rc \(RCVersion.current) running policy \(quoteString(policy.policy.name)) for node \(quoteString(nodeName)) every \(formatDuration(milliseconds: policy.policy.cluster.checkInterval))")
         do {
             try await group.run()
         } catch {
@@ -304,7 +316,7 @@ struct StatusCommand: AsyncParsableCommand {
         let (labels, labelSource) = try node.labels()
         let policy = try node.load(labels: labels)
         if let warning = NodeOptions.labelWarning(policy, source: labelSource) { printError("warning: \(warning)") }
-        var settings = RunnerSettings(nodeName: node.node, dryRun: true, stateDirectory: node.stateDir, bootIDPath: node.bootIdFile)
+        var settings = RunnerSettings(nodeName: node.name(for: policy), dryRun: true, stateDirectory: node.stateDir, bootIDPath: node.bootIdFile)
         settings.labels = labels
         settings.statusOnly = true
         settings.skipHealth = skipHealth

@@ -101,4 +101,20 @@ import Testing
         let web = try cli.rc(["run", node.policy, "--once", "--node-name", "web-1", "--label", "tier=web"] + node.args)
         #expect(web.status == 0, "\(web.stdout)\(web.stderr)")
     }
+
+    @Test func anImportedPerNodePolicyRunsAsTheNodeItNames() throws {
+        let node = try Node()
+        defer { node.remove() }
+        let config = try node.write("config.yaml", "node_name: db-1\nreboot_required_detectors:\n  - type: file\n    path: \(node.dir)/flag\n")
+        let imported = try cli.rc(["import", config, "-o", node.dir + "/db-1.rcl"])
+        #expect(imported.status == 0, "\(imported.stderr)")
+        let text = try String(contentsOfFile: node.dir + "/db-1.rcl", encoding: .utf8)
+        #expect(text.contains("# node_name: rc runs as node \"db-1\", as clusterrebootd did") && text.contains("node_name  \"db-1\""), "\(text)")
+        // No --node-name: the daemon runs as the node the configuration named.
+        let run = try cli.rc(["run", node.dir + "/db-1.rcl", "--once"] + node.args)
+        #expect(run.status == 0 && run.stdout.split(separator: "\n").last == "db-1: reboot (exit 0): detector \"file:\(node.dir)/flag\" fired", "\(run.stdout)\(run.stderr)")
+        // A name given on the command line wins, and the policy does not govern that node.
+        let other = try cli.rc(["run", node.dir + "/db-1.rcl", "--once", "--node-name", "web-1"] + node.args)
+        #expect(other.status == 2 && other.stderr.contains("does not apply to node \"web-1\""), "\(other.stderr)")
+    }
 }

@@ -34,6 +34,9 @@ import Testing
         c("policy.description", #"policy "p" { description "web servers" }"# + "\n" + #"detector "flag" file "/run/flag""#, {
             .acts(effect: "shown under the policy line of rc explain") { $0.description == "web servers" }
         }),
+        c("policy.node_name", #"policy "p" { node_name "db-1" }"# + "\n" + #"detector "flag" file "/run/flag""#, {
+            .acts(effect: "NodeFactsTests.anImportedPerNodePolicyRunsAsTheNodeItNames") { $0.nodeName == "db-1" }
+        }),
         c("detector file", base, { .acts(effect: "RunCommandTests.aDetectorFileMakesTheRebootCommandRunOnce") { $0.detectors.count == 1 } }),
         c("detector command.reboot_when", base + #"detector "c" command ["/bin/true"] { reboot_when exit == 1 }"#, {
             .acts(effect: "DetectorTests (ProcessExecutorTests)") {

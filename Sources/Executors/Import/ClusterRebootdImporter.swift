@@ -47,7 +47,9 @@ public struct ClusterRebootdImporter {
 
         let nodeName = yaml.string(f["node_name"], "node_name")
         if let nodeName {
-            out.append("policy \(quoteString(nodeName)) {\n  applies_to node.name == \(quoteString(nodeName))\n}")
+            out.append(
+                "# node_name: rc runs as node \(quoteString(nodeName)), as clusterrebootd did, unless --node-name or RC_NODE_NAME\n# says otherwise.\n"
+                    + "policy \(quoteString(nodeName)) {\n  applies_to node.name == \(quoteString(nodeName))\n  node_name  \(quoteString(nodeName))\n}")
         } else {
             out.append("policy \"imported\" {\n  description \"applies to every node\"\n}")
         }

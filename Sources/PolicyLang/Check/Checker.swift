@@ -50,6 +50,7 @@ public struct Checker {
         var policyName: (String, Span)?
         var appliesTo: Expr?
         var description: String?
+        var nodeName: (String, Span)?
         var detectors: [DetectorSpec] = []
         var timeZone: (String, Span)?
         var windowDecls: [(WindowDecl, Span)] = []
@@ -89,7 +90,8 @@ public struct Checker {
                 guard once(policyName, "policy", decl.keyword.span, into: &diagnostics) else { continue }
                 policyName = (name.value, decl.keyword.span)
                 checkInterpolations(name, known: [])
-                let f = fields(body, allowed: ["applies_to", "description"], context: "the policy block", missingAt: decl.span)
+                let f = fields(body, allowed: ["applies_to", "description", "node_name"], context: "the policy block", missingAt: decl.span)
+                nodeName = stringField(f["node_name"])
                 if let field = f["applies_to"], let expr = single(field) {
                     expectType(expr, .bool, in: .facts)
                     appliesTo = expr
@@ -193,11 +195,13 @@ public struct Checker {
         }
 
         let rebootCommand = reboot?.0 ?? defaultRebootCommand.map { StringLiteral(parts: [.text($0)], span: .at(0)) }
-        return CheckedPolicy(
+        var checked = CheckedPolicy(
             file: file, name: policyName?.0 ?? "", appliesTo: appliesTo, description: description, detectors: detectors,
             timeZone: zone, windows: windows, health: health, lock: lock?.0 ?? .local(path: nil),
             killSwitches: killSwitches.map(\.0), rebootCommand: rebootCommand, cluster: cluster?.0 ?? ClusterSettings(),
             dryRun: dryRun?.0 ?? false, metrics: metrics?.0, rules: rules, tests: checkedTests, tables: tables)
+        checked.nodeName = nodeName?.0
+        return checked
     }
 
     private func sameKind(_ a: KillSwitchSpec, _ b: KillSwitchSpec) -> Bool {

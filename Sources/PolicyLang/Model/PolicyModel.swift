@@ -234,6 +234,9 @@ public struct CheckedPolicy: Sendable {
     public var name: String
     public var appliesTo: Expr?
     public var description: String?
+    /// `policy { node_name "…" }`: the node a per-node policy is for, which the daemon runs as unless told
+    /// otherwise (`--node-name`, `RC_NODE_NAME`).
+    public var nodeName: String? = nil
     public var detectors: [DetectorSpec]
     public var timeZone: String
     public var windows: [WindowSpec]
