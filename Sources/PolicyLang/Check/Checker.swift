@@ -686,22 +686,51 @@ public struct Checker {
 }
 
 /// The system's time zone database, asked through Foundation and cached.
+///
+/// A name is known when Foundation loads a zone for it: every name of the IANA database (canonical names,
+/// links such as `Asia/Calcutta`, `Etc/…`, `CET`, `EST5EDT`). `TimeZone.knownTimeZoneIdentifiers` is not the test:
+/// it is ICU's list of canonical IDs and lacks many database names (`Asia/Kolkata`, `Etc/UTC`, `CET`). Two kinds
+/// of names that ICU loads but the database does not have are refused: offsets written as names (`GMT+5`,
+/// `UTC+01:00`, whose sign is the opposite of the database's `Etc/GMT+5`) and ICU's three-letter abbreviations
+/// (`IST`, `PST`, `CST`), which are ambiguous.
 enum TimeZoneDatabase {
     private static let lock = NSLock()
     nonisolated(unsafe) private static var cache: [String: Bool] = [:]
+
+    /// ICU's legacy three-letter IDs that are not names in the IANA database (`EST`, `MST` and `HST` are).
+    static let abbreviations: Set<String> = [
+        "ACT", "AET", "AGT", "ART", "AST", "BET", "BST", "CAT", "CNT", "CST", "CTT", "EAT", "ECT", "IET", "IST", "JST", "MIT",
+        "NET", "NST", "PLT", "PNT", "PRT", "PST", "SST", "VST",
+    ]
+
+    /// Names of the database that ICU's list of canonical IDs lacks, offered in "did you mean".
+    static let extraNames = [
+        "UTC", "Etc/UTC", "Asia/Kolkata", "CET", "EET", "MET", "WET", "EST5EDT", "CST6CDT", "MST7MDT", "PST8PDT",
+    ]
 
     static func isKnown(_ identifier: String) -> Bool {
         lock.lock()
         defer { lock.unlock() }
         if let known = cache[identifier] { return known }
-        let known = !identifier.isEmpty && TimeZone(identifier: identifier) != nil
-            && (TimeZone.knownTimeZoneIdentifiers.contains(identifier) || identifier == "UTC" || identifier == "GMT")
-        cache[identifier] = known
+        let known = !identifier.isEmpty && identifier.utf8.count <= 64 && !isOffsetName(identifier)
+            && !abbreviations.contains(identifier) && !identifier.hasPrefix("SystemV/") && TimeZone(identifier: identifier) != nil
+        if cache.count < 4096 { cache[identifier] = known }
         return known
     }
 
+    /// `GMT+5`, `UTC-03:30`: an offset, not a database name (`GMT+0` and `GMT-0` are database names for UTC).
+    static func isOffsetName(_ identifier: String) -> Bool {
+        guard identifier != "GMT+0", identifier != "GMT-0" else { return false }
+        for prefix in ["GMT", "UTC", "UT"] where identifier.hasPrefix(prefix) {
+            let rest = identifier.utf8.dropFirst(prefix.utf8.count)
+            if let sign = rest.first, sign == UInt8(ascii: "+") || sign == UInt8(ascii: "-") { return true }
+        }
+        return false
+    }
+
     static func suggestion(for identifier: String) -> String? {
-        let all = TimeZone.knownTimeZoneIdentifiers + ["UTC"]
+        guard identifier.utf8.count <= 64 else { return nil }
+        let all = TimeZone.knownTimeZoneIdentifiers + extraNames
         if let exact = all.first(where: { $0.lowercased() == identifier.lowercased() }) { return exact }
         if let city = all.first(where: { $0.split(separator: "/").last.map(String.init)?.lowercased() == identifier.lowercased().replacingOccurrences(of: " ", with: "_") }) {
             return city
