@@ -72,4 +72,11 @@ import Testing
     func offsetsAbbreviationsAndPathsAreRefused(_ zone: String) {
         #expect(Self.check(zone).map(\.code) == [.unknownTimeZone, .unknownTimeZone], "\(zone)")
     }
+
+    @Test func aHugeNameIsRefusedQuickly() {
+        let name = String(repeating: "Europe/Berlin", count: 100_000)
+        let diagnostics = Self.check(name)
+        #expect(diagnostics.map(\.code) == [.unknownTimeZone, .unknownTimeZone])
+        #expect(diagnostics.allSatisfy { $0.message.count < 500 })
+    }
 }

@@ -64,22 +64,97 @@ public struct Diagnostic: Sendable, Hashable {
     }
 }
 
-/// A list of diagnostics collected while working on one file.
+/// The diagnostics of one file, bounded: the first ``limit`` in source order are kept, the others only counted,
+/// so a broken file of any size costs a bounded number of messages (docs/diagnostics.md, RC1018).
 public struct DiagnosticBag: Sendable {
-    /// The diagnostics in the order they were found.
-    public private(set) var items: [Diagnostic] = []
+    /// How many diagnostics of one file are shown.
+    public static let defaultLimit = 100
 
-    /// Creates an empty bag.
-    public init() {}
+    /// How many diagnostics are kept.
+    public let limit: Int
+    /// The kept diagnostics, unsorted; trimmed to `limit + 1` whenever it reaches twice that.
+    private var kept: [Diagnostic] = []
+    /// Diagnostics added but not kept, by severity.
+    private var omitted: [Severity: Int] = [:]
+    /// The largest length of any text of a kept diagnostic (message, label, note, help).
+    static let maxTextLength = 400
+
+    /// Whether any diagnostic added was an error.
+    public private(set) var hasErrors = false
+
+    /// Creates an empty bag keeping the first `limit` diagnostics.
+    public init(limit: Int = DiagnosticBag.defaultLimit) {
+        self.limit = max(1, limit)
+    }
 
     /// Adds a diagnostic.
-    public mutating func add(_ diagnostic: Diagnostic) { items.append(diagnostic) }
+    public mutating func add(_ diagnostic: Diagnostic) {
+        if diagnostic.severity == .error { hasErrors = true }
+        kept.append(diagnostic)
+        if kept.count >= 2 * (limit + 1) { trim() }
+    }
 
     /// Adds several diagnostics.
-    public mutating func add(contentsOf diagnostics: [Diagnostic]) { items.append(contentsOf: diagnostics) }
+    public mutating func add(contentsOf diagnostics: [Diagnostic]) {
+        for d in diagnostics { add(d) }
+    }
 
-    /// Whether any diagnostic is an error.
-    public var hasErrors: Bool { items.contains { $0.severity == .error } }
+    /// Adds the diagnostics of another bag, with what it counted but did not keep.
+    public mutating func add(contentsOf other: DiagnosticBag) {
+        for d in other.kept { add(d) }
+        for (severity, n) in other.omitted { omitted[severity, default: 0] += n }
+        hasErrors = hasErrors || other.hasErrors
+    }
+
+    /// Keeps the `limit + 1` first by position (one more than shown, to say where the omitted ones begin).
+    private mutating func trim() {
+        kept.sort(by: Diagnostic.inSourceOrder)
+        guard kept.count > limit + 1 else { return }
+        for d in kept[(limit + 1)...] { omitted[d.severity, default: 0] += 1 }
+        kept.removeSubrange((limit + 1)...)
+    }
+
+    /// The first `limit` diagnostics in source order, each with its texts shortened to a bounded length; when there
+    /// were more, a final note (RC1018) counts them and points at the first one left out.
+    public var items: [Diagnostic] {
+        var bag = self
+        bag.trim()
+        var shown = bag.kept.prefix(bag.limit).map { $0.bounded(DiagnosticBag.maxTextLength) }
+        if bag.kept.count > bag.limit {
+            var counts = bag.omitted
+            let first = bag.kept[bag.limit]
+            counts[first.severity, default: 0] += 1
+            shown.append(.tooManyDiagnostics(at: first.span.start, counts: counts, limit: bag.limit))
+        }
+        return shown
+    }
+}
+
+extension Diagnostic {
+    /// Orders diagnostics by where they start, then where they end.
+    static func inSourceOrder(_ a: Diagnostic, _ b: Diagnostic) -> Bool {
+        (a.span.start, a.span.end) < (b.span.start, b.span.end)
+    }
+
+    /// The diagnostic with every text at most `length` characters long (a long one keeps its start and end).
+    func bounded(_ length: Int) -> Diagnostic {
+        var d = self
+        d.message = message.elided(to: length)
+        d.label = label?.elided(to: length)
+        d.help = help?.elided(to: length)
+        d.notes = notes.map { DiagnosticNote($0.message.elided(to: length), span: $0.span) }
+        return d
+    }
+}
+
+extension String {
+    /// The string itself when it has at most `length` characters; otherwise its start and end around ` … `.
+    func elided(to length: Int) -> String {
+        guard utf8.count > length, index(startIndex, offsetBy: length, limitedBy: endIndex).map({ $0 < endIndex }) ?? false
+        else { return self }
+        let tail = length / 5
+        return String(prefix(length - tail - 3)) + " … " + String(suffix(tail))
+    }
 }
 
 /// Diagnostics for one file, ready to render.

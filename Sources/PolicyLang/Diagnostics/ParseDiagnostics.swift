@@ -87,4 +87,18 @@ extension Diagnostic {
             help: suggestion.map { "did you mean `\($0)`?" }
                 ?? "detector kinds are: \(DetectorKindName.allCases.map(\.rawValue).joined(separator: ", "))")
     }
+
+    static func tooManyDiagnostics(at offset: Int, counts: [Severity: Int], limit: Int) -> Diagnostic {
+        // "and 4512 more errors and 3 warnings in this file"
+        var parts: [String] = []
+        for (severity, word) in [(Severity.error, "error"), (.warning, "warning"), (.note, "note")] {
+            let n = counts[severity] ?? 0
+            guard n > 0 else { continue }
+            parts.append("\(n)\(parts.isEmpty ? " more" : "") \(word)\(n == 1 ? "" : "s")")
+        }
+        let what = parts.count <= 1 ? parts.first ?? "more diagnostics" : parts.dropLast().joined(separator: ", ") + " and " + parts.last!
+        return Diagnostic(
+            .tooManyDiagnostics, "and \(what) in this file", at: .at(offset), label: "the first one not shown",
+            help: "only the first \(limit) diagnostics of a file are shown; fix those and check again")
+    }
 }

@@ -7,22 +7,37 @@ public struct Lexer {
     private var index = 0
     private var tokens: [Token] = []
     private var comments: [Comment] = []
-    private var diagnostics = DiagnosticBag()
+    private var diagnostics = Reported()
     private var sawLineBreak = false
     private var lineHasContent = false
+
+    /// The lexer's diagnostics: the first ones in full, and where every error starts (the parser asks whether a
+    /// declaration already has one).
+    struct Reported: Sendable {
+        var bag = DiagnosticBag()
+        var errorStarts: [Int] = []
+
+        mutating func add(_ diagnostic: Diagnostic) {
+            bag.add(diagnostic)
+            errorStarts.append(diagnostic.span.start)
+        }
+    }
 
     /// The result of lexing a file.
     public struct Output: Sendable {
         public var tokens: [Token]
         public var comments: [Comment]
-        public var diagnostics: [Diagnostic]
+        /// The first diagnostics in source order (``DiagnosticBag``).
+        public var diagnostics: [Diagnostic] { reported.bag.items }
+        var reported: Reported
     }
 
     /// Lexes a whole file.
     public static func lex(_ file: SourceFile) -> Output {
         var lexer = Lexer(bytes: file.bytes)
         lexer.run()
-        return Output(tokens: lexer.tokens, comments: lexer.comments, diagnostics: lexer.diagnostics.items)
+        lexer.diagnostics.errorStarts.sort()
+        return Output(tokens: lexer.tokens, comments: lexer.comments, reported: lexer.diagnostics)
     }
 
     private init(bytes: [UInt8]) {

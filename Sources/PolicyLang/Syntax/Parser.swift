@@ -18,7 +18,11 @@ public struct Parser {
     private let file: SourceFile
     private let tokens: [Token]
     private var position = 0
-    private var diagnostics: [Diagnostic] = []
+    private var diagnostics = DiagnosticBag()
+    /// Where each lexer error starts, sorted.
+    private var lexerErrorStarts: [Int] = []
+    /// Where the parser's errors in the declaration being parsed start.
+    private var declarationErrorStarts: [Int] = []
     private var nextExprID = 0
     private var depth = 0
     /// Byte offset where the declaration being parsed starts.
@@ -28,10 +32,12 @@ public struct Parser {
     public static func parse(_ file: SourceFile) -> SyntaxTree {
         let lexed = Lexer.lex(file)
         var parser = Parser(file: file, tokens: lexed.tokens)
-        parser.diagnostics = lexed.diagnostics
+        parser.diagnostics = lexed.reported.bag
+        parser.lexerErrorStarts = lexed.reported.errorStarts
         let decls = parser.parseFile()
         return SyntaxTree(
-            file: file, decls: decls, comments: lexed.comments, diagnostics: parser.diagnostics, exprCount: parser.nextExprID)
+            file: file, decls: decls, comments: lexed.comments, diagnostics: parser.diagnostics.items, exprCount: parser.nextExprID,
+            diagnosticBag: parser.diagnostics)
     }
 
     private init(file: SourceFile, tokens: [Token]) {
@@ -75,11 +81,26 @@ public struct Parser {
         }
         // A lexer error earlier in the same declaration (an unterminated string, say) is the real mistake;
         // what the parser trips over afterwards would only repeat it.
-        let repeatsLexerError = diagnostics.contains {
-            $0.severity == .error && $0.span.start >= declarationStart && $0.span.start <= diagnostic.span.start
-        }
-        if !repeatsLexerError { diagnostics.append(diagnostic) }
+        if !hasError(inDeclarationThrough: diagnostic.span.start) { record(diagnostic) }
         return Abort()
+    }
+
+    private mutating func record(_ diagnostic: Diagnostic) {
+        diagnostics.add(diagnostic)
+        if diagnostic.severity == .error { declarationErrorStarts.append(diagnostic.span.start) }
+    }
+
+    /// Whether an error starts between the start of the current declaration and `offset` (binary search among the
+    /// lexer's errors, so that a file with many of them is not quadratic).
+    private func hasError(inDeclarationThrough offset: Int) -> Bool {
+        if declarationErrorStarts.contains(where: { $0 >= declarationStart && $0 <= offset }) { return true }
+        var low = 0
+        var high = lexerErrorStarts.count
+        while low < high {
+            let mid = (low + high) / 2
+            if lexerErrorStarts[mid] < declarationStart { low = mid + 1 } else { high = mid }
+        }
+        return low < lexerErrorStarts.count && lexerErrorStarts[low] <= offset
     }
 
     private mutating func expect(_ kind: TokenKind, _ what: String? = nil, context: String? = nil) throws -> Token {
@@ -129,6 +150,7 @@ public struct Parser {
         while current.kind != .eof {
             let start = position
             declarationStart = current.span.start
+            declarationErrorStarts.removeAll(keepingCapacity: true)
             do {
                 decls.append(try parseDeclaration())
             } catch {
@@ -286,7 +308,7 @@ public struct Parser {
         let word = text(t)
         let day = Weekday(name: word)
         if day == nil {
-            diagnostics.append(
+            record(
                 .unknownWeekday(t.span, word, suggestion: closestMatch(word, in: Weekday.allCases.map(\.shortName) + ["daily"])))
         }
         return DayRef(day: day, word: Identifier(word, span: t.span))
