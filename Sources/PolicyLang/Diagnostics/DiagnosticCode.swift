@@ -19,6 +19,7 @@ public enum DiagnosticCode: String, Sendable, CaseIterable, Hashable {
     case unknownWeekday = "RC1014"
     case unknownDetectorKind = "RC1015"
     case invalidInterpolation = "RC1016"
+    case expressionTooLong = "RC1017"
     case tooManyDiagnostics = "RC1018"
 
     // Checker.
@@ -71,11 +72,12 @@ public enum DiagnosticCode: String, Sendable, CaseIterable, Hashable {
         case .unexpectedToken: "the parser expected something else here"
         case .unknownDeclaration: "an unknown top-level declaration"
         case .unclosedDelimiter: "a bracket, brace or parenthesis is never closed"
-        case .nestingTooDeep: "an expression is nested too deeply"
+        case .nestingTooDeep: "an expression or block is nested too deeply"
         case .unknownWeekday: "an unknown day in a window"
         case .unknownDetectorKind: "an unknown detector kind"
         case .invalidInterpolation: "a malformed `${…}` interpolation"
         case .tooManyDiagnostics: "more diagnostics than are shown for one file"
+        case .expressionTooLong: "an expression is too long: a chain of more operators than rc evaluates"
         case .unknownName: "a name that is not a known fact or variable"
         case .typeMismatch: "a value of the wrong type"
         case .wrongArity: "a function called with the wrong number of arguments"

@@ -69,10 +69,17 @@ extension Diagnostic {
             notes: [DiagnosticNote("the `\(opener)` opened here", span: open)], help: "add `\(closer)`")
     }
 
-    static func nestingTooDeep(_ span: Span, limit: Int) -> Diagnostic {
+    static func nestingTooDeep(_ span: Span, limit: Int, what: String = "expression") -> Diagnostic {
         Diagnostic(
-            .nestingTooDeep, "expression nested more than \(limit) levels deep", at: span, label: "too deep",
-            help: "split the expression into several rules")
+            .nestingTooDeep, "\(what) nested more than \(limit) levels deep", at: span, label: "too deep",
+            help: what == "expression" ? "split the expression into several rules" : "blocks nest only a level or two: `lock etcd { tls { … } }`")
+    }
+
+    static func expressionTooLong(_ span: Span, limit: Int) -> Diagnostic {
+        Diagnostic(
+            .expressionTooLong, "expression too long: more than \(limit) levels of operators", at: span,
+            label: "level \(limit + 1) starts here",
+            help: "a rule may have several `deny when` lines and any one denies, so split the condition there; for many alternatives write `node.name in [\"a\", \"b\", …]`")
     }
 
     static func unknownWeekday(_ span: Span, _ word: String, suggestion: String?) -> Diagnostic {

@@ -10,8 +10,13 @@ public struct Parser {
     ]
     static let declarationKeywordSet = Set(declarationKeywords)
 
-    /// How deeply expressions may nest before the parser refuses them.
+    /// How deeply expressions (parentheses, lists, calls, `not`, `-`) and blocks may nest before the parser refuses them.
     public static let maxNesting = 100
+
+    /// How deep an expression tree may be, counting every operator, `.field` and `[index]` of a chain as one level
+    /// (`a or b or c` is three levels deep). Every walk over an expression (checker, compiler, evaluator, formatter,
+    /// trace, coverage) recurses this deep at most, so this bounds their stack use (docs/language.md, "Limits").
+    public static let maxExpressionDepth = 500
 
     private struct Abort: Error {}
 
@@ -25,6 +30,8 @@ public struct Parser {
     private var declarationErrorStarts: [Int] = []
     private var nextExprID = 0
     private var depth = 0
+    /// The height of each expression made so far (a leaf is 1), indexed by expression id.
+    private var heights: [UInt16] = []
     /// Byte offset where the declaration being parsed starts.
     private var declarationStart = 0
 
@@ -138,9 +145,27 @@ public struct Parser {
         token.kind == .identifier && token.lineBreakBefore && Parser.declarationKeywordSet.contains(text(token))
     }
 
-    private mutating func makeExpr(_ kind: ExprKind, _ span: Span) -> Expr {
+    /// Makes an expression node. One deeper than ``maxExpressionDepth`` is refused at `place` (the operator).
+    private mutating func makeExpr(_ kind: ExprKind, _ span: Span, at place: Span? = nil) throws -> Expr {
+        let height = 1 + childHeight(kind)
+        if height > Parser.maxExpressionDepth {
+            throw fail(.expressionTooLong(place ?? span, limit: Parser.maxExpressionDepth))
+        }
+        heights.append(UInt16(height))
         defer { nextExprID += 1 }
         return Expr(id: nextExprID, kind: kind, span: span)
+    }
+
+    /// The height of the tallest direct sub-expression (0 for a leaf).
+    private func childHeight(_ kind: ExprKind) -> Int {
+        func h(_ e: Expr) -> Int { Int(heights[e.id]) }
+        switch kind {
+        case .bool, .integer, .percent, .duration, .timeOfDay, .instant, .string, .regex, .name, .error: return 0
+        case .member(let e, _), .unary(_, let e): return h(e)
+        case .index(let a, let b), .binary(_, let a, let b), .percentOf(let a, let b): return max(h(a), h(b))
+        case .call(_, let items), .list(let items): return items.reduce(0) { max($0, h($1)) }
+        case .map(let entries): return entries.reduce(0) { max($0, h($1.key), h($1.value)) }
+        }
     }
 
     // MARK: - File and declarations
@@ -463,7 +488,7 @@ public struct Parser {
             }
             let value: FieldValue
             if current.kind == .lBrace {
-                value = .block(try parseBlock(context: name.name))
+                value = .block(try parseNestedBlock(context: name.name))
             } else {
                 let first = try parseExpression()
                 if eat(.dotDot) != nil {
@@ -490,12 +515,19 @@ public struct Parser {
         return Block(fields: fields, span: open.span.union(close.span), singleLine: singleLine)
     }
 
+    /// A block inside a block (`tls { … }`); nesting counts towards ``maxNesting``.
+    private mutating func parseNestedBlock(context: String) throws -> Block {
+        try enter(current.span, what: "blocks")
+        defer { leave() }
+        return try parseBlock(context: context)
+    }
+
     // MARK: - Expressions
 
-    private mutating func enter(_ span: Span) throws {
+    private mutating func enter(_ span: Span, what: String = "expression") throws {
         depth += 1
         if depth > Parser.maxNesting {
-            throw fail(.nestingTooDeep(span, limit: Parser.maxNesting))
+            throw fail(.nestingTooDeep(span, limit: Parser.maxNesting, what: what))
         }
     }
 
@@ -543,7 +575,7 @@ public struct Parser {
                         .unexpectedToken, "comparisons cannot be chained", at: current.span,
                         label: "a second comparison", help: "join the comparisons with `and`"))
             }
-            lhs = makeExpr(.binary(op, lhs, rhs), lhs.span.union(rhs.span))
+            lhs = try makeExpr(.binary(op, lhs, rhs), lhs.span.union(rhs.span), at: opToken.span)
         }
         return lhs
     }
@@ -555,14 +587,14 @@ public struct Parser {
             defer { leave() }
             // `not` binds looser than comparisons: `not a == b` is `not (a == b)`.
             let operand = try parseBinary(minPrecedence: 3)
-            return makeExpr(.unary(.not, operand), t.span.union(operand.span))
+            return try makeExpr(.unary(.not, operand), t.span.union(operand.span), at: t.span)
         }
         if current.kind == .minus {
             let t = advance()
             try enter(t.span)
             defer { leave() }
             let operand = try parseUnary()
-            return makeExpr(.unary(.negate, operand), t.span.union(operand.span))
+            return try makeExpr(.unary(.negate, operand), t.span.union(operand.span), at: t.span)
         }
         let operand = try parsePostfix()
         if isWord("of") {
@@ -570,7 +602,7 @@ public struct Parser {
             try enter(t.span)
             defer { leave() }
             let whole = try parseUnary()
-            return makeExpr(.percentOf(operand, whole), operand.span.union(whole.span))
+            return try makeExpr(.percentOf(operand, whole), operand.span.union(whole.span), at: t.span)
         }
         return operand
     }
@@ -581,7 +613,7 @@ public struct Parser {
             if current.kind == .dot {
                 _ = advance()
                 let member = try expectIdentifier("a field name", context: "after `.`")
-                expr = makeExpr(.member(expr, member), expr.span.union(member.span))
+                expr = try makeExpr(.member(expr, member), expr.span.union(member.span), at: member.span)
             } else if current.kind == .lBracket {
                 let open = advance()
                 try enter(open.span)
@@ -590,7 +622,7 @@ public struct Parser {
                 guard let close = eat(.rBracket) else {
                     throw fail(.unclosed(open.span, opener: "[", closer: "]", found: current))
                 }
-                expr = makeExpr(.index(expr, key), expr.span.union(close.span))
+                expr = try makeExpr(.index(expr, key), expr.span.union(close.span), at: open.span)
             } else {
                 break
             }
@@ -624,30 +656,30 @@ public struct Parser {
         switch t.kind {
         case .integer:
             _ = advance()
-            if case .integer(let v) = t.value { return makeExpr(.integer(v), t.span) }
+            if case .integer(let v) = t.value { return try makeExpr(.integer(v), t.span) }
         case .percent:
             _ = advance()
-            if case .percent(let v) = t.value { return makeExpr(.percent(v), t.span) }
+            if case .percent(let v) = t.value { return try makeExpr(.percent(v), t.span) }
         case .duration:
             _ = advance()
-            if case .duration(let v) = t.value { return makeExpr(.duration(v), t.span) }
+            if case .duration(let v) = t.value { return try makeExpr(.duration(v), t.span) }
         case .timeOfDay:
             _ = advance()
-            if case .timeOfDay(let v) = t.value { return makeExpr(.timeOfDay(v), t.span) }
+            if case .timeOfDay(let v) = t.value { return try makeExpr(.timeOfDay(v), t.span) }
         case .instant:
             _ = advance()
-            if case .instant(let v) = t.value { return makeExpr(.instant(v), t.span) }
+            if case .instant(let v) = t.value { return try makeExpr(.instant(v), t.span) }
         case .string:
             _ = advance()
-            if case .string(let parts) = t.value { return makeExpr(.string(StringLiteral(parts: parts, span: t.span)), t.span) }
+            if case .string(let parts) = t.value { return try makeExpr(.string(StringLiteral(parts: parts, span: t.span)), t.span) }
         case .regex:
             _ = advance()
-            if case .regex(let p, let f) = t.value { return makeExpr(.regex(pattern: p, flags: f), t.span) }
+            if case .regex(let p, let f) = t.value { return try makeExpr(.regex(pattern: p, flags: f), t.span) }
         case .identifier:
             let word = text(t)
             if word == "true" || word == "false" {
                 _ = advance()
-                return makeExpr(.bool(word == "true"), t.span)
+                return try makeExpr(.bool(word == "true"), t.span)
             }
             if ["and", "or", "in", "matches", "of"].contains(word) {
                 throw fail(.expected("an expression", found: t, in: file, help: "`\(word)` is an operator and needs a value before it"))
@@ -658,9 +690,9 @@ public struct Parser {
                 try enter(open.span)
                 defer { leave() }
                 let (args, close) = try parseList(open: open, closer: .rParen, closerText: ")") { try $0.parseExpression() }
-                return makeExpr(.call(Identifier(word, span: t.span), args), t.span.union(close.span))
+                return try makeExpr(.call(Identifier(word, span: t.span), args), t.span.union(close.span), at: open.span)
             }
-            return makeExpr(.name(word), t.span)
+            return try makeExpr(.name(word), t.span)
         case .lParen:
             let open = advance()
             try enter(open.span)
@@ -677,7 +709,7 @@ public struct Parser {
             try enter(open.span)
             defer { leave() }
             let (items, close) = try parseList(open: open, closer: .rBracket, closerText: "]") { try $0.parseExpression() }
-            return makeExpr(.list(items), open.span.union(close.span))
+            return try makeExpr(.list(items), open.span.union(close.span), at: open.span)
         case .lBrace:
             let open = advance()
             try enter(open.span)
@@ -688,7 +720,7 @@ public struct Parser {
                 let value = try p.parseExpression()
                 return (key, value)
             }
-            return makeExpr(.map(entries), open.span.union(close.span))
+            return try makeExpr(.map(entries), open.span.union(close.span), at: open.span)
         case .invalid:
             // Already reported by the lexer.
             throw Abort()
