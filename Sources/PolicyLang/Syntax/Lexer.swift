@@ -6,6 +6,8 @@ public struct Lexer {
     private let bytes: [UInt8]
     private var index = 0
     private var tokens: [Token] = []
+    /// The values of literal tokens, in order.
+    private var values: [TokenValue] = []
     private var comments: [Comment] = []
     private var diagnostics = Reported()
     private var sawLineBreak = false
@@ -30,6 +32,12 @@ public struct Lexer {
         /// The first diagnostics in source order (``DiagnosticBag``).
         public var diagnostics: [Diagnostic] { reported.bag.items }
         var reported: Reported
+        var values: [TokenValue]
+
+        /// The decoded value of a literal token (`.none` for other tokens).
+        public func value(of token: Token) -> TokenValue {
+            token.valueIndex < 0 ? .none : values[Int(token.valueIndex)]
+        }
     }
 
     /// Lexes a whole file.
@@ -37,7 +45,7 @@ public struct Lexer {
         var lexer = Lexer(bytes: file.bytes)
         lexer.run()
         lexer.diagnostics.errorStarts.sort()
-        return Output(tokens: lexer.tokens, comments: lexer.comments, reported: lexer.diagnostics)
+        return Output(tokens: lexer.tokens, comments: lexer.comments, reported: lexer.diagnostics, values: lexer.values)
     }
 
     private init(bytes: [UInt8]) {
@@ -58,7 +66,7 @@ public struct Lexer {
             guard index < bytes.count else { break }
             lexToken()
         }
-        tokens.append(Token(kind: .eof, span: .at(bytes.count), value: .none, lineBreakBefore: true))
+        tokens.append(Token(span: .at(bytes.count), valueIndex: -1, kind: .eof, lineBreakBefore: true))
     }
 
     private mutating func skipTrivia() {
@@ -86,7 +94,12 @@ public struct Lexer {
     }
 
     private mutating func emit(_ kind: TokenKind, from start: Int, value: TokenValue = .none) {
-        tokens.append(Token(kind: kind, span: Span(start, index), value: value, lineBreakBefore: sawLineBreak || tokens.isEmpty))
+        var valueIndex: Int32 = -1
+        if case .none = value {} else {
+            valueIndex = Int32(truncatingIfNeeded: values.count)
+            values.append(value)
+        }
+        tokens.append(Token(span: Span(start, index), valueIndex: valueIndex, kind: kind, lineBreakBefore: sawLineBreak || tokens.isEmpty))
         sawLineBreak = false
         lineHasContent = true
     }

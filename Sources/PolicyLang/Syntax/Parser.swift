@@ -22,6 +22,7 @@ public struct Parser {
 
     private let file: SourceFile
     private let tokens: [Token]
+    private let lexed: Lexer.Output
     private var position = 0
     private var diagnostics = DiagnosticBag()
     /// Where each lexer error starts, sorted.
@@ -38,7 +39,7 @@ public struct Parser {
     /// Parses a file.
     public static func parse(_ file: SourceFile) -> SyntaxTree {
         let lexed = Lexer.lex(file)
-        var parser = Parser(file: file, tokens: lexed.tokens)
+        var parser = Parser(file: file, lexed: lexed)
         parser.diagnostics = lexed.reported.bag
         parser.lexerErrorStarts = lexed.reported.errorStarts
         let decls = parser.parseFile()
@@ -47,10 +48,14 @@ public struct Parser {
             diagnosticBag: parser.diagnostics)
     }
 
-    private init(file: SourceFile, tokens: [Token]) {
+    private init(file: SourceFile, lexed: Lexer.Output) {
         self.file = file
-        self.tokens = tokens
+        self.tokens = lexed.tokens
+        self.lexed = lexed
     }
+
+    /// The decoded value of a literal token.
+    private func value(_ token: Token) -> TokenValue { lexed.value(of: token) }
 
     // MARK: - Token helpers
 
@@ -129,7 +134,7 @@ public struct Parser {
     }
 
     private mutating func expectString(_ what: String, context: String? = nil) throws -> StringLiteral {
-        guard current.kind == .string, case .string(let parts) = current.value else {
+        guard current.kind == .string, case .string(let parts) = value(current) else {
             throw fail(.expected(what, found: current, in: file, context: context))
         }
         let t = advance()
@@ -340,7 +345,7 @@ public struct Parser {
     }
 
     private mutating func parseTime(context: String) throws -> TimeOfDayLiteral {
-        guard current.kind == .timeOfDay, case .timeOfDay(let minutes) = current.value else {
+        guard current.kind == .timeOfDay, case .timeOfDay(let minutes) = value(current) else {
             throw fail(.expected("a time of day such as 18:00", found: current, in: file, context: context))
         }
         let t = advance()
@@ -656,25 +661,25 @@ public struct Parser {
         switch t.kind {
         case .integer:
             _ = advance()
-            if case .integer(let v) = t.value { return try makeExpr(.integer(v), t.span) }
+            if case .integer(let v) = value(t) { return try makeExpr(.integer(v), t.span) }
         case .percent:
             _ = advance()
-            if case .percent(let v) = t.value { return try makeExpr(.percent(v), t.span) }
+            if case .percent(let v) = value(t) { return try makeExpr(.percent(v), t.span) }
         case .duration:
             _ = advance()
-            if case .duration(let v) = t.value { return try makeExpr(.duration(v), t.span) }
+            if case .duration(let v) = value(t) { return try makeExpr(.duration(v), t.span) }
         case .timeOfDay:
             _ = advance()
-            if case .timeOfDay(let v) = t.value { return try makeExpr(.timeOfDay(v), t.span) }
+            if case .timeOfDay(let v) = value(t) { return try makeExpr(.timeOfDay(v), t.span) }
         case .instant:
             _ = advance()
-            if case .instant(let v) = t.value { return try makeExpr(.instant(v), t.span) }
+            if case .instant(let v) = value(t) { return try makeExpr(.instant(v), t.span) }
         case .string:
             _ = advance()
-            if case .string(let parts) = t.value { return try makeExpr(.string(StringLiteral(parts: parts, span: t.span)), t.span) }
+            if case .string(let parts) = value(t) { return try makeExpr(.string(StringLiteral(parts: parts, span: t.span)), t.span) }
         case .regex:
             _ = advance()
-            if case .regex(let p, let f) = t.value { return try makeExpr(.regex(pattern: p, flags: f), t.span) }
+            if case .regex(let p, let f) = value(t) { return try makeExpr(.regex(pattern: p, flags: f), t.span) }
         case .identifier:
             let word = text(t)
             if word == "true" || word == "false" {
