@@ -55,6 +55,22 @@ import Testing
         #expect(diagnostics.last?.message == "and 50 more errors and 10 warnings in this file")
     }
 
+    @Test func warningsNeverHideAnError() throws {
+        // 150 warnings (plain-http endpoints) before one error: the error is shown, so the file still fails.
+        var text = "policy \"p\" {}\ndetector \"apt\" debian\n"
+        text += "lock etcd { endpoints [" + (0..<150).map { "\"http://10.0.0.\($0):2379\"" }.joined(separator: ", ") + "] }\n"
+        text += "window deny \"w\" Fry 01:00 .. 02:00\n"
+        let file = SourceFile(path: "w.rcl", text: text)
+        let result = Checker.check(file)
+        #expect(result.policy == nil && result.hasErrors)
+        #expect(result.diagnostics.count == Self.limit + 1)
+        #expect(result.diagnostics.filter { $0.severity == .error }.map(\.code) == [.unknownWeekday])
+        let note = try #require(result.diagnostics.last)
+        #expect(note.message == "and 51 more warnings in this file" && note.label == "the others are not shown")
+        // Still the last one in source order, as renderers sort by position.
+        #expect(FileDiagnostics(file: file, diagnostics: result.diagnostics).diagnostics.last?.code == .tooManyDiagnostics)
+    }
+
     @Test func theNoteIsRenderedInEveryFormat() throws {
         let file = SourceFile(path: "many.rcl", text: Self.badWindows(150))
         let groups = [FileDiagnostics(file: file, diagnostics: Checker.check(file).diagnostics)]

@@ -64,8 +64,9 @@ public struct Diagnostic: Sendable, Hashable {
     }
 }
 
-/// The diagnostics of one file, bounded: the first ``limit`` in source order are kept, the others only counted,
-/// so a broken file of any size costs a bounded number of messages (docs/diagnostics.md, RC1018).
+/// The diagnostics of one file, bounded: the first ``limit`` are kept, the others only counted, so a broken file of
+/// any size costs a bounded number of messages (docs/diagnostics.md, RC1018). Errors come before warnings and
+/// notes, so that a file with errors always shows some; among the same severity the first in source order win.
 public struct DiagnosticBag: Sendable {
     /// How many diagnostics of one file are shown.
     public static let defaultLimit = 100
@@ -76,6 +77,8 @@ public struct DiagnosticBag: Sendable {
     private var kept: [Diagnostic] = []
     /// Diagnostics added but not kept, by severity.
     private var omitted: [Severity: Int] = [:]
+    /// Where the first diagnostic not kept starts.
+    private var firstOmitted: Int?
     /// The largest length of any text of a kept diagnostic (message, label, note, help).
     static let maxTextLength = 400
 
@@ -103,14 +106,18 @@ public struct DiagnosticBag: Sendable {
     public mutating func add(contentsOf other: DiagnosticBag) {
         for d in other.kept { add(d) }
         for (severity, n) in other.omitted { omitted[severity, default: 0] += n }
+        if let o = other.firstOmitted { firstOmitted = min(firstOmitted ?? o, o) }
         hasErrors = hasErrors || other.hasErrors
     }
 
-    /// Keeps the `limit + 1` first by position (one more than shown, to say where the omitted ones begin).
+    /// Keeps the `limit + 1` first (one more than shown, to say where the omitted ones begin).
     private mutating func trim() {
-        kept.sort(by: Diagnostic.inSourceOrder)
+        kept.sort(by: Diagnostic.byPriority)
         guard kept.count > limit + 1 else { return }
-        for d in kept[(limit + 1)...] { omitted[d.severity, default: 0] += 1 }
+        for d in kept[(limit + 1)...] {
+            omitted[d.severity, default: 0] += 1
+            firstOmitted = min(firstOmitted ?? d.span.start, d.span.start)
+        }
         kept.removeSubrange((limit + 1)...)
     }
 
@@ -120,12 +127,20 @@ public struct DiagnosticBag: Sendable {
         var bag = self
         bag.trim()
         var shown = bag.kept.prefix(bag.limit).map { $0.bounded(DiagnosticBag.maxTextLength) }
-        if bag.kept.count > bag.limit {
-            var counts = bag.omitted
-            let first = bag.kept[bag.limit]
-            counts[first.severity, default: 0] += 1
-            shown.append(.tooManyDiagnostics(at: first.span.start, counts: counts, limit: bag.limit))
-        }
+        shown.sort(by: Diagnostic.inSourceOrder)
+        guard bag.kept.count > bag.limit else { return shown }
+        var counts = bag.omitted
+        let next = bag.kept[bag.limit]
+        counts[next.severity, default: 0] += 1
+        let firstOmitted = min(bag.firstOmitted ?? next.span.start, next.span.start)
+        // The note comes last: at the first diagnostic left out when that follows every one shown (the usual case),
+        // else (warnings left out for later errors) just after the last one shown.
+        let last = shown.last!
+        let afterShown = firstOmitted >= last.span.start
+        shown.append(
+            .tooManyDiagnostics(
+                at: afterShown ? firstOmitted : max(last.span.end, last.span.start), counts: counts, limit: bag.limit,
+                label: afterShown ? "the first one not shown" : "the others are not shown"))
         return shown
     }
 }
@@ -134,6 +149,12 @@ extension Diagnostic {
     /// Orders diagnostics by where they start, then where they end.
     static func inSourceOrder(_ a: Diagnostic, _ b: Diagnostic) -> Bool {
         (a.span.start, a.span.end) < (b.span.start, b.span.end)
+    }
+
+    /// Errors first, then warnings, then notes; each in source order.
+    static func byPriority(_ a: Diagnostic, _ b: Diagnostic) -> Bool {
+        if a.severity != b.severity { return a.severity > b.severity }
+        return inSourceOrder(a, b)
     }
 
     /// The diagnostic with every text at most `length` characters long (a long one keeps its start and end).

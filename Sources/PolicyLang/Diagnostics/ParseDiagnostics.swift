@@ -95,7 +95,7 @@ extension Diagnostic {
                 ?? "detector kinds are: \(DetectorKindName.allCases.map(\.rawValue).joined(separator: ", "))")
     }
 
-    static func tooManyDiagnostics(at offset: Int, counts: [Severity: Int], limit: Int) -> Diagnostic {
+    static func tooManyDiagnostics(at offset: Int, counts: [Severity: Int], limit: Int, label: String) -> Diagnostic {
         // "and 4512 more errors and 3 warnings in this file"
         var parts: [String] = []
         for (severity, word) in [(Severity.error, "error"), (.warning, "warning"), (.note, "note")] {
@@ -105,7 +105,7 @@ extension Diagnostic {
         }
         let what = parts.count <= 1 ? parts.first ?? "more diagnostics" : parts.dropLast().joined(separator: ", ") + " and " + parts.last!
         return Diagnostic(
-            .tooManyDiagnostics, "and \(what) in this file", at: .at(offset), label: "the first one not shown",
+            .tooManyDiagnostics, "and \(what) in this file", at: .at(offset), label: label,
             help: "only the first \(limit) diagnostics of a file are shown; fix those and check again")
     }
 }
