@@ -79,6 +79,9 @@ public struct DiagnosticBag: Sendable {
     private var omitted: [Severity: Int] = [:]
     /// Where the first diagnostic not kept starts.
     private var firstOmitted: Int?
+    /// After a trim, the last kept diagnostic's place in ``Diagnostic/byPriority`` order: one that comes after it will
+    /// never be kept.
+    private var cutoff: (severity: Severity, start: Int, end: Int)?
     /// The largest length of any text of a kept diagnostic (message, label, note, help).
     static let maxTextLength = 400
 
@@ -119,6 +122,20 @@ public struct DiagnosticBag: Sendable {
             firstOmitted = min(firstOmitted ?? d.span.start, d.span.start)
         }
         kept.removeSubrange((limit + 1)...)
+        let last = kept[limit]
+        cutoff = (last.severity, last.span.start, last.span.end)
+    }
+
+    /// Counts a diagnostic of `severity` starting at `start` without keeping it when it could not be kept (the bag
+    /// already holds enough before it); returns whether it did. Spares building messages that would be dropped.
+    public mutating func countIfLeftOut(_ severity: Severity, at start: Int) -> Bool {
+        guard let cutoff else { return false }
+        // Left out when it sorts after the cutoff whatever its end: a lower severity, or the same one starting later.
+        guard severity < cutoff.severity || (severity == cutoff.severity && start > cutoff.start) else { return false }
+        if severity == .error { hasErrors = true }
+        omitted[severity, default: 0] += 1
+        firstOmitted = min(firstOmitted ?? start, start)
+        return true
     }
 
     /// The first `limit` diagnostics in source order, each with its texts shortened to a bounded length; when there
