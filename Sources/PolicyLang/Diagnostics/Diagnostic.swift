@@ -138,8 +138,8 @@ public struct DiagnosticBag: Sendable {
         return true
     }
 
-    /// The first `limit` diagnostics in source order, each with its texts shortened to a bounded length; when there
-    /// were more, a final note (RC1018) counts them and points at the first one left out.
+    /// The `limit` diagnostics kept (errors first, see the type), in source order, each with its texts shortened to a
+    /// bounded length; when there were more, a final note (RC1018) counts them and points at the first one left out.
     public var items: [Diagnostic] {
         var bag = self
         bag.trim()
