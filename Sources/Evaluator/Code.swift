@@ -106,108 +106,137 @@ final class ConditionLog {
 
 /// Evaluates compiled expressions.
 enum Interpreter {
+    /// Evaluates `code`. Every case with more than a line of work is a function of its own: this function recurses
+    /// once per level of the expression, and a small frame keeps deep expressions (`Parser.maxExpressionDepth`)
+    /// well inside a thread's stack in unoptimised builds too (docs/language.md, "Limits").
     static func evaluate(_ code: Code, _ facts: FactSlots, log: ConditionLog?) throws(EvaluationError) -> Value {
         switch code {
         case .constant(let v): return v
         case .fact(let key): return facts[key]
-        case .not(let c):
-            return .bool(!(try bool(c, facts, log)))
-        case .negate(let c, let span):
-            switch try evaluate(c, facts, log: log) {
-            case .int(let n): return .int(try checked(Int64(0).subtractingReportingOverflow(n), span))
-            case .duration(let n): return .duration(try checked(Int64(0).subtractingReportingOverflow(n), span))
-            case .percent(let p): return .percent(-p)
-            default: throw EvaluationError("`-` needs a number", span: span)
-            }
-        case .and(let operands):
-            for operand in operands {
-                let b = try bool(operand.code, facts, log)
-                log?.results[operand.id] = b
-                if !b { return .bool(false) }
-            }
-            return .bool(true)
-        case .or(let operands):
-            for operand in operands {
-                let b = try bool(operand.code, facts, log)
-                log?.results[operand.id] = b
-                if b { return .bool(true) }
-            }
-            return .bool(false)
-        case .compare(let op, let l, let r):
-            let a = try evaluate(l, facts, log: log)
-            let b = try evaluate(r, facts, log: log)
-            return .bool(compare(op, a, b))
+        case .not(let c): return .bool(!(try bool(c, facts, log)))
+        case .negate(let c, let span): return try negate(c, span, facts, log)
+        case .and(let operands): return .bool(try all(operands, facts, log))
+        case .or(let operands): return .bool(try any(operands, facts, log))
+        case .compare(let op, let l, let r): return .bool(compare(op, try evaluate(l, facts, log: log), try evaluate(r, facts, log: log)))
         case .arithmetic(let op, let l, let r, let span):
             return try arithmetic(op, try evaluate(l, facts, log: log), try evaluate(r, facts, log: log), span)
-        case .contains(let negated, let l, let r):
-            let needle = try evaluate(l, facts, log: log)
-            let found: Bool
-            switch try evaluate(r, facts, log: log) {
-            case .list(let items): found = items.contains(needle)
-            case .map(let entries):
-                if case .string(let key) = needle { found = entries[key] != nil } else { found = false }
-            case .string(let haystack):
-                if case .string(let s) = needle { found = s.isEmpty || haystack.contains(s) } else { found = false }
-            default: found = false
-            }
-            return .bool(found != negated)
-        case .containsConstant(let negated, let l, let set):
-            return .bool(set.contains(try evaluate(l, facts, log: log)) != negated)
-        case .matches(let l, let regex):
-            guard case .string(let s) = try evaluate(l, facts, log: log) else { return .bool(false) }
-            return .bool(regex.matches(s))
-        case .index(let base, let key, let missing):
-            switch (try evaluate(base, facts, log: log), try evaluate(key, facts, log: log)) {
-            case (.map(let entries), .string(let k)): return entries[k] ?? missing
-            case (.list(let items), .int(let i)): return i >= 0 && i < items.count ? items[Int(i)] : missing
-            default: return missing
-            }
-        case .label(let key):
-            guard case .string(let k) = try evaluate(key, facts, log: log) else { return .string("") }
-            return .string(facts.labels[k] ?? "")
-        case .call(let function, let args):
-            return try call(function, args, facts, log)
-        case .percentOf(let p, let whole, let span):
-            guard case .percent(let percent) = try evaluate(p, facts, log: log) else {
-                throw EvaluationError("`of` needs a percentage", span: span)
-            }
-            // Percentages are exact to a thousandth of a percent; counts round up so a threshold is never weaker
-            // than written.
-            let milli = Int64((percent * 1000).rounded())
-            switch try evaluate(whole, facts, log: log) {
-            case .int(let n):
-                let product = try checked(milli.multipliedReportingOverflow(by: n), span)
-                let (q, r) = product.quotientAndRemainder(dividingBy: 100_000)
-                return .int(r > 0 ? q + 1 : q)
-            case .duration(let d):
-                let product = try checked(milli.multipliedReportingOverflow(by: d), span)
-                return .duration((product + 50_000) / 100_000)
-            default: throw EvaluationError("`of` needs an int or a duration", span: span)
-            }
-        case .list(let items):
-            var values: [Value] = []
-            values.reserveCapacity(items.count)
-            for item in items { values.append(try evaluate(item, facts, log: log)) }
-            return .list(values)
-        case .map(let entries):
-            var values: [String: Value] = [:]
-            for entry in entries {
-                guard case .string(let k) = try evaluate(entry.key, facts, log: log) else { continue }
-                values[k] = try evaluate(entry.value, facts, log: log)
-            }
-            return .map(values)
-        case .concatenation(let parts):
-            var text = ""
-            for part in parts {
-                switch try evaluate(part, facts, log: log) {
-                case .string(let s): text += s
-                case let other: text += other.description
-                }
-            }
-            return .string(text)
-        case .failure(let message, let span):
-            throw EvaluationError(message, span: span)
+        case .contains(let negated, let l, let r): return try contains(negated, l, r, facts, log)
+        case .containsConstant(let negated, let l, let set): return .bool(set.contains(try evaluate(l, facts, log: log)) != negated)
+        case .matches(let l, let regex): return try matches(l, regex, facts, log)
+        case .index(let base, let key, let missing): return try index(base, key, missing, facts, log)
+        case .label(let key): return try label(key, facts, log)
+        case .call(let function, let args): return try call(function, args, facts, log)
+        case .percentOf(let p, let whole, let span): return try percentOf(p, whole, span, facts, log)
+        case .list(let items): return try list(items, facts, log)
+        case .map(let entries): return try map(entries, facts, log)
+        case .concatenation(let parts): return try concatenation(parts, facts, log)
+        case .failure(let message, let span): throw EvaluationError(message, span: span)
         }
+    }
+
+    private static func negate(_ c: Code, _ span: Span, _ facts: FactSlots, _ log: ConditionLog?) throws(EvaluationError) -> Value {
+        switch try evaluate(c, facts, log: log) {
+        case .int(let n): return .int(try checked(Int64(0).subtractingReportingOverflow(n), span))
+        case .duration(let n): return .duration(try checked(Int64(0).subtractingReportingOverflow(n), span))
+        case .percent(let p): return .percent(-p)
+        default: throw EvaluationError("`-` needs a number", span: span)
+        }
+    }
+
+    private static func all(_ operands: [Code.Operand], _ facts: FactSlots, _ log: ConditionLog?) throws(EvaluationError) -> Bool {
+        for operand in operands {
+            let b = try bool(operand.code, facts, log)
+            log?.results[operand.id] = b
+            if !b { return false }
+        }
+        return true
+    }
+
+    private static func any(_ operands: [Code.Operand], _ facts: FactSlots, _ log: ConditionLog?) throws(EvaluationError) -> Bool {
+        for operand in operands {
+            let b = try bool(operand.code, facts, log)
+            log?.results[operand.id] = b
+            if b { return true }
+        }
+        return false
+    }
+
+    private static func contains(_ negated: Bool, _ l: Code, _ r: Code, _ facts: FactSlots, _ log: ConditionLog?) throws(EvaluationError) -> Value {
+        let needle = try evaluate(l, facts, log: log)
+        let found: Bool
+        switch try evaluate(r, facts, log: log) {
+        case .list(let items): found = items.contains(needle)
+        case .map(let entries):
+            if case .string(let key) = needle { found = entries[key] != nil } else { found = false }
+        case .string(let haystack):
+            if case .string(let s) = needle { found = s.isEmpty || haystack.contains(s) } else { found = false }
+        default: found = false
+        }
+        return .bool(found != negated)
+    }
+
+    private static func matches(_ l: Code, _ regex: CompiledRegex, _ facts: FactSlots, _ log: ConditionLog?) throws(EvaluationError) -> Value {
+        guard case .string(let s) = try evaluate(l, facts, log: log) else { return .bool(false) }
+        return .bool(regex.matches(s))
+    }
+
+    private static func index(_ base: Code, _ key: Code, _ missing: Value, _ facts: FactSlots, _ log: ConditionLog?) throws(EvaluationError) -> Value {
+        switch (try evaluate(base, facts, log: log), try evaluate(key, facts, log: log)) {
+        case (.map(let entries), .string(let k)): return entries[k] ?? missing
+        case (.list(let items), .int(let i)): return i >= 0 && i < items.count ? items[Int(i)] : missing
+        default: return missing
+        }
+    }
+
+    private static func label(_ key: Code, _ facts: FactSlots, _ log: ConditionLog?) throws(EvaluationError) -> Value {
+        guard case .string(let k) = try evaluate(key, facts, log: log) else { return .string("") }
+        return .string(facts.labels[k] ?? "")
+    }
+
+    private static func percentOf(_ p: Code, _ whole: Code, _ span: Span, _ facts: FactSlots, _ log: ConditionLog?) throws(EvaluationError) -> Value {
+        guard case .percent(let percent) = try evaluate(p, facts, log: log) else {
+            throw EvaluationError("`of` needs a percentage", span: span)
+        }
+        // Percentages are exact to a thousandth of a percent; counts round up so a threshold is never weaker
+        // than written.
+        let milli = Int64((percent * 1000).rounded())
+        switch try evaluate(whole, facts, log: log) {
+        case .int(let n):
+            let product = try checked(milli.multipliedReportingOverflow(by: n), span)
+            let (q, r) = product.quotientAndRemainder(dividingBy: 100_000)
+            return .int(r > 0 ? q + 1 : q)
+        case .duration(let d):
+            let product = try checked(milli.multipliedReportingOverflow(by: d), span)
+            return .duration((product + 50_000) / 100_000)
+        default: throw EvaluationError("`of` needs an int or a duration", span: span)
+        }
+    }
+
+    private static func list(_ items: [Code], _ facts: FactSlots, _ log: ConditionLog?) throws(EvaluationError) -> Value {
+        var values: [Value] = []
+        values.reserveCapacity(items.count)
+        for item in items { values.append(try evaluate(item, facts, log: log)) }
+        return .list(values)
+    }
+
+    private static func map(_ entries: [(key: Code, value: Code)], _ facts: FactSlots, _ log: ConditionLog?) throws(EvaluationError) -> Value {
+        var values: [String: Value] = [:]
+        for entry in entries {
+            guard case .string(let k) = try evaluate(entry.key, facts, log: log) else { continue }
+            values[k] = try evaluate(entry.value, facts, log: log)
+        }
+        return .map(values)
+    }
+
+    private static func concatenation(_ parts: [Code], _ facts: FactSlots, _ log: ConditionLog?) throws(EvaluationError) -> Value {
+        var text = ""
+        for part in parts {
+            switch try evaluate(part, facts, log: log) {
+            case .string(let s): text += s
+            case let other: text += other.description
+            }
+        }
+        return .string(text)
     }
 
     static func bool(_ code: Code, _ facts: FactSlots, _ log: ConditionLog?) throws(EvaluationError) -> Bool {

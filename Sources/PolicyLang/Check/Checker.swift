@@ -17,7 +17,7 @@ public struct CheckResult: Sendable {
 /// Resolves names, checks types and settings, and builds a ``CheckedPolicy``. Never changes the AST.
 public struct Checker {
     var tables: ExpressionTables
-    private var diagnostics: [Diagnostic] = []
+    private var diagnostics = DiagnosticBag()
     private let tree: SyntaxTree
     private var file: SourceFile { tree.file }
     let interpolatableFacts = ["node.name", "phase", "policy.name"]
@@ -31,9 +31,9 @@ public struct Checker {
     public static func check(_ tree: SyntaxTree) -> CheckResult {
         var checker = Checker(tree: tree)
         let policy = checker.run()
-        let all = (tree.diagnostics + checker.diagnostics).sorted { ($0.span.start, $0.span.end) < ($1.span.start, $1.span.end) }
-        let hasErrors = all.contains { $0.severity == .error }
-        return CheckResult(policy: hasErrors ? nil : policy, diagnostics: all, tree: tree)
+        var all = tree.diagnosticBag
+        all.add(contentsOf: checker.diagnostics)
+        return CheckResult(policy: all.hasErrors ? nil : policy, diagnostics: all.items, tree: tree)
     }
 
     private init(tree: SyntaxTree) {
@@ -41,12 +41,12 @@ public struct Checker {
         self.tables = ExpressionTables(count: tree.exprCount)
     }
 
-    mutating func report(_ diagnostic: Diagnostic) { diagnostics.append(diagnostic) }
+    mutating func report(_ diagnostic: Diagnostic) { diagnostics.add(diagnostic) }
 
     // MARK: - Declarations
 
     private mutating func run() -> CheckedPolicy {
-        let syntaxErrors = tree.diagnostics.contains { $0.severity == .error }
+        let syntaxErrors = tree.diagnosticBag.hasErrors
         var policyName: (String, Span)?
         var appliesTo: Expr?
         var description: String?
@@ -66,18 +66,18 @@ public struct Checker {
         var tests: [TestDecl] = []
         var names: [String: [String: Span]] = [:]
 
-        func once<T>(_ existing: (T, Span)?, _ what: String, _ span: Span, into diagnostics: inout [Diagnostic]) -> Bool {
+        func once<T>(_ existing: (T, Span)?, _ what: String, _ span: Span, into diagnostics: inout DiagnosticBag) -> Bool {
             if let existing {
-                diagnostics.append(.duplicateDeclaration(span, what: what, first: existing.1))
+                diagnostics.add(.duplicateDeclaration(span, what: what, first: existing.1))
                 return false
             }
             return true
         }
 
-        func unique(_ kind: String, _ name: StringLiteral, into diagnostics: inout [Diagnostic]) -> Bool {
+        func unique(_ kind: String, _ name: StringLiteral, into diagnostics: inout DiagnosticBag) -> Bool {
             let value = name.value
             if let first = names[kind]?[value] {
-                diagnostics.append(.duplicateName(name.span, kind: kind, name: value, first: first))
+                diagnostics.add(.duplicateName(name.span, kind: kind, name: value, first: first))
                 return false
             }
             names[kind, default: [:]][value] = name.span
@@ -616,6 +616,16 @@ public struct Checker {
         var windows: [String]
         var rules: [String]
         var health: [String]
+        /// The same as sets, to look names up in a policy with many of them.
+        let detectorSet: Set<String>
+        let windowSet: Set<String>
+        let ruleSet: Set<String>
+        let healthSet: Set<String>
+
+        init(detectors: [String], windows: [String], rules: [String], health: [String]) {
+            (self.detectors, self.windows, self.rules, self.health) = (detectors, windows, rules, health)
+            (detectorSet, windowSet, ruleSet, healthSet) = (Set(detectors), Set(windows), Set(rules), Set(health))
+        }
     }
 
     private mutating func checkTest(_ test: TestDecl, known: KnownNames, reportReferences: Bool) -> TestSpec? {
@@ -647,7 +657,7 @@ public struct Checker {
                 }
                 given.append((.fact(key, value), span))
             case .detector(let name, let state, let message, let span):
-                if reportReferences, !known.detectors.contains(name.value) {
+                if reportReferences, !known.detectorSet.contains(name.value) {
                     report(.unknownTestReference(name.span, kind: "detector", name: name.value, known: known.detectors))
                     ok = false
                 }
@@ -663,7 +673,7 @@ public struct Checker {
                     ok = false
                 }
             case .health(let name, let state, let message, let span):
-                if reportReferences, !known.health.contains(name.value) {
+                if reportReferences, !known.healthSet.contains(name.value) {
                     report(.unknownTestReference(name.span, kind: "health check", name: name.value, known: known.health))
                     ok = false
                 }
@@ -700,15 +710,15 @@ public struct Checker {
             }
             let target = expectation.name?.value
             if reportReferences, let name = expectation.name {
-                let (kind, names): (String, [String]?) =
+                let (kind, names, set): (String, [String]?, Set<String>) =
                     switch reason {
-                    case .window: ("window", known.windows)
-                    case .rule: ("rule", known.rules)
-                    case .health: ("health check", known.health)
-                    case .detectorError: ("detector", known.detectors)
-                    case .killSwitch, .lock: ("", nil)
+                    case .window: ("window", known.windows, known.windowSet)
+                    case .rule: ("rule", known.rules, known.ruleSet)
+                    case .health: ("health check", known.health, known.healthSet)
+                    case .detectorError: ("detector", known.detectors, known.detectorSet)
+                    case .killSwitch, .lock: ("", nil, [])
                     }
-                if let names, !names.contains(name.value) {
+                if let names, !set.contains(name.value) {
                     report(.unknownTestReference(name.span, kind: kind, name: name.value, known: names))
                     ok = false
                 } else if names == nil {
@@ -731,22 +741,51 @@ public struct Checker {
 }
 
 /// The system's time zone database, asked through Foundation and cached.
+///
+/// A name is known when Foundation loads a zone for it: every name of the IANA database (canonical names,
+/// links such as `Asia/Calcutta`, `Etc/…`, `CET`, `EST5EDT`). `TimeZone.knownTimeZoneIdentifiers` is not the test:
+/// it is ICU's list of canonical IDs and lacks many database names (`Asia/Kolkata`, `Etc/UTC`, `CET`). Two kinds
+/// of names that ICU loads but the database does not have are refused: offsets written as names (`GMT+5`,
+/// `UTC+01:00`, whose sign is the opposite of the database's `Etc/GMT+5`) and ICU's three-letter abbreviations
+/// (`IST`, `PST`, `CST`), which are ambiguous.
 enum TimeZoneDatabase {
     private static let lock = NSLock()
     nonisolated(unsafe) private static var cache: [String: Bool] = [:]
+
+    /// ICU's legacy three-letter IDs that are not names in the IANA database (`EST`, `MST` and `HST` are).
+    static let abbreviations: Set<String> = [
+        "ACT", "AET", "AGT", "ART", "AST", "BET", "BST", "CAT", "CNT", "CST", "CTT", "EAT", "ECT", "IET", "IST", "JST", "MIT",
+        "NET", "NST", "PLT", "PNT", "PRT", "PST", "SST", "VST",
+    ]
+
+    /// Names of the database that ICU's list of canonical IDs lacks, offered in "did you mean".
+    static let extraNames = [
+        "UTC", "Etc/UTC", "Asia/Kolkata", "CET", "EET", "MET", "WET", "EST5EDT", "CST6CDT", "MST7MDT", "PST8PDT",
+    ]
 
     static func isKnown(_ identifier: String) -> Bool {
         lock.lock()
         defer { lock.unlock() }
         if let known = cache[identifier] { return known }
-        let known = !identifier.isEmpty && TimeZone(identifier: identifier) != nil
-            && (TimeZone.knownTimeZoneIdentifiers.contains(identifier) || identifier == "UTC" || identifier == "GMT")
-        cache[identifier] = known
+        let known = !identifier.isEmpty && identifier.utf8.count <= 64 && !isOffsetName(identifier)
+            && !abbreviations.contains(identifier) && !identifier.hasPrefix("SystemV/") && TimeZone(identifier: identifier) != nil
+        if cache.count < 4096 { cache[identifier] = known }
         return known
     }
 
+    /// `GMT+5`, `UTC-03:30`: an offset, not a database name (`GMT+0` and `GMT-0` are database names for UTC).
+    static func isOffsetName(_ identifier: String) -> Bool {
+        guard identifier != "GMT+0", identifier != "GMT-0" else { return false }
+        for prefix in ["GMT", "UTC", "UT"] where identifier.hasPrefix(prefix) {
+            let rest = identifier.utf8.dropFirst(prefix.utf8.count)
+            if let sign = rest.first, sign == UInt8(ascii: "+") || sign == UInt8(ascii: "-") { return true }
+        }
+        return false
+    }
+
     static func suggestion(for identifier: String) -> String? {
-        let all = TimeZone.knownTimeZoneIdentifiers + ["UTC"]
+        guard identifier.utf8.count <= 64 else { return nil }
+        let all = TimeZone.knownTimeZoneIdentifiers + extraNames
         if let exact = all.first(where: { $0.lowercased() == identifier.lowercased() }) { return exact }
         if let city = all.first(where: { $0.split(separator: "/").last.map(String.init)?.lowercased() == identifier.lowercased().replacingOccurrences(of: " ", with: "_") }) {
             return city

@@ -87,7 +87,7 @@ extension Diagnostic {
         Diagnostic(
             .unknownTestReference, "this policy has no \(kind) \(quoteString(name))", at: span, label: "unknown \(kind)",
             notes: known.isEmpty ? [DiagnosticNote("the policy declares no \(kind)")]
-                : [DiagnosticNote("the \(kind)s are: \(known.map(quoteString).joined(separator: ", "))")],
+                : [DiagnosticNote("the \(kind)s are: \(listed(known.map(quoteString)))")],
             help: closestMatch(name, in: known).map { "did you mean \(quoteString($0))?" })
     }
 
@@ -160,6 +160,13 @@ extension Diagnostic {
             .insecureSkipVerify, "TLS certificate verification is turned off", at: span,
             label: "anyone on the path can impersonate etcd", help: "give the CA with `ca \"/path/ca.crt\"` instead")
     }
+}
+
+/// The first names of a list joined with commas, and how many more there are: a note stays short however many
+/// names the policy declares.
+func listed(_ names: [String], max: Int = 20) -> String {
+    guard names.count > max else { return names.joined(separator: ", ") }
+    return names.prefix(max).joined(separator: ", ") + " and \(names.count - max) more"
 }
 
 /// "an int", "a duration".

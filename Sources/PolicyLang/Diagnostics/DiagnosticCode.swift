@@ -19,6 +19,8 @@ public enum DiagnosticCode: String, Sendable, CaseIterable, Hashable {
     case unknownWeekday = "RC1014"
     case unknownDetectorKind = "RC1015"
     case invalidInterpolation = "RC1016"
+    case expressionTooLong = "RC1017"
+    case tooManyDiagnostics = "RC1018"
 
     // Checker.
     case unknownName = "RC2001"
@@ -55,7 +57,8 @@ public enum DiagnosticCode: String, Sendable, CaseIterable, Hashable {
 
     /// The severity diagnostics with this code have unless said otherwise.
     public var defaultSeverity: Severity {
-        rawValue.hasPrefix("RC3") ? .warning : .error
+        if self == .tooManyDiagnostics { return .note }
+        return rawValue.hasPrefix("RC3") ? .warning : .error
     }
 
     /// A short title, used as the rule description in SARIF output and in the docs.
@@ -70,10 +73,12 @@ public enum DiagnosticCode: String, Sendable, CaseIterable, Hashable {
         case .unexpectedToken: "the parser expected something else here"
         case .unknownDeclaration: "an unknown top-level declaration"
         case .unclosedDelimiter: "a bracket, brace or parenthesis is never closed"
-        case .nestingTooDeep: "an expression is nested too deeply"
+        case .nestingTooDeep: "an expression or block is nested too deeply"
         case .unknownWeekday: "an unknown day in a window"
         case .unknownDetectorKind: "an unknown detector kind"
         case .invalidInterpolation: "a malformed `${…}` interpolation"
+        case .tooManyDiagnostics: "more diagnostics than are shown for one file"
+        case .expressionTooLong: "an expression is too long: a chain of more operators than rc evaluates"
         case .unknownName: "a name that is not a known fact or variable"
         case .typeMismatch: "a value of the wrong type"
         case .wrongArity: "a function called with the wrong number of arguments"

@@ -58,18 +58,36 @@ public struct DiagnosticRenderer: Sendable {
         return lines.joined(separator: "\n")
     }
 
+    /// The most bytes of one source line a snippet shows; a longer line is cut around the span, marked with `…`.
+    static let maxSnippetBytes = 120
+    /// How many bytes before the span a cut line keeps.
+    static let snippetContextBytes = 40
+
     private func snippet(_ file: SourceFile, _ span: Span, label: String?, marker: Character, color: String, gutterWidth: Int) -> [String] {
-        let lineIndex = file.lineIndex(of: min(span.start, file.bytes.count))
+        let bytes = file.bytes
+        let lineIndex = file.lineIndex(of: min(span.start, bytes.count))
         let range = file.lineRange(lineIndex)
-        let lineBytes = file.bytes[range]
-        let startInLine = max(0, min(span.start, range.upperBound) - range.lowerBound)
-        let endInLine = max(startInLine, min(span.end, range.upperBound) - range.lowerBound)
+        // The part of the line that is shown: all of it, or a window that starts a little before the span.
+        var from = range.lowerBound
+        var to = range.upperBound
+        if to - from > Self.maxSnippetBytes {
+            let anchor = max(from, min(span.start, to))
+            from = max(from, anchor - Self.snippetContextBytes)
+            while from > range.lowerBound, bytes[from] & 0xC0 == 0x80 { from -= 1 }
+            to = min(to, from + Self.maxSnippetBytes)
+            while to > from, to < range.upperBound, bytes[to] & 0xC0 == 0x80 { to -= 1 }
+        }
+        let cutBefore = from > range.lowerBound ? "…" : ""
+        let cutAfter = to < range.upperBound ? "…" : ""
+        let lineBytes = bytes[from..<to]
+        let startInLine = max(0, min(span.start, to) - from)
+        let endInLine = max(startInLine, min(span.end, to) - from)
         // Display columns: tabs become four spaces, invalid UTF-8 shows as one replacement character.
         func display(_ bytes: ArraySlice<UInt8>) -> String {
             String(decoding: bytes, as: UTF8.self).replacingTabs()
         }
-        let shown = display(lineBytes)
-        let prefixWidth = display(lineBytes.prefix(startInLine)).unicodeScalars.count
+        let shown = cutBefore + display(lineBytes) + cutAfter
+        let prefixWidth = cutBefore.count + display(lineBytes.prefix(startInLine)).unicodeScalars.count
         var underlineWidth = display(lineBytes.dropFirst(startInLine).prefix(endInLine - startInLine)).unicodeScalars.count
         if underlineWidth == 0 { underlineWidth = 1 }
         let number = String(lineIndex + 1)
@@ -128,7 +146,7 @@ public struct DiagnosticRenderer: Sendable {
                 ("id", .string(code.rawValue)),
                 ("shortDescription", .object([("text", .string(code.title))])),
                 ("help", .object([("text", .string("See \(code.rawValue) in docs/diagnostics.md for a bad example and its fix."))])),
-                ("defaultConfiguration", .object([("level", .string(code.defaultSeverity == .warning ? "warning" : "error"))])),
+                ("defaultConfiguration", .object([("level", .string(sarifLevel(code.defaultSeverity)))])),
             ])
         }
         var results: [JSON] = []
@@ -140,7 +158,7 @@ public struct DiagnosticRenderer: Sendable {
                 var result: [(String, JSON)] = [
                     ("ruleId", .string(d.code.rawValue)),
                     ("ruleIndex", .int(Int64(codes.firstIndex(of: d.code) ?? 0))),
-                    ("level", .string(d.severity == .error ? "error" : d.severity == .warning ? "warning" : "note")),
+                    ("level", .string(sarifLevel(d.severity))),
                     ("message", .object([("text", .string(text))])),
                     ("locations", .array([physicalLocation(group.file, start, end)])),
                 ]
@@ -172,6 +190,14 @@ public struct DiagnosticRenderer: Sendable {
             ])),
         ])
         return log.serialized(indent: 2)
+    }
+
+    private func sarifLevel(_ severity: Severity) -> String {
+        switch severity {
+        case .error: "error"
+        case .warning: "warning"
+        case .note: "note"
+        }
     }
 
     private func physicalLocation(_ file: SourceFile, _ start: SourceLocation, _ end: SourceLocation) -> JSON {

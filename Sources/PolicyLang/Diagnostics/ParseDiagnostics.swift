@@ -69,10 +69,17 @@ extension Diagnostic {
             notes: [DiagnosticNote("the `\(opener)` opened here", span: open)], help: "add `\(closer)`")
     }
 
-    static func nestingTooDeep(_ span: Span, limit: Int) -> Diagnostic {
+    static func nestingTooDeep(_ span: Span, limit: Int, what: String = "expression") -> Diagnostic {
         Diagnostic(
-            .nestingTooDeep, "expression nested more than \(limit) levels deep", at: span, label: "too deep",
-            help: "split the expression into several rules")
+            .nestingTooDeep, "\(what) nested more than \(limit) levels deep", at: span, label: "too deep",
+            help: what == "expression" ? "split the expression into several rules" : "blocks nest only a level or two: `lock etcd { tls { … } }`")
+    }
+
+    static func expressionTooLong(_ span: Span, limit: Int) -> Diagnostic {
+        Diagnostic(
+            .expressionTooLong, "expression too long: more than \(limit) levels of operators", at: span,
+            label: "level \(limit + 1) starts here",
+            help: "a rule may have several `deny when` lines and any one denies, so split the condition there; for many alternatives write `node.name in [\"a\", \"b\", …]`")
     }
 
     static func unknownWeekday(_ span: Span, _ word: String, suggestion: String?) -> Diagnostic {
@@ -86,5 +93,19 @@ extension Diagnostic {
             .unknownDetectorKind, "unknown detector kind `\(word)`", at: span, label: "not a detector kind",
             help: suggestion.map { "did you mean `\($0)`?" }
                 ?? "detector kinds are: \(DetectorKindName.allCases.map(\.rawValue).joined(separator: ", "))")
+    }
+
+    static func tooManyDiagnostics(at offset: Int, counts: [Severity: Int], limit: Int, label: String) -> Diagnostic {
+        // "and 4512 more errors and 3 warnings in this file"
+        var parts: [String] = []
+        for (severity, word) in [(Severity.error, "error"), (.warning, "warning"), (.note, "note")] {
+            let n = counts[severity] ?? 0
+            guard n > 0 else { continue }
+            parts.append("\(n)\(parts.isEmpty ? " more" : "") \(word)\(n == 1 ? "" : "s")")
+        }
+        let what = parts.count <= 1 ? parts.first ?? "more diagnostics" : parts.dropLast().joined(separator: ", ") + " and " + parts.last!
+        return Diagnostic(
+            .tooManyDiagnostics, "and \(what) in this file", at: .at(offset), label: label,
+            help: "only the first \(limit) diagnostics of a file are shown; fix those and check again")
     }
 }

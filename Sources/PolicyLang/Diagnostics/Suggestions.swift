@@ -1,8 +1,12 @@
 /// The candidate closest to `word` by edit distance, if it is close enough to be a likely typo.
 public func closestMatch(_ word: String, in candidates: [String]) -> String? {
+    // A candidate whose length differs by more than the largest distance allowed (3) cannot be close; skipping
+    // those keeps a very long word (a line of garbage) cheap.
+    guard word.utf8.count <= 256 else { return nil }
+    let length = word.unicodeScalars.count
     let lowered = word.lowercased()
     var best: (String, Int)?
-    for candidate in candidates {
+    for candidate in candidates where abs(candidate.unicodeScalars.count - length) <= 3 {
         let distance = editDistance(lowered, candidate.lowercased())
         if best == nil || distance < best!.1 { best = (candidate, distance) }
     }

@@ -277,7 +277,10 @@ public struct SyntaxTree: Sendable {
     public var file: SourceFile
     public var decls: [Decl]
     public var comments: [Comment]
+    /// The first syntax diagnostics in source order, with a final note counting the others (``DiagnosticBag``).
     public var diagnostics: [Diagnostic]
     /// One more than the largest expression id.
     public var exprCount: Int
+    /// All syntax diagnostics, bounded, for the checker to merge its own with.
+    var diagnosticBag = DiagnosticBag()
 }

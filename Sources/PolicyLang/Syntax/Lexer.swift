@@ -6,23 +6,48 @@ public struct Lexer {
     private let bytes: [UInt8]
     private var index = 0
     private var tokens: [Token] = []
+    /// The values of literal tokens, in order.
+    private var values: [TokenValue] = []
     private var comments: [Comment] = []
-    private var diagnostics = DiagnosticBag()
+    private var diagnostics = Reported()
     private var sawLineBreak = false
     private var lineHasContent = false
+
+    /// The lexer's diagnostics: the first ones in full, and where every error starts (the parser asks whether a
+    /// declaration already has one).
+    struct Reported: Sendable {
+        var bag = DiagnosticBag()
+        var errorStarts: [Int] = []
+
+        /// Adds the error starting at `start`; past the first hundred, only counts it (the lexer reports in source
+        /// order, so a later one is never shown) without building its message.
+        mutating func add(at start: Int, _ diagnostic: @autoclosure () -> Diagnostic) {
+            errorStarts.append(start)
+            if !bag.countIfLeftOut(.error, at: start) { bag.add(diagnostic()) }
+        }
+    }
 
     /// The result of lexing a file.
     public struct Output: Sendable {
         public var tokens: [Token]
         public var comments: [Comment]
-        public var diagnostics: [Diagnostic]
+        /// The first diagnostics in source order (``DiagnosticBag``).
+        public var diagnostics: [Diagnostic] { reported.bag.items }
+        var reported: Reported
+        var values: [TokenValue]
+
+        /// The decoded value of a literal token (`.none` for other tokens).
+        public func value(of token: Token) -> TokenValue {
+            token.valueIndex < 0 ? .none : values[Int(token.valueIndex)]
+        }
     }
 
     /// Lexes a whole file.
     public static func lex(_ file: SourceFile) -> Output {
         var lexer = Lexer(bytes: file.bytes)
         lexer.run()
-        return Output(tokens: lexer.tokens, comments: lexer.comments, diagnostics: lexer.diagnostics.items)
+        lexer.diagnostics.errorStarts.sort()
+        return Output(tokens: lexer.tokens, comments: lexer.comments, reported: lexer.diagnostics, values: lexer.values)
     }
 
     private init(bytes: [UInt8]) {
@@ -43,7 +68,7 @@ public struct Lexer {
             guard index < bytes.count else { break }
             lexToken()
         }
-        tokens.append(Token(kind: .eof, span: .at(bytes.count), value: .none, lineBreakBefore: true))
+        tokens.append(Token(span: .at(bytes.count), valueIndex: -1, kind: .eof, lineBreakBefore: true))
     }
 
     private mutating func skipTrivia() {
@@ -71,7 +96,12 @@ public struct Lexer {
     }
 
     private mutating func emit(_ kind: TokenKind, from start: Int, value: TokenValue = .none) {
-        tokens.append(Token(kind: kind, span: Span(start, index), value: value, lineBreakBefore: sawLineBreak || tokens.isEmpty))
+        var valueIndex: Int32 = -1
+        if case .none = value {} else {
+            valueIndex = Int32(truncatingIfNeeded: values.count)
+            values.append(value)
+        }
+        tokens.append(Token(span: Span(start, index), valueIndex: valueIndex, kind: kind, lineBreakBefore: sawLineBreak || tokens.isEmpty))
         sawLineBreak = false
         lineHasContent = true
     }
@@ -81,7 +111,7 @@ public struct Lexer {
     private mutating func checkScalar() -> Bool {
         let start = index
         if skipScalar() { return true }
-        diagnostics.add(.invalidUTF8(Span(start, index)))
+        diagnostics.add(at: start, .invalidUTF8(Span(start, index)))
         return false
     }
 
@@ -202,7 +232,7 @@ public struct Lexer {
                 emit(.bangEqual, from: start)
             } else {
                 index += 1
-                diagnostics.add(.unexpectedCharacter(Span(start, index), "!", help: "write `not` for negation and `!=` for inequality"))
+                diagnostics.add(at: start, .unexpectedCharacter(Span(start, index), "!", help: "write `not` for negation and `!=` for inequality"))
                 emit(.invalid, from: start)
             }
         case 60:
@@ -215,7 +245,7 @@ public struct Lexer {
             index += 1
             if peek() == c { index += 1 }
             let word = c == 38 ? "and" : "or"
-            diagnostics.add(.unexpectedCharacter(Span(start, index), c == 38 ? "&" : "|", help: "write `\(word)`"))
+            diagnostics.add(at: start, .unexpectedCharacter(Span(start, index), c == 38 ? "&" : "|", help: "write `\(word)`"))
             emit(.invalid, from: start)
         default:
             lexInvalid()
@@ -244,9 +274,9 @@ public struct Lexer {
         }
         if index == start { index += 1 }
         if sawInvalidUTF8 {
-            diagnostics.add(.invalidUTF8(Span(start, index)))
+            diagnostics.add(at: start, .invalidUTF8(Span(start, index)))
         } else {
-            diagnostics.add(.unexpectedCharacter(Span(start, index), shown, help: nil))
+            diagnostics.add(at: start, .unexpectedCharacter(Span(start, index), shown, help: nil))
         }
         emit(.invalid, from: start)
     }
@@ -270,7 +300,7 @@ public struct Lexer {
             case .success(let instant):
                 emit(.instant, from: start, value: .instant(instant))
             case .failure(let error):
-                diagnostics.add(.invalidLiteral(Span(start, index), "invalid instant `\(text)`", label: error.reason))
+                diagnostics.add(at: start, .invalidLiteral(Span(start, index), "invalid instant `\(text)`", label: error.reason))
                 emit(.instant, from: start, value: .instant(Instant(epochMilliseconds: 0)))
             }
             return
@@ -289,6 +319,7 @@ public struct Lexer {
                 emit(.timeOfDay, from: start, value: .timeOfDay(h * 60 + m))
             } else {
                 diagnostics.add(
+                    at: start,
                     .invalidLiteral(
                         Span(start, index), "invalid time of day `\(text)`",
                         label: "expected hh:mm between 00:00 and 24:00"))
@@ -306,6 +337,7 @@ public struct Lexer {
                 emit(.percent, from: start, value: .percent(Double(text) ?? 0))
             } else {
                 diagnostics.add(
+                    at: start,
                     .invalidLiteral(
                         Span(start, index), "fractional number `\(text)` is not allowed here",
                         label: "numbers are whole; only percentages may have a fraction",
@@ -327,6 +359,7 @@ public struct Lexer {
                 emit(.duration, from: start, value: .duration(ms))
             } else {
                 diagnostics.add(
+                    at: start,
                     .invalidLiteral(
                         Span(start, index), "invalid duration `\(text)`",
                         label: "not a number followed by a unit",
@@ -339,6 +372,7 @@ public struct Lexer {
             emit(.integer, from: start, value: .integer(value))
         } else {
             diagnostics.add(
+                at: start,
                 .invalidLiteral(Span(start, index), "number `\(digits)` is too large", label: "the largest number is 9223372036854775807"))
             emit(.integer, from: start, value: .integer(0))
         }
@@ -398,7 +432,7 @@ public struct Lexer {
         }
         while true {
             guard index < bytes.count, bytes[index] != 10 else {
-                diagnostics.add(.unterminatedString(Span(start, index)))
+                diagnostics.add(at: start, .unterminatedString(Span(start, index)))
                 flush()
                 emit(.string, from: start, value: .string(parts))
                 return
@@ -425,7 +459,7 @@ public struct Lexer {
                         if e >= 0x80 { _ = checkScalar() } else { index += 1 }
                     }
                     if !bad {
-                        diagnostics.add(.invalidEscape(Span(escStart, index), String(decoding: bytes[escStart..<index], as: UTF8.self)))
+                        diagnostics.add(at: escStart, .invalidEscape(Span(escStart, index), String(decoding: bytes[escStart..<index], as: UTF8.self)))
                     }
                     bad = true
                 }
@@ -444,11 +478,11 @@ public struct Lexer {
                         flush()
                         parts.append(.interpolation(path: path, span: Span(interpStart, index)))
                     } else {
-                        diagnostics.add(.invalidInterpolation(Span(interpStart, index), inner))
+                        diagnostics.add(at: interpStart, .invalidInterpolation(Span(interpStart, index), inner))
                         text += "${\(inner)}"
                     }
                 } else {
-                    diagnostics.add(.invalidInterpolation(Span(interpStart, index), nil))
+                    diagnostics.add(at: interpStart, .invalidInterpolation(Span(interpStart, index), nil))
                     text += "${" + inner
                 }
                 continue
@@ -476,7 +510,7 @@ public struct Lexer {
         var inClass = false
         while true {
             guard index < bytes.count, bytes[index] != 10 else {
-                diagnostics.add(.unterminatedRegex(Span(start, index)))
+                diagnostics.add(at: start, .unterminatedRegex(Span(start, index)))
                 let pattern = String(decoding: bytes[(start + 1)..<index], as: UTF8.self)
                 emit(.regex, from: start, value: .regex(pattern: pattern, flags: ""))
                 return

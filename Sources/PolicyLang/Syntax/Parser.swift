@@ -10,34 +10,52 @@ public struct Parser {
     ]
     static let declarationKeywordSet = Set(declarationKeywords)
 
-    /// How deeply expressions may nest before the parser refuses them.
+    /// How deeply expressions (parentheses, lists, calls, `not`, `-`) and blocks may nest before the parser refuses them.
     public static let maxNesting = 100
+
+    /// How deep an expression tree may be, counting every operator, `.field` and `[index]` of a chain as one level
+    /// (`a or b or c` is three levels deep). Every walk over an expression (checker, compiler, evaluator, formatter,
+    /// trace, coverage) recurses this deep at most, so this bounds their stack use (docs/language.md, "Limits").
+    public static let maxExpressionDepth = 500
 
     private struct Abort: Error {}
 
     private let file: SourceFile
     private let tokens: [Token]
+    private let lexed: Lexer.Output
     private var position = 0
-    private var diagnostics: [Diagnostic] = []
+    private var diagnostics = DiagnosticBag()
+    /// Where each lexer error starts, sorted.
+    private var lexerErrorStarts: [Int] = []
+    /// Where the parser's errors in the declaration being parsed start.
+    private var declarationErrorStarts: [Int] = []
     private var nextExprID = 0
     private var depth = 0
+    /// The height of each expression made so far (a leaf is 1), indexed by expression id.
+    private var heights: [UInt16] = []
     /// Byte offset where the declaration being parsed starts.
     private var declarationStart = 0
 
     /// Parses a file.
     public static func parse(_ file: SourceFile) -> SyntaxTree {
         let lexed = Lexer.lex(file)
-        var parser = Parser(file: file, tokens: lexed.tokens)
-        parser.diagnostics = lexed.diagnostics
+        var parser = Parser(file: file, lexed: lexed)
+        parser.diagnostics = lexed.reported.bag
+        parser.lexerErrorStarts = lexed.reported.errorStarts
         let decls = parser.parseFile()
         return SyntaxTree(
-            file: file, decls: decls, comments: lexed.comments, diagnostics: parser.diagnostics, exprCount: parser.nextExprID)
+            file: file, decls: decls, comments: lexed.comments, diagnostics: parser.diagnostics.items, exprCount: parser.nextExprID,
+            diagnosticBag: parser.diagnostics)
     }
 
-    private init(file: SourceFile, tokens: [Token]) {
+    private init(file: SourceFile, lexed: Lexer.Output) {
         self.file = file
-        self.tokens = tokens
+        self.tokens = lexed.tokens
+        self.lexed = lexed
     }
+
+    /// The decoded value of a literal token.
+    private func value(_ token: Token) -> TokenValue { lexed.value(of: token) }
 
     // MARK: - Token helpers
 
@@ -75,11 +93,26 @@ public struct Parser {
         }
         // A lexer error earlier in the same declaration (an unterminated string, say) is the real mistake;
         // what the parser trips over afterwards would only repeat it.
-        let repeatsLexerError = diagnostics.contains {
-            $0.severity == .error && $0.span.start >= declarationStart && $0.span.start <= diagnostic.span.start
-        }
-        if !repeatsLexerError { diagnostics.append(diagnostic) }
+        if !hasError(inDeclarationThrough: diagnostic.span.start) { record(diagnostic) }
         return Abort()
+    }
+
+    private mutating func record(_ diagnostic: Diagnostic) {
+        diagnostics.add(diagnostic)
+        if diagnostic.severity == .error { declarationErrorStarts.append(diagnostic.span.start) }
+    }
+
+    /// Whether an error starts between the start of the current declaration and `offset` (binary search among the
+    /// lexer's errors, so that a file with many of them is not quadratic).
+    private func hasError(inDeclarationThrough offset: Int) -> Bool {
+        if declarationErrorStarts.contains(where: { $0 >= declarationStart && $0 <= offset }) { return true }
+        var low = 0
+        var high = lexerErrorStarts.count
+        while low < high {
+            let mid = (low + high) / 2
+            if lexerErrorStarts[mid] < declarationStart { low = mid + 1 } else { high = mid }
+        }
+        return low < lexerErrorStarts.count && lexerErrorStarts[low] <= offset
     }
 
     private mutating func expect(_ kind: TokenKind, _ what: String? = nil, context: String? = nil) throws -> Token {
@@ -101,7 +134,7 @@ public struct Parser {
     }
 
     private mutating func expectString(_ what: String, context: String? = nil) throws -> StringLiteral {
-        guard current.kind == .string, case .string(let parts) = current.value else {
+        guard current.kind == .string, case .string(let parts) = value(current) else {
             throw fail(.expected(what, found: current, in: file, context: context))
         }
         let t = advance()
@@ -117,9 +150,27 @@ public struct Parser {
         token.kind == .identifier && token.lineBreakBefore && Parser.declarationKeywordSet.contains(text(token))
     }
 
-    private mutating func makeExpr(_ kind: ExprKind, _ span: Span) -> Expr {
+    /// Makes an expression node. One deeper than ``maxExpressionDepth`` is refused at `place` (the operator).
+    private mutating func makeExpr(_ kind: ExprKind, _ span: Span, at place: Span? = nil) throws -> Expr {
+        let height = 1 + childHeight(kind)
+        if height > Parser.maxExpressionDepth {
+            throw fail(.expressionTooLong(place ?? span, limit: Parser.maxExpressionDepth))
+        }
+        heights.append(UInt16(height))
         defer { nextExprID += 1 }
         return Expr(id: nextExprID, kind: kind, span: span)
+    }
+
+    /// The height of the tallest direct sub-expression (0 for a leaf).
+    private func childHeight(_ kind: ExprKind) -> Int {
+        func h(_ e: Expr) -> Int { Int(heights[e.id]) }
+        switch kind {
+        case .bool, .integer, .percent, .duration, .timeOfDay, .instant, .string, .regex, .name, .error: return 0
+        case .member(let e, _), .unary(_, let e): return h(e)
+        case .index(let a, let b), .binary(_, let a, let b), .percentOf(let a, let b): return max(h(a), h(b))
+        case .call(_, let items), .list(let items): return items.reduce(0) { max($0, h($1)) }
+        case .map(let entries): return entries.reduce(0) { max($0, h($1.key), h($1.value)) }
+        }
     }
 
     // MARK: - File and declarations
@@ -129,6 +180,7 @@ public struct Parser {
         while current.kind != .eof {
             let start = position
             declarationStart = current.span.start
+            declarationErrorStarts.removeAll(keepingCapacity: true)
             do {
                 decls.append(try parseDeclaration())
             } catch {
@@ -286,14 +338,14 @@ public struct Parser {
         let word = text(t)
         let day = Weekday(name: word)
         if day == nil {
-            diagnostics.append(
+            record(
                 .unknownWeekday(t.span, word, suggestion: closestMatch(word, in: Weekday.allCases.map(\.shortName) + ["daily"])))
         }
         return DayRef(day: day, word: Identifier(word, span: t.span))
     }
 
     private mutating func parseTime(context: String) throws -> TimeOfDayLiteral {
-        guard current.kind == .timeOfDay, case .timeOfDay(let minutes) = current.value else {
+        guard current.kind == .timeOfDay, case .timeOfDay(let minutes) = value(current) else {
             throw fail(.expected("a time of day such as 18:00", found: current, in: file, context: context))
         }
         let t = advance()
@@ -441,7 +493,7 @@ public struct Parser {
             }
             let value: FieldValue
             if current.kind == .lBrace {
-                value = .block(try parseBlock(context: name.name))
+                value = .block(try parseNestedBlock(context: name.name))
             } else {
                 let first = try parseExpression()
                 if eat(.dotDot) != nil {
@@ -468,12 +520,19 @@ public struct Parser {
         return Block(fields: fields, span: open.span.union(close.span), singleLine: singleLine)
     }
 
+    /// A block inside a block (`tls { … }`); nesting counts towards ``maxNesting``.
+    private mutating func parseNestedBlock(context: String) throws -> Block {
+        try enter(current.span, what: "blocks")
+        defer { leave() }
+        return try parseBlock(context: context)
+    }
+
     // MARK: - Expressions
 
-    private mutating func enter(_ span: Span) throws {
+    private mutating func enter(_ span: Span, what: String = "expression") throws {
         depth += 1
         if depth > Parser.maxNesting {
-            throw fail(.nestingTooDeep(span, limit: Parser.maxNesting))
+            throw fail(.nestingTooDeep(span, limit: Parser.maxNesting, what: what))
         }
     }
 
@@ -521,7 +580,7 @@ public struct Parser {
                         .unexpectedToken, "comparisons cannot be chained", at: current.span,
                         label: "a second comparison", help: "join the comparisons with `and`"))
             }
-            lhs = makeExpr(.binary(op, lhs, rhs), lhs.span.union(rhs.span))
+            lhs = try makeExpr(.binary(op, lhs, rhs), lhs.span.union(rhs.span), at: opToken.span)
         }
         return lhs
     }
@@ -533,14 +592,14 @@ public struct Parser {
             defer { leave() }
             // `not` binds looser than comparisons: `not a == b` is `not (a == b)`.
             let operand = try parseBinary(minPrecedence: 3)
-            return makeExpr(.unary(.not, operand), t.span.union(operand.span))
+            return try makeExpr(.unary(.not, operand), t.span.union(operand.span), at: t.span)
         }
         if current.kind == .minus {
             let t = advance()
             try enter(t.span)
             defer { leave() }
             let operand = try parseUnary()
-            return makeExpr(.unary(.negate, operand), t.span.union(operand.span))
+            return try makeExpr(.unary(.negate, operand), t.span.union(operand.span), at: t.span)
         }
         let operand = try parsePostfix()
         if isWord("of") {
@@ -548,7 +607,7 @@ public struct Parser {
             try enter(t.span)
             defer { leave() }
             let whole = try parseUnary()
-            return makeExpr(.percentOf(operand, whole), operand.span.union(whole.span))
+            return try makeExpr(.percentOf(operand, whole), operand.span.union(whole.span), at: t.span)
         }
         return operand
     }
@@ -559,7 +618,7 @@ public struct Parser {
             if current.kind == .dot {
                 _ = advance()
                 let member = try expectIdentifier("a field name", context: "after `.`")
-                expr = makeExpr(.member(expr, member), expr.span.union(member.span))
+                expr = try makeExpr(.member(expr, member), expr.span.union(member.span), at: member.span)
             } else if current.kind == .lBracket {
                 let open = advance()
                 try enter(open.span)
@@ -568,7 +627,7 @@ public struct Parser {
                 guard let close = eat(.rBracket) else {
                     throw fail(.unclosed(open.span, opener: "[", closer: "]", found: current))
                 }
-                expr = makeExpr(.index(expr, key), expr.span.union(close.span))
+                expr = try makeExpr(.index(expr, key), expr.span.union(close.span), at: open.span)
             } else {
                 break
             }
@@ -602,30 +661,30 @@ public struct Parser {
         switch t.kind {
         case .integer:
             _ = advance()
-            if case .integer(let v) = t.value { return makeExpr(.integer(v), t.span) }
+            if case .integer(let v) = value(t) { return try makeExpr(.integer(v), t.span) }
         case .percent:
             _ = advance()
-            if case .percent(let v) = t.value { return makeExpr(.percent(v), t.span) }
+            if case .percent(let v) = value(t) { return try makeExpr(.percent(v), t.span) }
         case .duration:
             _ = advance()
-            if case .duration(let v) = t.value { return makeExpr(.duration(v), t.span) }
+            if case .duration(let v) = value(t) { return try makeExpr(.duration(v), t.span) }
         case .timeOfDay:
             _ = advance()
-            if case .timeOfDay(let v) = t.value { return makeExpr(.timeOfDay(v), t.span) }
+            if case .timeOfDay(let v) = value(t) { return try makeExpr(.timeOfDay(v), t.span) }
         case .instant:
             _ = advance()
-            if case .instant(let v) = t.value { return makeExpr(.instant(v), t.span) }
+            if case .instant(let v) = value(t) { return try makeExpr(.instant(v), t.span) }
         case .string:
             _ = advance()
-            if case .string(let parts) = t.value { return makeExpr(.string(StringLiteral(parts: parts, span: t.span)), t.span) }
+            if case .string(let parts) = value(t) { return try makeExpr(.string(StringLiteral(parts: parts, span: t.span)), t.span) }
         case .regex:
             _ = advance()
-            if case .regex(let p, let f) = t.value { return makeExpr(.regex(pattern: p, flags: f), t.span) }
+            if case .regex(let p, let f) = value(t) { return try makeExpr(.regex(pattern: p, flags: f), t.span) }
         case .identifier:
             let word = text(t)
             if word == "true" || word == "false" {
                 _ = advance()
-                return makeExpr(.bool(word == "true"), t.span)
+                return try makeExpr(.bool(word == "true"), t.span)
             }
             if ["and", "or", "in", "matches", "of"].contains(word) {
                 throw fail(.expected("an expression", found: t, in: file, help: "`\(word)` is an operator and needs a value before it"))
@@ -636,9 +695,9 @@ public struct Parser {
                 try enter(open.span)
                 defer { leave() }
                 let (args, close) = try parseList(open: open, closer: .rParen, closerText: ")") { try $0.parseExpression() }
-                return makeExpr(.call(Identifier(word, span: t.span), args), t.span.union(close.span))
+                return try makeExpr(.call(Identifier(word, span: t.span), args), t.span.union(close.span), at: open.span)
             }
-            return makeExpr(.name(word), t.span)
+            return try makeExpr(.name(word), t.span)
         case .lParen:
             let open = advance()
             try enter(open.span)
@@ -655,7 +714,7 @@ public struct Parser {
             try enter(open.span)
             defer { leave() }
             let (items, close) = try parseList(open: open, closer: .rBracket, closerText: "]") { try $0.parseExpression() }
-            return makeExpr(.list(items), open.span.union(close.span))
+            return try makeExpr(.list(items), open.span.union(close.span), at: open.span)
         case .lBrace:
             let open = advance()
             try enter(open.span)
@@ -666,7 +725,7 @@ public struct Parser {
                 let value = try p.parseExpression()
                 return (key, value)
             }
-            return makeExpr(.map(entries), open.span.union(close.span))
+            return try makeExpr(.map(entries), open.span.union(close.span), at: open.span)
         case .invalid:
             // Already reported by the lexer.
             throw Abort()

@@ -75,13 +75,16 @@ public enum TokenValue: Sendable, Hashable {
 }
 
 /// A token with its span. `lineBreakBefore` says whether a newline separates it from the previous token.
+///
+/// The decoded value of a literal lives beside the tokens (``Lexer/Output/value(of:)``), so that a token is 24
+/// bytes and a file of one-byte tokens costs a small multiple of its size.
 public struct Token: Sendable {
-    /// The kind.
-    public var kind: TokenKind
     /// Where it is.
     public var span: Span
-    /// The decoded literal value, if any.
-    public var value: TokenValue
+    /// Index of the literal's value in ``Lexer/Output``, or -1.
+    var valueIndex: Int32
+    /// The kind.
+    public var kind: TokenKind
     /// Whether a line break comes between the previous token and this one.
     public var lineBreakBefore: Bool
 }
