@@ -1,10 +1,10 @@
 # rc — reboot coordinator. `make run` and `make test` work on a fresh Debian machine.
 SWIFT      ?= swift
-DEBS       := libpcre2-dev libyaml-dev libssl-dev pkg-config etcd-server etcd-client util-linux openssl e2fsprogs passwd
+DEBS       := libpcre2-dev libyaml-dev libssl-dev pkg-config etcd-server etcd-client util-linux openssl e2fsprogs passwd spin gcc
 RC_DEBUG   := .build/debug/rc
 RC_RELEASE := .build/release/rc
 
-.PHONY: deps build release run test test-unit test-policies bench idle floor clean
+.PHONY: deps build release run test test-unit test-policies model bench idle floor clean
 
 # Installs the Debian packages that are missing (apt-get update only when something is).
 deps:
@@ -60,12 +60,17 @@ run: build
 test: deps
 	$(SWIFT) build --build-tests
 	$(MAKE) test-policies
+	$(MAKE) model
 	$(SWIFT) test --skip-build --disable-xctest
 
 test-policies:
 	$(RC_DEBUG) check --strict policies/
 	$(RC_DEBUG) fmt --check policies/
 	$(RC_DEBUG) test --min-coverage 100 policies/
+
+# The model of the etcd semaphore, checked with Spin (docs/etcd.md, "The model").
+model: deps
+	Tests/Model/check.sh
 
 # Resident memory and CPU of `rc run` left idle (IDLE_SECONDS, default 600) with a 5 s check interval.
 idle: release
