@@ -123,7 +123,7 @@ public actor EtcdLock: LockBackend {
         case .rebooting:
             return LockUnavailable("the lock slot of node \(quoteString(info.node)) is kept for a reboot started at \(info.acquiredAt) on another boot (\(who)): if that was this host, it frees when this node has run its post-boot gate or after max_reboot_duration; if another rc instance uses the node name \(quoteString(info.node)), give each host its own --node-name or RC_NODE_NAME")
         default:
-            return LockUnavailable("another rc instance uses the node name \(quoteString(info.node)) (\(who)) and holds a lock slot since \(info.acquiredAt): two hosts may share this name (give each its own --node-name or RC_NODE_NAME); this one takes no slot while the other holds it")
+            return LockUnavailable("another rc instance uses the node name \(quoteString(info.node)) (\(who)) and holds a lock slot since \(info.acquiredAt): two hosts may share this name (give each its own --node-name or RC_NODE_NAME), or this host held it before it crashed (the slot frees when its lease ends, within ttl); this one takes no slot while the other holds it")
         }
     }
 
