@@ -70,6 +70,16 @@ import Testing
         let linked = try cli.rc(["run", policy, "--once", "--dry-run", "--state-dir", own, "--node-name", "n", "--boot-id-file", dir + "/boot_id"])
         #expect(linked.status == 4 && linked.stdout.contains("it is a symbolic link"), "\(linked.stdout)\(linked.stderr)")
         #expect(try String(contentsOfFile: secret, encoding: .utf8) == "root only\n")
+        // The state directory itself a link the intruder planted (to a directory of root's): refused, nothing written.
+        let target = dir + "/root-dir"
+        try FileManager.default.createDirectory(atPath: target, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
+        let playground = dir + "/playground"
+        try FileManager.default.createDirectory(atPath: playground, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o777])
+        try FileManager.default.setAttributes([.posixPermissions: 0o777], ofItemAtPath: playground)
+        try asIntruder(["/bin/ln", "-s", target, playground + "/state"])
+        let viaLink = try cli.rc(["run", policy, "--once", "--state-dir", playground + "/state", "--node-name", "n", "--boot-id-file", dir + "/boot_id"])
+        #expect(viaLink.status != 0 && viaLink.stderr.contains("\(playground)/state is a symbolic link"), "\(viaLink.stdout)\(viaLink.stderr)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: target).isEmpty, "rc wrote into the link's target")
         // A dangling link: rc status creates nothing at its target.
         let dangling = dir + "/dangling"
         try FileManager.default.createDirectory(atPath: dangling, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
