@@ -86,6 +86,9 @@ import Testing
         ]
         let found = Self.violations(Self.history(faults + Self.reboot("n1", at: 7)))
         #expect(found.map(\.rule) == [.quorum], "\(found)")
+        // From 6 s (n4 down at 2 s, plus the tolerance) three are certainly unhealthy: the rule holds every node
+        // until the history ends at 10.5 s.
+        #expect(ChaosChecker(history: Self.history(faults + Self.reboot("n1", at: 7))).quorumPressureMs() == 4500)
         let message = found.first?.message ?? ""
         #expect(message.contains("seed 42") && message.contains("+7.000 s") && ["n1", "n2", "n3", "n4"].allSatisfy(message.contains), "\(message)")
         #expect(found.first?.nodes.sorted() == ["n1", "n2", "n3", "n4"])
@@ -151,6 +154,7 @@ import Testing
         var faults: [String: Int]
         var kills: [String: Int]
         var reboots: Int
+        var pressureMs: Int64
         var violations: [ChaosViolation]
     }
 
@@ -163,10 +167,12 @@ import Testing
         let fleet = try ChaosFleet(config)
         for (i, fault) in fleet.schedule.faults.enumerated() { print("chaos:   #\(i + 1) after \(fault.gapMs) ms: \(fault)") }
         let history = try fleet.run()
-        let violations = ChaosChecker(history: history).check()
+        let checker = ChaosChecker(history: history)
+        let violations = checker.check()
+        let pressure = checker.quorumPressureMs()
         let reboots = history.events.filter { $0.kind == .rebootStart }.count
         let seconds = Date().timeIntervalSince(began)
-        print("chaos: seed \(config.seed): \(reboots) reboots, faults \(fleet.injected.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")), \(violations.count) violations, \(Int(seconds)) s")
+        print("chaos: seed \(config.seed): \(reboots) reboots, faults \(fleet.injected.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")), \(violations.count) violations, the quorum rule binding for \(pressure / 1000) s, \(Int(seconds)) s")
         let folder = artifacts + "/seed-\(config.seed)"
         if !violations.isEmpty {
             fleet.keep(in: folder, violations: violations)
@@ -174,7 +180,7 @@ import Testing
         }
         for v in violations.prefix(25) { Issue.record(Comment(rawValue: v.message)) }
         if violations.count > 25 { Issue.record(Comment(rawValue: "seed \(config.seed): \(violations.count - 25) more violations in \(folder)/violations.txt")) }
-        return Outcome(config: config, seconds: seconds, faults: fleet.injected, kills: fleet.killedInPhase, reboots: reboots, violations: violations)
+        return Outcome(config: config, seconds: seconds, faults: fleet.injected, kills: fleet.killedInPhase, reboots: reboots, pressureMs: pressure, violations: violations)
     }
 
     /// The normal suite: one short seed each for 1 slot on a single etcd member and 2 slots on a 3-member cluster.
@@ -212,16 +218,17 @@ import Testing
 
     /// The runs as a Markdown table (docs/reliability.md keeps the last one).
     static func table(_ outcomes: [Outcome]) -> String {
-        var out = "| run | seed | slots | etcd | time | kill -9 (by phase) | SIGSTOP | health | etcd faults | reboots | violations |\n"
-        out += "|---|---|---|---|---|---|---|---|---|---|---|\n"
+        var out = "| run | seed | slots | etcd | time | daemons killed (by phase) | SIGSTOP | health | etcd faults | reboots | quorum held | violations |\n"
+        out += "|---|---|---|---|---|---|---|---|---|---|---|---|\n"
         for (i, o) in outcomes.enumerated() {
             let kills = o.kills.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ")
             let etcd = (o.faults["etcd stopped"] ?? 0) + (o.faults["etcd member killed"] ?? 0) + (o.faults["etcd leader killed"] ?? 0)
             let leader = o.faults["etcd leader killed"].map { " (\($0) leader)" } ?? ""
             let rules = Dictionary(grouping: o.violations, by: \.rule).map { "\($0.value.count) \($0.key.rawValue)" }.sorted().joined(separator: ", ")
-            out += "| \(i + 1) | \(o.config.seed) | \(o.config.slots) | \(o.config.etcdMembers) | \(Int(o.seconds)) s | \(o.faults["kill -9"] ?? 0)"
+            let killed = (o.faults["kill -9"] ?? 0) + 2 * (o.faults["kill -9 two"] ?? 0)
+            out += "| \(i + 1) | \(o.config.seed) | \(o.config.slots) | \(o.config.etcdMembers) | \(Int(o.seconds)) s | \(killed)"
             out += kills.isEmpty ? "" : " (\(kills))"
-            out += " | \(o.faults["SIGSTOP"] ?? 0) | \(o.faults["health failing"] ?? 0) | \(etcd)\(leader) | \(o.reboots) | \(rules.isEmpty ? "none" : rules) |\n"
+            out += " | \(o.faults["SIGSTOP"] ?? 0) | \(o.faults["health failing"] ?? 0) | \(etcd)\(leader) | \(o.reboots) | \(o.pressureMs / 1000) s | \(rules.isEmpty ? "none" : rules) |\n"
         }
         return out
     }

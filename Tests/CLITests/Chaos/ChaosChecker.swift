@@ -165,6 +165,36 @@ struct ChaosChecker {
         return violations.sorted { $0.time < $1.time }
     }
 
+    /// How long the quorum rule had to hold back every node: the total time at which fewer than `threshold`
+    /// members were not certainly unhealthy (a measure of how hard the run pressed rule (b)).
+    func quorumPressureMs() -> Int64 {
+        let events = history.sorted
+        let stretches = unhealthyStretches(events)
+        let end = events.last?.time ?? setup.start
+        // Each stretch counts from its start + tolerance until its end.
+        var edges: [(Int64, Int)] = []
+        for list in stretches.values {
+            for s in list where s.from + setup.toleranceMs < min(s.to, end) {
+                edges.append((s.from + setup.toleranceMs, 1))
+                edges.append((min(s.to, end), -1))
+            }
+        }
+        edges.sort { $0.0 == $1.0 ? $0.1 < $1.1 : $0.0 < $1.0 }
+        var down = 0
+        var total: Int64 = 0
+        var since: Int64?
+        for (t, delta) in edges {
+            down += delta
+            let held = setup.nodes.count - down < setup.threshold
+            if held, since == nil { since = t }
+            if !held, let s = since {
+                total += t - s
+                since = nil
+            }
+        }
+        return total
+    }
+
     /// An unbroken time during which a node was down or unhealthy.
     struct Stretch: Equatable {
         var from: Int64

@@ -60,6 +60,9 @@ final class ChaosFleet: @unchecked Sendable {
 
     static func now() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
 
+    /// The `rc` the daemons run: the build's, or `RC_CHAOS_BINARY` (another build, such as an older commit's).
+    static let binary: URL = ProcessInfo.processInfo.environment["RC_CHAOS_BINARY"].map { URL(fileURLWithPath: $0) } ?? CLITests.binary
+
     init(_ config: ChaosConfig, say: @escaping (String) -> Void = { print($0) }) throws {
         self.config = config
         self.say = say
@@ -127,7 +130,7 @@ final class ChaosFleet: @unchecked Sendable {
             nodes[name] = Node(name: name, dir: d)
         }
         // A policy that does not check would only show as every daemon exiting at once.
-        let check = try CLITests().rc(["check", dir + "/" + config.nodes[0] + "/policy.rcl"])
+        let check = try Self.rc(["check", dir + "/" + config.nodes[0] + "/policy.rcl"])
         guard check.status == 0 else { throw EtcdHarness.HarnessError(description: "the chaos policy does not check:\n\(check.stdout)\(check.stderr)") }
     }
 
@@ -206,6 +209,23 @@ final class ChaosFleet: @unchecked Sendable {
         return history
     }
 
+    /// Runs the chaos binary with `arguments` (`rc check`, `rc lock status`): its exit status and output.
+    static func rc(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
+        let p = Process()
+        p.executableURL = binary
+        p.arguments = arguments
+        let out = Pipe()
+        let err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        p.standardInput = FileHandle.nullDevice
+        try p.run()
+        let o = out.fileHandleForReading.readDataToEndOfFile()
+        let e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+    }
+
     // MARK: the daemons
 
     private func startDaemon(_ node: Node) throws {
@@ -214,7 +234,7 @@ final class ChaosFleet: @unchecked Sendable {
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
         handle.seekToEndOfFile()
         let p = Process()
-        p.executableURL = CLITests.binary
+        p.executableURL = Self.binary
         p.arguments = ["run", node.dir + "/policy.rcl", "--state-dir", node.dir + "/state", "--node-name", node.name, "--boot-id-file", node.dir + "/boot_id"]
         p.standardError = handle
         p.standardOutput = FileHandle.nullDevice
@@ -413,6 +433,26 @@ final class ChaosFleet: @unchecked Sendable {
             if !node.awaitingBoot { node.restartAt = Self.now() + down }
             killedInPhase[seen.rawValue, default: 0] += 1
             say("chaos: \(label) at +\(secs(now)) s: kill -9 \(node.name) \(seen.rawValue) (wanted \(wanted.rawValue)); back in \(down) ms")
+        case .killTwo(let down):
+            var candidates = alive.filter { $0.scripts == 0 }
+            guard candidates.count >= 2 else { return patient ? false : skip(fault, label, "fewer than two daemons run") }
+            let first = candidates.remove(at: Int(fault.pick % UInt64(candidates.count)))
+            let second = candidates[Int(fault.pick2 % UInt64(candidates.count))]
+            var seen: [String] = []
+            for node in [first, second] {
+                guard let p = node.process else { continue }
+                let phase = phase(node) ?? .idle
+                seen.append("\(node.name) \(phase.rawValue)")
+                kill(p.processIdentifier, SIGKILL)
+                p.waitUntilExit()
+                record(node.name, .daemonDown(.killed(phase: phase.rawValue)), note: "\(label): \(fault)")
+                node.process = nil
+                node.stopped = false
+                node.continueAt = nil
+                node.restartAt = Self.now() + down
+                killedInPhase[phase.rawValue, default: 0] += 1
+            }
+            say("chaos: \(label) at +\(secs(now)) s: kill -9 \(seen.joined(separator: " and ")); back in \(down) ms")
         case .stop(let preferHolding, let ms):
             var target = preferHolding ? choose(alive.filter { phase($0) == .holding }) : choose(alive)
             if target == nil {
@@ -513,13 +553,12 @@ final class ChaosFleet: @unchecked Sendable {
     /// The holders `rc lock status` lists once the fleet has settled (asked again for a few seconds while some are
     /// listed: a post-boot release may be on its way).
     private func recordHolders() {
-        let cli = CLITests()
         let policy = nodes[order[0]]!.dir + "/policy.rcl"
         var holders: [String] = []
         for attempt in 0..<6 {
             if attempt > 0 { usleep(1_000_000) }
             guard
-                let run = try? cli.rc(["lock", "status", policy, "--format", "json", "--state-dir", dir + "/status-state"]),
+                let run = try? Self.rc(["lock", "status", policy, "--format", "json", "--state-dir", dir + "/status-state"]),
                 let json = (try? JSONSerialization.jsonObject(with: Data(run.stdout.utf8))) as? [String: Any]
             else { continue }
             holders = ((json["holders"] as? [[String: Any]]) ?? []).compactMap { $0["node"] as? String }

@@ -74,6 +74,8 @@ struct ChaosFault: Sendable, CustomStringConvertible {
         /// kill -9 of a daemon, preferably one in `phase` (waiting up to a few seconds for one), started again
         /// `downMs` later.
         case kill(phase: ChaosPhase, downMs: Int64)
+        /// kill -9 of two daemons at once (a rack losing power), both started again `downMs` later.
+        case killTwo(downMs: Int64)
         /// SIGSTOP of a daemon (preferably one holding a slot), SIGCONT `ms` later: longer than the lease.
         case stop(preferHolding: Bool, ms: Int64)
         /// The health scripts of two nodes fail for `ms`.
@@ -91,6 +93,7 @@ struct ChaosFault: Sendable, CustomStringConvertible {
     var name: String {
         switch kind {
         case .kill: "kill -9"
+        case .killTwo: "kill -9 two"
         case .stop: "SIGSTOP"
         case .unhealthy: "health failing"
         case .etcd(let leader, let members, _): members == 1 ? "etcd stopped" : leader ? "etcd leader killed" : "etcd member killed"
@@ -100,6 +103,7 @@ struct ChaosFault: Sendable, CustomStringConvertible {
     var description: String {
         switch kind {
         case .kill(let phase, let down): "kill -9 a daemon \(phase.rawValue), back after \(down) ms"
+        case .killTwo(let down): "kill -9 two daemons at once, back after \(down) ms"
         case .stop(let holding, let ms): "SIGSTOP a daemon\(holding ? " holding a slot" : "") for \(ms) ms"
         case .unhealthy(let ms): "two health scripts fail for \(ms) ms"
         case .etcd(let leader, let members, let down):
@@ -128,14 +132,17 @@ struct ChaosSchedule: Sendable {
             var r = ChaosRandom(seed: a)
             let kind: ChaosFault.Kind
             switch roll {
-            case 0..<45:
+            case 0..<38:
                 let phase = phases[Int(b % UInt64(phases.count))]
                 // A restart during the reboot command comes quickly (as a supervisor restarts a killed service),
-                // while the command still runs; elsewhere the node stays down for up to 6 s.
-                kind = .kill(phase: phase, downMs: phase == .rebootCommand ? r.ms(100...900) : r.ms(200...6000))
-            case 45..<60:
-                kind = .stop(preferHolding: b % 3 != 0, ms: ChaosConfig.ttlMs + r.ms(1000...3500))
-            case 60..<75:
+                // while the command still runs; elsewhere the node stays down for up to 9 s (past the tolerance, so
+                // that the quorum rule has to count it).
+                kind = .kill(phase: phase, downMs: phase == .rebootCommand ? r.ms(100...900) : r.ms(200...9000))
+            case 38..<48:
+                kind = .killTwo(downMs: r.ms(4000...9000))
+            case 48..<62:
+                kind = .stop(preferHolding: b % 3 != 0, ms: ChaosConfig.ttlMs + r.ms(1000...6000))
+            case 62..<77:
                 kind = .unhealthy(ms: r.ms(5000...12000))
             default:
                 kind = .etcd(leader: config.etcdMembers > 1 && b % 2 == 0, members: config.etcdMembers, downMs: r.ms(1000...6000))
