@@ -38,6 +38,9 @@ final class ChaosFleet: @unchecked Sendable {
         var scripts = 0
         /// Down after a reboot's `end`, until the driver boots it.
         var awaitingBoot = false
+        /// SIGTERM sent for the reboot at this time; the boot follows `bootDelay` after the daemon exited.
+        var terminating: Int64?
+        var bootDelay: Int64 = 0
         var bootedAt: Int64?
         var restartAt: Int64?
         var bootAt: Int64?
@@ -295,8 +298,9 @@ final class ChaosFleet: @unchecked Sendable {
         let now = Self.now()
         for name in order {
             let node = nodes[name]!
+            if node.terminating != nil { finishTerminating(node, now: now) }
             // A daemon that exited without the driver stopping it.
-            if let p = node.process, !p.isRunning {
+            if node.terminating == nil, let p = node.process, !p.isRunning {
                 let how = p.terminationReason == .exit ? "exit status \(p.terminationStatus)" : "signal \(p.terminationStatus)"
                 record(name, .daemonDown(.crashed("\(how); log: \(logTail(name))")))
                 node.process = nil
@@ -363,20 +367,48 @@ final class ChaosFleet: @unchecked Sendable {
         }
     }
 
+    /// The node goes down for its reboot: SIGTERM, and the boot once the daemon has exited (the driver goes on
+    /// meanwhile); a stopped daemon is killed at once.
     private func powerCycle(_ node: Node) {
         let delay = bootRandom.ms(500...4000)
         if node.awaitingBoot { return }
-        shutDown(node, cause: .reboot)
         node.awaitingBoot = true
         node.restartAt = nil
+        if let p = node.process, p.isRunning, !node.stopped {
+            kill(p.processIdentifier, SIGTERM)
+            node.terminating = Self.now()
+            node.bootDelay = delay
+            return
+        }
+        shutDown(node, cause: .reboot)
         node.bootAt = Self.now() + delay
+    }
+
+    /// A daemon told to stop for its reboot: once it has exited (or 5 s later, killed), the node boots after its delay.
+    private func finishTerminating(_ node: Node, now: Int64) {
+        guard let since = node.terminating, let p = node.process else { return }
+        if p.isRunning {
+            guard now - since > 5000 else { return }
+            kill(p.processIdentifier, SIGKILL)
+            p.waitUntilExit()
+            record(node.name, .daemonDown(.crashed("did not exit within 5 s of SIGTERM (reboot); log: \(logTail(node.name))")))
+        } else if p.terminationReason != .exit || p.terminationStatus != 0 {
+            let how = p.terminationReason == .exit ? "exit status \(p.terminationStatus)" : "signal \(p.terminationStatus)"
+            record(node.name, .daemonDown(.crashed("\(how) on SIGTERM (reboot); log: \(logTail(node.name))")))
+        }
+        record(node.name, .daemonDown(.reboot))
+        node.process = nil
+        node.stopped = false
+        node.continueAt = nil
+        node.terminating = nil
+        node.bootAt = Self.now() + node.bootDelay
     }
 
     // MARK: phases
 
     /// Where a running node is now.
     func phase(_ node: Node) -> ChaosPhase? {
-        guard node.running, !node.stopped else { return nil }
+        guard node.running, !node.stopped, node.terminating == nil else { return nil }
         if node.scripts > 0 { return .rebootCommand }
         if FileManager.default.fileExists(atPath: node.dir + "/in-health") { return .health }
         if let b = node.bootedAt, Self.now() - b < 2000 { return .afterBoot }
@@ -412,7 +444,7 @@ final class ChaosFleet: @unchecked Sendable {
     private func inject(_ fault: ChaosFault, index: Int, since: Int64) throws -> Bool {
         let now = Self.now()
         let patient = now - since < 6000
-        let alive = order.compactMap { nodes[$0] }.filter { $0.running && !$0.stopped }
+        let alive = order.compactMap { nodes[$0] }.filter { $0.running && !$0.stopped && $0.terminating == nil }
         func choose(_ candidates: [Node]) -> Node? { candidates.isEmpty ? nil : candidates[Int(fault.pick % UInt64(candidates.count))] }
         let label = "fault #\(index + 1)"
         switch fault.kind {
@@ -574,6 +606,10 @@ final class ChaosFleet: @unchecked Sendable {
             if node.stopped, let p = node.process {
                 kill(p.processIdentifier, SIGCONT)
                 node.stopped = false
+            }
+            if node.terminating != nil {
+                while node.process?.isRunning == true, Self.now() - node.terminating! <= 5000 { usleep(10_000) }
+                finishTerminating(node, now: Self.now() + 5001)
             }
             if node.process != nil { shutDown(node, cause: .endOfRun) }
         }
