@@ -218,8 +218,8 @@ import Testing
 
     /// The runs as a Markdown table (docs/reliability.md keeps the last one).
     static func table(_ outcomes: [Outcome]) -> String {
-        var out = "| run | seed | slots | etcd | time | daemons killed (by phase) | SIGSTOP | health | etcd faults | reboots | quorum held | violations |\n"
-        out += "|---|---|---|---|---|---|---|---|---|---|---|---|\n"
+        var out = "| run | seed | slots | etcd | time | daemons killed (by phase) | SIGSTOP | health | etcd faults | silent across etcd | reboots | quorum held | violations |\n"
+        out += "|---|---|---|---|---|---|---|---|---|---|---|---|---|\n"
         for (i, o) in outcomes.enumerated() {
             let kills = o.kills.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ")
             let etcd = (o.faults["etcd stopped"] ?? 0) + (o.faults["etcd member killed"] ?? 0) + (o.faults["etcd leader killed"] ?? 0)
@@ -228,7 +228,7 @@ import Testing
             let killed = (o.faults["kill -9"] ?? 0) + 2 * (o.faults["kill -9 two"] ?? 0)
             out += "| \(i + 1) | \(o.config.seed) | \(o.config.slots) | \(o.config.etcdMembers) | \(Int(o.seconds)) s | \(killed)"
             out += kills.isEmpty ? "" : " (\(kills))"
-            out += " | \(o.faults["SIGSTOP"] ?? 0) | \(o.faults["health failing"] ?? 0) | \(etcd)\(leader) | \(o.reboots) | \(o.pressureMs / 1000) s | \(rules.isEmpty ? "none" : rules) |\n"
+            out += " | \(o.faults["SIGSTOP"] ?? 0) | \(o.faults["health failing"] ?? 0) | \(etcd)\(leader) | \(o.faults["silent across an etcd restart"] ?? 0) | \(o.reboots) | \(o.pressureMs / 1000) s | \(rules.isEmpty ? "none" : rules) |\n"
         }
         return out
     }

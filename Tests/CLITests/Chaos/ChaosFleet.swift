@@ -23,6 +23,10 @@ final class ChaosFleet: @unchecked Sendable {
     private var bootRandom: ChaosRandom
     private var reflagRandom: ChaosRandom
     private var etcdRestartAt: [Int: Int64] = [:]
+    /// A silent-across-etcd fault under way: when etcd goes down and for how long, the stopped daemons, and how long
+    /// after etcd is back they are continued.
+    private var etcdStopAt: (at: Int64, downMs: Int64, label: String)?
+    private var silent: (nodes: [String], afterMs: Int64)?
     private var inFaultPhase = true
     /// What was injected, by kind, for the report.
     private(set) var injected: [String: Int] = [:]
@@ -339,7 +343,38 @@ final class ChaosFleet: @unchecked Sendable {
                 }
             }
         }
+        if let stop = etcdStopAt, now >= stop.at {
+            etcdStopAt = nil
+            stopEtcd(leader: true, downMs: stop.downMs, pick: 0, label: stop.label)
+        }
         for (member, t) in etcdRestartAt where now >= t { try restartEtcd(member) }
+    }
+
+    /// Stops etcd: the single member, or a cluster member (the leader when asked and found). Returns what it did.
+    @discardableResult
+    private func stopEtcd(leader: Bool, downMs: Int64, pick: UInt64, label: String) -> String? {
+        if let single {
+            single.stop()
+            record(nil, .etcdDown(member: 0, leader: true), note: label)
+            etcdRestartAt[0] = Self.now() + downMs
+            return "etcd stopped"
+        }
+        guard let cluster else { return nil }
+        var member: Int?
+        var wasLeader = false
+        if leader, let l = cluster.leader() {
+            member = l
+            wasLeader = true
+        } else {
+            let up = cluster.running
+            member = up.isEmpty ? nil : up[Int(pick % UInt64(up.count))]
+            wasLeader = member != nil && member == cluster.leader()
+        }
+        guard let m = member else { return nil }
+        cluster.kill9(m)
+        record(nil, .etcdDown(member: m, leader: wasLeader), note: label)
+        etcdRestartAt[m] = Self.now() + downMs
+        return "kill -9 etcd member m\(m)\(wasLeader ? " (the leader)" : "")"
     }
 
     /// New lines of the reboot script's log; at `end` the node goes down and is booted a little later.
@@ -511,33 +546,33 @@ final class ChaosFleet: @unchecked Sendable {
             }
             say("chaos: \(label) at +\(secs(now)) s: health of \(first.name) and \(second.name) fails for \(ms) ms")
         case .etcd(let leader, _, let down):
-            if let single {
-                guard etcdRestartAt.isEmpty else { return patient ? false : skip(fault, label, "etcd is down already") }
-                single.stop()
-                record(nil, .etcdDown(member: 0, leader: true), note: "\(label): \(fault)")
-                etcdRestartAt[0] = Self.now() + down
-                say("chaos: \(label) at +\(secs(now)) s: etcd stopped for \(down) ms")
-            } else if let cluster {
-                // One member down at a time: the cluster keeps its quorum.
-                guard etcdRestartAt.isEmpty else { return patient ? false : skip(fault, label, "a member is down already") }
-                var member: Int?
-                var wasLeader = false
-                if leader, let l = cluster.leader() {
-                    member = l
-                    wasLeader = true
-                } else {
-                    let up = cluster.running
-                    member = up.isEmpty ? nil : up[Int(fault.pick % UInt64(up.count))]
-                    wasLeader = member != nil && member == cluster.leader()
-                }
-                guard let m = member else { return skip(fault, label, "no member runs") }
-                cluster.kill9(m)
-                record(nil, .etcdDown(member: m, leader: wasLeader), note: "\(label): \(fault)")
-                etcdRestartAt[m] = Self.now() + down
-                say("chaos: \(label) at +\(secs(now)) s: kill -9 etcd member m\(m)\(wasLeader ? " (the leader)" : "") for \(down) ms")
-                injected[wasLeader ? "etcd leader killed" : "etcd member killed", default: 0] += 1
+            // One member down at a time: a cluster keeps its quorum.
+            guard etcdRestartAt.isEmpty, etcdStopAt == nil else { return patient ? false : skip(fault, label, "etcd is down already") }
+            guard let what = stopEtcd(leader: leader, downMs: down, pick: fault.pick, label: "\(label): \(fault)") else {
+                return skip(fault, label, "no member runs")
+            }
+            say("chaos: \(label) at +\(secs(now)) s: \(what) for \(down) ms")
+            if cluster != nil {
+                injected[what.contains("leader") ? "etcd leader killed" : "etcd member killed", default: 0] += 1
                 return true
             }
+        case .silentAcrossEtcd(let lead, let down, let after):
+            guard etcdRestartAt.isEmpty, etcdStopAt == nil, silent == nil else { return patient ? false : skip(fault, label, "etcd is down already") }
+            var candidates = alive.filter { $0.scripts == 0 }
+            guard candidates.count >= 2 else { return patient ? false : skip(fault, label, "fewer than two daemons run") }
+            let first = candidates.remove(at: Int(fault.pick % UInt64(candidates.count)))
+            let second = candidates[Int(fault.pick2 % UInt64(candidates.count))]
+            for node in [first, second] {
+                guard let p = node.process else { continue }
+                let seen = phase(node) ?? .idle
+                kill(p.processIdentifier, SIGSTOP)
+                record(node.name, .stopped, note: "\(label): \(fault), \(seen.rawValue)")
+                node.stopped = true
+                node.continueAt = nil
+            }
+            silent = ([first.name, second.name], after)
+            etcdStopAt = (Self.now() + lead, down, "\(label): \(fault)")
+            say("chaos: \(label) at +\(secs(now)) s: SIGSTOP \(first.name) and \(second.name); etcd down in \(lead) ms for \(down) ms")
         }
         injected[fault.name, default: 0] += 1
         return true
@@ -562,11 +597,27 @@ final class ChaosFleet: @unchecked Sendable {
         record(nil, .etcdUp(member: member))
         if let single { try single.start() }
         if let cluster { try cluster.restart(member) }
+        if let pending = silent {
+            silent = nil
+            for name in pending.nodes where nodes[name]!.stopped { nodes[name]!.continueAt = Self.now() + pending.afterMs }
+            // A node that needs a reboot just as etcd is back, while the silent ones may still look alive.
+            if inFaultPhase, let node = order.compactMap({ nodes[$0] }).first(where: {
+                !pending.nodes.contains($0.name) && $0.running && !$0.stopped && !$0.needs && $0.scripts == 0 && !$0.awaitingBoot
+            }) {
+                _ = FileManager.default.createFile(atPath: node.dir + "/flag", contents: Data())
+                record(node.name, .needsReboot, note: "needs a reboot as etcd is back")
+                node.needs = true
+                node.reflagAt = nil
+            }
+        }
     }
 
     /// The end of the faults: everything stopped, failing or down comes back now.
     private func restoreAll() throws {
         inFaultPhase = false
+        // A silent-across-etcd fault not yet at its etcd step ends here: its daemons are continued below.
+        etcdStopAt = nil
+        silent = nil
         for member in etcdRestartAt.keys.sorted() { try restartEtcd(member) }
         for name in order {
             let node = nodes[name]!

@@ -78,6 +78,11 @@ struct ChaosFault: Sendable, CustomStringConvertible {
         case killTwo(downMs: Int64)
         /// SIGSTOP of a daemon (preferably one holding a slot), SIGCONT `ms` later: longer than the lease.
         case stop(preferHolding: Bool, ms: Int64)
+        /// Two daemons go silent (SIGSTOP), `leadMs` later etcd goes down (the single member stopped, or the
+        /// cluster's leader killed) for `downMs`, and the two are continued `afterMs` after etcd is back: etcd renews
+        /// every lease when it restarts or elects a leader, so this tests that members which stopped reporting
+        /// before do not look alive again. A node that needs no reboot is given one as etcd comes back.
+        case silentAcrossEtcd(leadMs: Int64, downMs: Int64, afterMs: Int64)
         /// The health scripts of two nodes fail for `ms`.
         case unhealthy(ms: Int64)
         /// etcd: the single member stopped, or one member of the cluster (`leader`: the current leader) killed with
@@ -96,6 +101,7 @@ struct ChaosFault: Sendable, CustomStringConvertible {
         case .killTwo: "kill -9 two"
         case .stop: "SIGSTOP"
         case .unhealthy: "health failing"
+        case .silentAcrossEtcd: "silent across an etcd restart"
         case .etcd(let leader, let members, _): members == 1 ? "etcd stopped" : leader ? "etcd leader killed" : "etcd member killed"
         }
     }
@@ -106,6 +112,8 @@ struct ChaosFault: Sendable, CustomStringConvertible {
         case .killTwo(let down): "kill -9 two daemons at once, back after \(down) ms"
         case .stop(let holding, let ms): "SIGSTOP a daemon\(holding ? " holding a slot" : "") for \(ms) ms"
         case .unhealthy(let ms): "two health scripts fail for \(ms) ms"
+        case .silentAcrossEtcd(let lead, let down, let after):
+            "SIGSTOP two daemons, \(lead) ms later etcd down for \(down) ms, SIGCONT \(after) ms after it is back"
         case .etcd(let leader, let members, let down):
             "\(members == 1 ? "stop etcd" : leader ? "kill -9 the etcd leader" : "kill -9 an etcd member") for \(down) ms"
         }
@@ -144,6 +152,8 @@ struct ChaosSchedule: Sendable {
                 kind = .stop(preferHolding: b % 3 != 0, ms: ChaosConfig.ttlMs + r.ms(1000...6000))
             case 62..<77:
                 kind = .unhealthy(ms: r.ms(5000...12000))
+            case 77..<89:
+                kind = .silentAcrossEtcd(leadMs: r.ms(300...1500), downMs: r.ms(2000...5000), afterMs: r.ms(3000...6000))
             default:
                 kind = .etcd(leader: config.etcdMembers > 1 && b % 2 == 0, members: config.etcdMembers, downMs: r.ms(1000...6000))
             }
