@@ -95,6 +95,30 @@ import Testing
         #expect(stale.size == 3 && stale.healthy == 1 && stale.fallbackHealthy == 0, "\(stale)")
     }
 
+    @Test func aMemberSilentAcrossAnEtcdRestartIsStaleAlthoughEtcdRenewedItsLease() async throws {
+        // Liveness leases of 6 s, which an etcd restart renews.
+        let (etcd, checked, spec, client) = try await start(publish: "2s")
+        defer {
+            withExtendedLifetime(etcd) {}
+            Task { await client.shutdown() }
+        }
+        let fleets = ["a", "b", "c"].map { _ in EtcdFleet(client: client, policy: checked, spec: spec, state: nil, logger: Logger(label: "test")) }
+        for (fleet, node) in zip(fleets, ["a", "b", "c"]) { try await fleet.publish(report(node)) }
+        #expect(try await fleets[0].cluster(node: "a", fallbackNodes: [], now: SystemClock().now()).healthy == 3)
+        let silent = ContinuousClock.now
+        // b and c go silent; 3 s later etcd restarts, which renews their liveness leases for another 6 s.
+        try await Task.sleep(for: .seconds(3))
+        etcd.stop()
+        try etcd.start()
+        try await ready(client)
+        try await fleets[0].refresh(at: SystemClock().now())
+        try await Task.sleep(until: silent + .seconds(7))
+        try await fleets[0].refresh(at: SystemClock().now())
+        #expect(try await client.range("/fs/alive/b").kvs.count == 1, "etcd kept b's liveness key alive")
+        let cluster = try await fleets[0].cluster(node: "a", fallbackNodes: [], now: SystemClock().now())
+        #expect(cluster.size == 3 && cluster.healthy == 1, "b and c reported nothing for 7 s, more than three publish intervals: \(cluster)")
+    }
+
     @Test func theReporterKeepsAHealthyFleetFreshBetweenPasses() async throws {
         let (etcd, checked, spec, client) = try await start(publish: "2s")
         defer {

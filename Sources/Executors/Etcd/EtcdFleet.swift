@@ -9,7 +9,8 @@ import PolicyLang
 /// report), until `rc fleet forget` or the policy's `cluster { forget_after }`. Freshness is etcd's, not a clock's:
 /// each node keeps `<prefix>/alive/<node>` on a lease of three publish intervals, so a node that crashed, hangs, is
 /// powered off or is rebooting goes stale when that lease ends, and a stale member counts in `cluster.size` and
-/// never in `cluster.healthy`. The cooldown's last reboot is `<prefix>/last_reboot` on a lease whose age etcd
+/// never in `cluster.healthy`. A reader that has watched a member's record stay unchanged for three publish
+/// intervals takes it as stale too, whatever the lease says (etcd renews leases when it restarts). The cooldown's last reboot is `<prefix>/last_reboot` on a lease whose age etcd
 /// measures, so a node's clock does not move it. `<prefix>/epoch` tells a store that went back (wiped, restored
 /// from an older snapshot, replaced) from the one this node knew.
 public actor EtcdFleet: Fleet {
@@ -24,6 +25,11 @@ public actor EtcdFleet: Fleet {
     private var aliveLease: Int64?
     /// The last report, republished by the reporter.
     private var current: MemberReport?
+    /// For each member, the mod revision of its record and when (this process's monotonic clock) this node first
+    /// saw that revision. Every report rewrites the record, so a record unchanged for three publish intervals is
+    /// stale even while etcd keeps its liveness key: etcd renews every lease when it restarts or elects a leader,
+    /// which would make a member that went silent just before look alive for another lease.
+    private var seenChange: [String: (revision: Int64, at: Int64)] = [:]
 
     /// How long the last reboot stays readable: the lease of `<prefix>/last_reboot`, in seconds.
     static let lastRebootSeconds: Int64 = 30 * 86_400
@@ -71,9 +77,15 @@ public actor EtcdFleet: Fleet {
                 EtcdRange(epochKey),
             ])
             let alive = Set(read.results[1].kvs.map { String($0.key.dropFirst(alivePrefix.count)) })
+            let now = monotonicMilliseconds()
+            let bound = 3 * publishInterval
             let members = read.results[0].kvs.map { kv in
                 let node = String(kv.key.dropFirst(membersPrefix.count))
-                return Member(node: node, report: try? JSONDecoder().decode(MemberReport.self, from: kv.value), fresh: alive.contains(node), modRevision: kv.modRevision)
+                if seenChange[node]?.revision != kv.modRevision { seenChange[node] = (kv.modRevision, now) }
+                let recent = now - (seenChange[node]?.at ?? now) <= bound
+                return Member(
+                    node: node, report: try? JSONDecoder().decode(MemberReport.self, from: kv.value), fresh: alive.contains(node) && recent,
+                    modRevision: kv.modRevision)
             }
             return (members, read.results[2].kvs.first, read.results[3].kvs.first, read.revision)
         } catch {
