@@ -183,10 +183,11 @@ import Testing
         return Outcome(config: config, seconds: seconds, faults: fleet.injected, kills: fleet.killedInPhase, reboots: reboots, pressureMs: pressure, violations: violations)
     }
 
-    /// The normal suite: one short seed each for 1 slot on a single etcd member and 2 slots on a 3-member cluster.
-    @Test(.enabled(if: ChaosTests.short), arguments: [(1, 1), (2, 3)])
-    func chaosShort(_ slots: Int, _ etcdMembers: Int) throws {
-        let seed = ChaosConfig.seed(ChaosConfig.randomSeed(), slots: slots, etcdMembers: etcdMembers)
+    /// The normal suite: one short run each for 1 slot on a single etcd member and 2 slots on a 3-member cluster,
+    /// on fixed seeds (docs/reliability.md, "Results"), so that `make test` judges the same schedules every time;
+    /// `make chaos` draws new seeds.
+    @Test(.enabled(if: ChaosTests.short), arguments: [UInt64(2_067_620_667_595_976), 8_372_572_256_168_939])
+    func chaosShort(_ seed: UInt64) throws {
         try Self.run(ChaosConfig(seed: seed, faultSeconds: Self.faultSeconds ?? 30))
     }
 

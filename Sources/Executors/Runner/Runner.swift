@@ -277,10 +277,19 @@ public struct Runner: Sendable {
             return blocked(policy, under, by: .lock, "cannot write the reboot record in \(settings.stateDirectory): \(error); not rebooting")
         }
         do {
-            // The slot moves to the bounded reboot lease (checked: this process must still hold it), the fleet
-            // hears that this node goes down (not healthy from now on), and right before the command the slot is
-            // read once more: it must still be this node's.
+            // The slot moves to the bounded reboot lease (checked: this process must still hold it), the fleet is
+            // read once more (a pass that stalled, a stopped process or a slow check, must not act on a fleet it
+            // read long ago), the fleet hears that this node goes down (not healthy from now on), and right before
+            // the command the slot is read once more: it must still be this node's.
             if !settings.skipLock { try await lock.prepareForReboot(node: settings.nodeName) }
+            var last = under
+            last.now = clock.now()
+            try await readCluster(policy, into: &last)
+            guard policy.decide(last).outcome == .reboot else {
+                try? state.removeRecord()
+                await releaseLock()
+                return await published(policy, last)
+            }
             try await fleet.recordReboot(at: now)
             try await fleet.publish(report(under, healthy: false, phase: "rebooting"))
             if !settings.skipLock { try await lock.verifyForReboot(node: settings.nodeName) }
