@@ -216,7 +216,8 @@ final class ChaosFleet: @unchecked Sendable {
         return history
     }
 
-    /// Runs the chaos binary with `arguments` (`rc check`, `rc lock status`): its exit status and output.
+    /// Runs the chaos binary with `arguments` (`rc check`, `rc lock status`): its exit status and output. A command
+    /// that has not finished in 20 s is killed (its status is then the signal's), so the driver never hangs on one.
     static func rc(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
         let p = Process()
         p.executableURL = binary
@@ -227,9 +228,13 @@ final class ChaosFleet: @unchecked Sendable {
         p.standardError = err
         p.standardInput = FileHandle.nullDevice
         try p.run()
+        let pid = p.processIdentifier
+        let watchdog = DispatchWorkItem { kill(pid, SIGKILL) }
+        DispatchQueue.global().asyncAfter(deadline: .now() + 20, execute: watchdog)
         let o = out.fileHandleForReading.readDataToEndOfFile()
         let e = err.fileHandleForReading.readDataToEndOfFile()
         p.waitUntilExit()
+        watchdog.cancel()
         return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
     }
 
