@@ -22,7 +22,8 @@ struct FleetStatusCommand: AsyncParsableCommand {
         discussion: """
             A node that has reported once stays a member until `rc fleet forget` (or the policy's \
             `cluster { forget_after }`). A member is stale when it has not reported for three publish intervals (its \
-            liveness key's lease in etcd ran out: it crashed, hangs, is powered off or rebooting); a stale member \
+            liveness key's lease in etcd ran out: it crashed, hangs, is powered off or rebooting; or its last report is \
+            older than etcd's last leader election, which renews every lease, and it has not reported since); a stale member \
             counts in cluster.size and never in cluster.healthy, and neither does a member that is rebooting. Each \
             line shows the member's state, how long ago it last reported (on its own clock), its rc version and \
             labels, whether it holds a lock slot or waits in line (and its place), and its last decision as it \
@@ -81,6 +82,11 @@ struct FleetStatusCommand: AsyncParsableCommand {
             print("fleet etcd \(spec.prefix): \(members.count) member\(members.count == 1 ? "" : "s"), \(healthy) healthy, \(stale) stale")
             for row in rows {
                 var parts = ["  \(row.member.node)", row.state]
+                switch row.member.freshness {
+                case .fresh, .expired: break
+                case .silent: parts.append("(its record has not changed for three publish intervals)")
+                case .unconfirmed: parts.append("(no report since etcd elected a leader, which renewed its lease)")
+                }
                 parts.append(row.age.map { "reported \(formatDuration(milliseconds: $0 / 1000 * 1000)) ago" } ?? "no readable report")
                 if let report = row.member.report {
                     parts.append("rc \(report.version)")
@@ -102,7 +108,7 @@ struct FleetStatusCommand: AsyncParsableCommand {
                         rows.map { row in
                             let report = row.member.report
                             return .object([
-                                ("node", .string(row.member.node)), ("state", .string(row.state)),
+                                ("node", .string(row.member.node)), ("state", .string(row.state)), ("freshness", .string(row.member.freshness.rawValue)),
                                 ("last_report_age_seconds", row.age.map { .int($0 / 1000) } ?? .null),
                                 ("reported_at", report.map { .string($0.reportedAt) } ?? .null), ("version", report.map { .string($0.version) } ?? .null),
                                 ("labels", .object((report?.labels ?? [:]).sorted { $0.key < $1.key }.map { ($0.key, JSON.string($0.value)) })),

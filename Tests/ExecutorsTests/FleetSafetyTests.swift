@@ -119,6 +119,125 @@ import Testing
         #expect(cluster.size == 3 && cluster.healthy == 1, "b and c reported nothing for 7 s, more than three publish intervals: \(cluster)")
     }
 
+    @Test func aReaderThatStartsAfterAnEtcdRestartDoesNotTakeRenewedLeasesForLife() async throws {
+        // Liveness leases of 15 s: long enough that only the term can tell b and c went silent.
+        let (etcd, checked, spec, client) = try await start(publish: "5s")
+        defer {
+            withExtendedLifetime(etcd) {}
+            Task { await client.shutdown() }
+        }
+        func fleet() -> EtcdFleet { EtcdFleet(client: client, policy: checked, spec: spec, state: nil, logger: Logger(label: "test")) }
+        let (b, c) = (fleet(), fleet())
+        try await b.publish(report("b"))
+        try await c.publish(report("c"))
+        // A reader that starts on a fleet etcd has not restarted under trusts the leases at once: no waiting.
+        let a = fleet()
+        try await a.publish(report("a"))
+        let before = try await a.cluster(node: "a", fallbackNodes: [], now: SystemClock().now())
+        #expect(before.size == 3 && before.healthy == 3, "\(before)")
+        // b and c go silent; etcd restarts, which renews their leases; then a daemon starts (or restarts) and reads.
+        etcd.stop()
+        try etcd.start()
+        try await ready(client)
+        let d = fleet()
+        try await d.publish(report("d"))
+        #expect(try await client.range("/fs/alive/b").kvs.count == 1, "etcd kept b's liveness key alive")
+        let members = try await d.members()
+        #expect(
+            members.map { "\($0.node) \($0.freshness)" } == ["a unconfirmed", "b unconfirmed", "c unconfirmed", "d fresh"],
+            "only a report written since etcd's election proves its lease")
+        let after = try await d.cluster(node: "d", fallbackNodes: [], now: SystemClock().now())
+        #expect(after.size == 4 && after.healthy == 1, "\(after)")
+        // b reports again: it is fresh to a reader that never saw it before, and to d, which saw it change.
+        try await b.refresh(at: SystemClock().now())
+        #expect(try await d.cluster(node: "d", fallbackNodes: [], now: SystemClock().now()).healthy == 2)
+        #expect(try await fleet().members().filter(\.fresh).map(\.node) == ["b", "d"])
+    }
+
+    /// A fleet on etcd that stalls once, when this node announces its reboot: a daemon stopped (SIGSTOP, a frozen VM)
+    /// between its last read of the fleet and its reboot command.
+    actor StallingFleet: Fleet {
+        let inner: EtcdFleet
+        let stall: @Sendable () async -> Void
+        var stalled = false
+        init(_ inner: EtcdFleet, stall: @escaping @Sendable () async -> Void) { (self.inner, self.stall) = (inner, stall) }
+        nonisolated var publishesHealth: Bool { true }
+        nonisolated var factsMaxAge: Int64 { inner.factsMaxAge }
+        func cluster(node: String, fallbackNodes: [String], now: Instant, healthy: Bool?) async throws(LockUnavailable) -> ClusterFacts {
+            try await inner.cluster(node: node, fallbackNodes: fallbackNodes, now: now, healthy: healthy)
+        }
+        func killSwitch() async throws(LockUnavailable) -> Bool? { try await inner.killSwitch() }
+        func publish(_ report: MemberReport) async throws(LockUnavailable) {
+            try await inner.publish(report)
+            if report.phase == "rebooting", !stalled {
+                stalled = true
+                await stall()
+            }
+        }
+        func recordReboot(at: Instant) async throws(LockUnavailable) { try await inner.recordReboot(at: at) }
+    }
+
+    /// One pass of node a, in a fleet with b and c, that stalls for `stall` (1 s publish interval) after announcing its
+    /// reboot while `meanwhile` runs; whether its reboot command ran, the pass, and the lock's holders after it.
+    func passThatStalls(for stall: Duration, meanwhile: @escaping @Sendable ([EtcdFleet]) async throws -> Void) async throws -> (rebooted: Bool, PassResult, [String]) {
+        let (etcd, _, spec, client) = try await start(publish: "1s")
+        defer {
+            withExtendedLifetime(etcd) {}
+            Task { await client.shutdown() }
+        }
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try Data().write(to: URL(fileURLWithPath: dir + "/flag"))
+        let text = """
+            policy "f" {}
+            detector "flag" file "\(dir)/flag"
+            lock etcd {
+              endpoints ["\(etcd.endpoint)"]
+              key "/fs"
+              slots 1
+              ttl 3s
+              max_reboot_duration 60s
+            }
+            reboot command ["/usr/bin/touch", "\(dir)/rebooted"]
+            cluster { publish_interval 1s }
+            rule "keep quorum" { deny when cluster.healthy < 3 }
+            """
+        let result = Checker.check(SourceFile(path: "f.rcl", text: text))
+        let checked = try #require(result.policy, "\(result.diagnostics.map(\.message))")
+        let others = ["b", "c"].map { _ in EtcdFleet(client: client, policy: checked, spec: spec, state: nil, logger: Logger(label: "test")) }
+        for (fleet, node) in zip(others, ["b", "c"]) { try await fleet.publish(report(node)) }
+        let fleet = StallingFleet(EtcdFleet(client: client, policy: checked, spec: spec, state: nil, logger: Logger(label: "test"))) {
+            try? await meanwhile(others)
+            try? await Task.sleep(for: stall)
+        }
+        var settings = RunnerSettings(nodeName: "a", dryRun: false, stateDirectory: dir + "/state")
+        settings.instance = LockInstance(bootID: "boot-a")
+        let runner = Runner(
+            settings: settings, lock: EtcdLock(client: client, spec: spec, logger: Logger(label: "test"), instance: settings.instance), fleet: fleet,
+            logger: Logger(label: "test"), announce: { _ in })
+        let pass = await runner.pass(PreparedPolicy(checked))
+        let holders = try await EtcdLock(client: client, spec: spec, logger: Logger(label: "test")).holders().holders.map(\.0.node)
+        return (FileManager.default.fileExists(atPath: dir + "/rebooted"), pass, holders)
+    }
+
+    @Test func aPassStalledAfterItsLastReadOfTheFleetReadsItAgainBeforeTheRebootCommand() async throws {
+        // b and c fail while a is stopped for 1.5 s (its facts may be 1 s old): a reads the fleet again and does
+        // not reboot.
+        let (rebooted, pass, holders) = try await passThatStalls(for: .milliseconds(1500)) { others in
+            for (fleet, node) in zip(others, ["b", "c"]) { try await fleet.publish(report(node, healthy: false)) }
+        }
+        #expect(!rebooted, "the reboot command ran on a fleet read 1.5 s before")
+        #expect(pass.action == .none && pass.decision.outcome == .blocked && pass.decision.blockedBy == .rule && pass.decision.name == "keep quorum", "\(pass.decision)")
+        #expect(pass.facts.cluster.healthy == 1)
+        #expect(holders.isEmpty, "the slot is given back: \(holders)")
+        // A stall that changed nothing: read again, the decision stands.
+        let (quiet, calm, _) = try await passThatStalls(for: .milliseconds(1500)) { others in
+            for (fleet, node) in zip(others, ["b", "c"]) { try await fleet.refresh(at: SystemClock().now()) }
+        }
+        #expect(quiet, "\(calm.decision)")
+        #expect(calm.decision.outcome == .reboot && calm.facts.cluster.healthy == 3, "\(calm.decision)")
+    }
+
     @Test func theReporterKeepsAHealthyFleetFreshBetweenPasses() async throws {
         let (etcd, checked, spec, client) = try await start(publish: "2s")
         defer {
@@ -309,6 +428,42 @@ import Testing
         } throws: { error in
             "\(error)".contains("ran out") || "\(error)".contains("expired")
         }
+    }
+
+    @Test func aSlowGrantOfTheRebootLeaseKeepsTheSlotAliveUntilTheMove() async throws {
+        let etcd = try EtcdHarness()
+        // etcd takes 4.5 s (under the client's 5 s timeout, over the slot's 3 s lease) to grant the reboot lease
+        // (max_reboot_duration 60 s); everything else goes through at once.
+        let proxy = try DelayingProxy(upstreamPort: etcd.clientPort) { path, body in
+            path == "/v3/lease/grant" && body.contains("60") ? 4500 : 0
+        }
+        let (_, spec) = try policy([proxy.endpoint], ttl: "3s")
+        let (_, direct) = try policy([etcd.endpoint], ttl: "3s")
+        let (slow, other) = (try EtcdClient(spec), try EtcdClient(direct))
+        defer {
+            Task {
+                await slow.shutdown()
+                await other.shutdown()
+            }
+        }
+        try await ready(slow)
+        let a = EtcdLock(client: slow, spec: spec, logger: Logger(label: "test"), instance: LockInstance(bootID: "boot-a"))
+        let b = EtcdLock(client: other, spec: direct, logger: Logger(label: "test"), instance: LockInstance(bootID: "boot-b"))
+        #expect(try await a.acquire(info("a")))
+        let prepared = Task { () async throws in try await a.prepareForReboot(node: "a") }
+        // While the grant hangs, b asks for the one slot every 500 ms: a's slot stays alive, b never gets it.
+        var taken: [Int] = []
+        for attempt in 0..<9 {
+            try await Task.sleep(for: .milliseconds(500))
+            if try await b.acquire(info("b")) { taken.append(attempt) }
+        }
+        let outcome = await prepared.result
+        #expect(proxy.delayed == 1, "the grant of the reboot lease was held back")
+        #expect(taken.isEmpty, "b took the slot while a waited for its reboot lease (attempts \(taken))")
+        if case .failure(let error) = outcome { Issue.record("the slot could not be kept for the reboot: \(error)") }
+        try await a.verifyForReboot(node: "a")
+        let holders = try await other.range("/fs/locks/default/holders/", prefix: true).kvs.map(\.key)
+        #expect(holders == ["/fs/locks/default/holders/a"])
     }
 
     // MARK: the client

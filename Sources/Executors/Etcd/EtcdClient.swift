@@ -335,10 +335,13 @@ public final class EtcdClient: Sendable {
         return "\0"
     }
 
-    /// The highest store revision and the cluster this client has seen answers from.
-    public var seen: (clusterID: Int64?, revision: Int64) { state.withLock { (seenCluster, seenRevision) } }
+    /// The highest store revision and raft term, and the cluster, this client has seen answers from. The term
+    /// grows with every leader election, and a new leader renews every lease: a key written under the term a
+    /// reader sees was written after the last renewal that was not its owner's.
+    public var seen: (clusterID: Int64?, revision: Int64, term: Int64) { state.withLock { (seenCluster, seenRevision, seenTerm) } }
     nonisolated(unsafe) private var seenCluster: Int64?
     nonisolated(unsafe) private var seenRevision: Int64 = 0
+    nonisolated(unsafe) private var seenTerm: Int64 = 0
 
     /// The store revision of an answer's header, noted in `seen`.
     func revision(_ header: EtcdHeader?) -> Int64 {
@@ -346,6 +349,7 @@ public final class EtcdClient: Sendable {
         state.withLock {
             if let cluster = header?.cluster_id?.value { seenCluster = cluster }
             seenRevision = max(seenRevision, revision)
+            seenTerm = max(seenTerm, header?.raft_term?.value ?? 0)
         }
         return revision
     }
@@ -550,6 +554,7 @@ public final class EtcdClient: Sendable {
     /// Refreshes a lease; returns the seconds left, 0 when it has expired.
     public func keepAlive(_ lease: Int64) async throws(EtcdError) -> Int64 {
         let answer = try await call("/v3/lease/keepalive", LeaseIDRequest(ID: EtcdInt(lease)), as: LeaseKeepAliveAnswer.self)
+        _ = revision(answer.result?.header)
         return answer.result?.TTL?.value ?? 0
     }
 

@@ -9,8 +9,10 @@ import PolicyLang
 /// report), until `rc fleet forget` or the policy's `cluster { forget_after }`. Freshness is etcd's, not a clock's:
 /// each node keeps `<prefix>/alive/<node>` on a lease of three publish intervals, so a node that crashed, hangs, is
 /// powered off or is rebooting goes stale when that lease ends, and a stale member counts in `cluster.size` and
-/// never in `cluster.healthy`. A reader that has watched a member's record stay unchanged for three publish
-/// intervals takes it as stale too, whatever the lease says (etcd renews leases when it restarts). The cooldown's last reboot is `<prefix>/last_reboot` on a lease whose age etcd
+/// never in `cluster.healthy`. etcd renews every lease when it restarts or elects a leader, so a lease alone is
+/// trusted only for a report written under the raft term the reader sees; any other report must have been seen
+/// changing by this reader, and a record this reader has watched stay unchanged for three publish intervals is stale
+/// whatever the lease says. The cooldown's last reboot is `<prefix>/last_reboot` on a lease whose age etcd
 /// measures, so a node's clock does not move it. `<prefix>/epoch` tells a store that went back (wiped, restored
 /// from an older snapshot, replaced) from the one this node knew.
 public actor EtcdFleet: Fleet {
@@ -25,11 +27,12 @@ public actor EtcdFleet: Fleet {
     private var aliveLease: Int64?
     /// The last report, republished by the reporter.
     private var current: MemberReport?
-    /// For each member, the mod revision of its record and when (this process's monotonic clock) this node first
-    /// saw that revision. Every report rewrites the record, so a record unchanged for three publish intervals is
-    /// stale even while etcd keeps its liveness key: etcd renews every lease when it restarts or elects a leader,
-    /// which would make a member that went silent just before look alive for another lease.
-    private var seenChange: [String: (revision: Int64, at: Int64)] = [:]
+    /// For each member, the mod revision of its record, when (this process's monotonic clock) this node first saw
+    /// that revision, and whether it saw the record change to it. Every report rewrites the record, so a record
+    /// unchanged for three publish intervals is stale even while etcd keeps its liveness key: etcd renews every lease
+    /// when it restarts or elects a leader, which would make a member that went silent just before look alive for
+    /// another lease.
+    private var seenChange: [String: (revision: Int64, at: Int64, changed: Bool)] = [:]
 
     /// How long the last reboot stays readable: the lease of `<prefix>/last_reboot`, in seconds.
     static let lastRebootSeconds: Int64 = 30 * 86_400
@@ -47,6 +50,9 @@ public actor EtcdFleet: Fleet {
 
     public nonisolated var publishesHealth: Bool { true }
 
+    /// One publish interval: what a member's report may lag behind anyway.
+    public nonisolated var factsMaxAge: Int64 { publishInterval }
+
     var membersPrefix: String { prefix + "/members/" }
     var alivePrefix: String { prefix + "/alive/" }
     var epochKey: String { prefix + "/epoch" }
@@ -57,12 +63,29 @@ public actor EtcdFleet: Fleet {
         public var node: String
         /// Nil when the record does not decode (it still counts, as not healthy).
         public var report: MemberReport?
-        /// Whether the member's liveness key exists: it reported within three publish intervals.
-        public var fresh: Bool
+        /// Whether the member reported within three publish intervals, and if not, how this node knows.
+        public var freshness: Freshness
         var modRevision: Int64
+
+        /// Whether the member reported within three publish intervals.
+        public var fresh: Bool { freshness == .fresh }
 
         /// Counted in `cluster.healthy`: fresh, reporting healthy, not rebooting.
         public var healthy: Bool { fresh && report?.healthy == true && report?.phase != "rebooting" }
+    }
+
+    /// How a reader knows whether a member reported within three publish intervals.
+    public enum Freshness: String, Sendable {
+        /// Its liveness key exists, and its report was written under the raft term the reader sees or the reader saw
+        /// it change within three publish intervals.
+        case fresh
+        /// Its liveness key's lease ran out: it crashed, hangs, is powered off or is rebooting.
+        case expired
+        /// This reader watched its record stay unchanged for three publish intervals (etcd renewed its lease).
+        case silent
+        /// Its report is from before etcd's last leader election, which renewed every lease, and this reader has not
+        /// yet seen it report again.
+        case unconfirmed
     }
 
     /// The members, by name.
@@ -79,13 +102,22 @@ public actor EtcdFleet: Fleet {
             let alive = Set(read.results[1].kvs.map { String($0.key.dropFirst(alivePrefix.count)) })
             let now = monotonicMilliseconds()
             let bound = 3 * publishInterval
+            // The term of the read or a later one: a report written under it was written after the last time etcd
+            // renewed every lease.
+            let term = client.seen.term
             let members = read.results[0].kvs.map { kv in
                 let node = String(kv.key.dropFirst(membersPrefix.count))
-                if seenChange[node]?.revision != kv.modRevision { seenChange[node] = (kv.modRevision, now) }
-                let recent = now - (seenChange[node]?.at ?? now) <= bound
-                return Member(
-                    node: node, report: try? JSONDecoder().decode(MemberReport.self, from: kv.value), fresh: alive.contains(node) && recent,
-                    modRevision: kv.modRevision)
+                let report = try? JSONDecoder().decode(MemberReport.self, from: kv.value)
+                let before = seenChange[node]
+                if before?.revision != kv.modRevision { seenChange[node] = (kv.modRevision, now, before != nil) }
+                let watched = seenChange[node] ?? (kv.modRevision, now, false)
+                let freshness: Freshness =
+                    if !alive.contains(node) { .expired }
+                    else if now - watched.at > bound { .silent }
+                    else if let written = report?.etcdTerm, written >= term { .fresh }
+                    else if watched.changed { .fresh }
+                    else { .unconfirmed }
+                return Member(node: node, report: report, freshness: freshness, modRevision: kv.modRevision)
             }
             return (members, read.results[2].kvs.first, read.results[3].kvs.first, read.revision)
         } catch {
@@ -93,7 +125,7 @@ public actor EtcdFleet: Fleet {
         }
     }
 
-    public func cluster(node: String, fallbackNodes: [String], now: Instant) async throws(LockUnavailable) -> ClusterFacts {
+    public func cluster(node: String, fallbackNodes: [String], now: Instant, healthy me: Bool?) async throws(LockUnavailable) -> ClusterFacts {
         let (all, last, epoch, revision) = try await read()
         try await checkStore(epoch: epoch, revision: revision, now: now)
         var members: [Member] = []
@@ -110,7 +142,7 @@ public actor EtcdFleet: Fleet {
             }
             members.append(member)
         }
-        let healthy = members.filter(\.healthy)
+        let healthy = members.filter { member in me.flatMap { member.node == node ? $0 : nil } ?? member.healthy }
         return ClusterFacts(
             size: Int64(members.count), healthy: Int64(healthy.count), fallbackHealthy: Int64(healthy.filter { fallbackNodes.contains($0.node) }.count),
             lastReboot: try await lastReboot(last, now: now))
@@ -220,9 +252,13 @@ public actor EtcdFleet: Fleet {
 
     public func publish(_ report: MemberReport) async throws(LockUnavailable) {
         current = report
-        let value = (try? JSONEncoder().encode(report)) ?? Data()
         do {
             let lease = try await liveLease()
+            var report = report
+            // The term of the answer that refreshed the lease or a later one: this write comes after the renewal
+            // of every lease that began that term.
+            report.etcdTerm = client.seen.term
+            let value = (try? JSONEncoder().encode(report)) ?? Data()
             _ = try await client.txn(
                 [], success: [.put(key: membersPrefix + report.node, value: value, lease: nil), .put(key: alivePrefix + report.node, value: Data(report.instance.utf8), lease: lease)])
         } catch let error where error.isLeaseNotFound {

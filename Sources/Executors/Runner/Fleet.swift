@@ -36,6 +36,9 @@ public struct MemberReport: Codable, Sendable, Equatable {
     public var phase: String?
     /// The node's last decision.
     public var decision: Outcome?
+    /// The etcd raft term the node had seen when it wrote the report (set by the etcd fleet): a reader that sees a
+    /// later term cannot take the report's liveness lease as the node's, since a new leader renews every lease.
+    public var etcdTerm: Int64?
 
     /// Creates a report.
     public init(
@@ -50,6 +53,7 @@ public struct MemberReport: Codable, Sendable, Equatable {
         case node, healthy, version, labels, instance, phase, decision
         case reportedAt = "reported_at"
         case bootID = "boot_id"
+        case etcdTerm = "etcd_term"
     }
 }
 
@@ -58,14 +62,26 @@ public struct MemberReport: Codable, Sendable, Equatable {
 public protocol Fleet: Sendable {
     /// Whether the fleet's health is published and read (so health checks run on every pass).
     var publishesHealth: Bool { get }
-    /// The cluster facts; `now` is this node's clock, against which the time since the last reboot is laid.
-    func cluster(node: String, fallbackNodes: [String], now: Instant) async throws(LockUnavailable) -> ClusterFacts
+    /// The cluster facts; `now` is this node's clock, against which the time since the last reboot is laid. With
+    /// `healthy`, this node counts as that (and as fresh, not rebooting) whatever it last published: right before
+    /// its reboot command a node has announced its reboot, and decides again on the fleet as it was with itself up.
+    func cluster(node: String, fallbackNodes: [String], now: Instant, healthy: Bool?) async throws(LockUnavailable) -> ClusterFacts
     /// Whether a fleet-wide kill switch is set; `nil` when the fleet has none.
     func killSwitch() async throws(LockUnavailable) -> Bool?
     /// Publishes this node's report (and keeps publishing it on the reporter's timer).
     func publish(_ report: MemberReport) async throws(LockUnavailable)
     /// Records a reboot for the cooldown.
     func recordReboot(at: Instant) async throws(LockUnavailable)
+    /// How old, in milliseconds, the cluster facts may be when the reboot command acts on them: a pass that stalled
+    /// longer between reading the fleet and the command (a stopped process, a slow etcd) reads it again.
+    var factsMaxAge: Int64 { get }
+}
+
+extension Fleet {
+    /// The cluster facts, with this node as it last published.
+    public func cluster(node: String, fallbackNodes: [String], now: Instant) async throws(LockUnavailable) -> ClusterFacts {
+        try await cluster(node: node, fallbackNodes: fallbackNodes, now: now, healthy: nil)
+    }
 }
 
 /// A single host: the cluster is this node, the last reboot is in the state directory.
@@ -79,7 +95,10 @@ public struct LocalFleet: Fleet {
 
     public var publishesHealth: Bool { false }
 
-    public func cluster(node: String, fallbackNodes: [String], now: Instant) async throws(LockUnavailable) -> ClusterFacts {
+    /// The cluster of one host does not change behind its back.
+    public var factsMaxAge: Int64 { .max }
+
+    public func cluster(node: String, fallbackNodes: [String], now: Instant, healthy: Bool?) async throws(LockUnavailable) -> ClusterFacts {
         ClusterFacts(size: 1, healthy: 1, fallbackHealthy: fallbackNodes.contains(node) ? 1 : 0, lastReboot: state.lastReboot())
     }
 

@@ -138,9 +138,9 @@ public struct Runner: Sendable {
         return facts
     }
 
-    /// The cluster facts, as the fleet has them now.
-    func readCluster(_ policy: PreparedPolicy, into facts: inout Facts) async throws(LockUnavailable) {
-        facts.cluster = try await fleet.cluster(node: settings.nodeName, fallbackNodes: policy.policy.cluster.fallbackNodes, now: clock.now())
+    /// The cluster facts, as the fleet has them now; with `healthy`, this node counts as that whatever it published.
+    func readCluster(_ policy: PreparedPolicy, into facts: inout Facts, healthy: Bool? = nil) async throws(LockUnavailable) {
+        facts.cluster = try await fleet.cluster(node: settings.nodeName, fallbackNodes: policy.policy.cluster.fallbackNodes, now: clock.now(), healthy: healthy)
     }
 
     /// This node's report to its fleet: its health in `facts`, and the decision when there is one.
@@ -276,23 +276,41 @@ public struct Runner: Sendable {
             await releaseLock()
             return blocked(policy, under, by: .lock, "cannot write the reboot record in \(settings.stateDirectory): \(error); not rebooting")
         }
-        do {
+        do throws(LockUnavailable) {
             // The slot moves to the bounded reboot lease (checked: this process must still hold it), the fleet is
             // read once more (a pass that stalled, a stopped process or a slow check, must not act on a fleet it
             // read long ago), the fleet hears that this node goes down (not healthy from now on), and right before
-            // the command the slot is read once more: it must still be this node's.
+            // the command the slot is read once more: it must still be this node's. When all that took longer than
+            // the fleet's facts may age (the process was stopped in between, etcd answered slowly), the fleet is
+            // read and the decision taken again, a bounded number of times.
             if !settings.skipLock { try await lock.prepareForReboot(node: settings.nodeName) }
             var last = under
-            last.now = clock.now()
-            try await readCluster(policy, into: &last)
-            guard policy.decide(last).outcome == .reboot else {
-                try? state.removeRecord()
-                await releaseLock()
-                return await published(policy, last)
+            var announced = false
+            for attempt in 1... {
+                last.now = clock.now()
+                let read = monotonicMilliseconds()
+                // This node as it is up, not as the announcement of its reboot has it.
+                try await readCluster(policy, into: &last, healthy: report(under).healthy)
+                guard policy.decide(last).outcome == .reboot else {
+                    try? state.removeRecord()
+                    await releaseLock()
+                    if announced { logger.notice("not rebooting after all: the fleet read again right before the reboot command holds it back") }
+                    return await published(policy, last)
+                }
+                if !announced {
+                    try await fleet.recordReboot(at: now)
+                    try await fleet.publish(report(under, healthy: false, phase: "rebooting"))
+                    announced = true
+                }
+                if !settings.skipLock { try await lock.verifyForReboot(node: settings.nodeName) }
+                let age = monotonicMilliseconds() - read
+                if age <= fleet.factsMaxAge { break }
+                guard attempt < 3 else {
+                    throw LockUnavailable(
+                        "the fleet was read \(formatDuration(milliseconds: age)) before the reboot command, three times in a row (the facts may be at most \(formatDuration(milliseconds: fleet.factsMaxAge)) old)")
+                }
+                logger.warning("the fleet was read \(formatDuration(milliseconds: age)) before the reboot command (at most \(formatDuration(milliseconds: fleet.factsMaxAge))); reading it again")
             }
-            try await fleet.recordReboot(at: now)
-            try await fleet.publish(report(under, healthy: false, phase: "rebooting"))
-            if !settings.skipLock { try await lock.verifyForReboot(node: settings.nodeName) }
         } catch {
             try? state.removeRecord()
             await releaseLock()
