@@ -56,10 +56,10 @@ let package = Package(
         ),
         .testTarget(
             name: "PolicyLangTests",
-            dependencies: ["PolicyLang", .product(name: "PropertyBased", package: "swift-property-based")],
+            dependencies: ["PolicyLang", "RCTestSupport", .product(name: "PropertyBased", package: "swift-property-based")],
             exclude: ["Golden"]
         ),
-        .testTarget(name: "EvaluatorTests", dependencies: ["Evaluator"]),
+        .testTarget(name: "EvaluatorTests", dependencies: ["Evaluator", "RCTestSupport"]),
         .target(name: "RCTestSupport", path: "Tests/Support"),
         .testTarget(name: "ExecutorsTests", dependencies: ["Executors", "PolicyLang", "RCTestSupport"], exclude: ["Golden"]),
         .testTarget(name: "CLITests", dependencies: ["rc", "RCTestSupport"], exclude: ["Explain"]),

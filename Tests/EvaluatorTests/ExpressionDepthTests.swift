@@ -1,6 +1,7 @@
 import Evaluator
 import Foundation
 import PolicyLang
+import RCTestSupport
 import Testing
 
 /// Expressions as deep as the parser allows (`Parser.maxExpressionDepth`) compile, decide, trace, explain and

@@ -72,6 +72,12 @@ import Testing
         c("lock etcd.user, password_file", base + #"lock etcd { endpoints ["https://127.0.0.1:2379"]  user "rc"  password_file "/etc/rc/pw" }"#, {
             .acts(effect: "EtcdSecurityTests.aUserWhoseRoleGrantsOnlyTheRcPrefixWorks") { if case .etcd(let e) = $0.lock { e.user == "rc" && e.passwordFile == "/etc/rc/pw" } else { false } }
         }),
+        c("lock etcd.legacy_mutex", base + #"lock etcd { endpoints ["https://127.0.0.1:2379"]  legacy_mutex "/clusterrebootd/lock" }"#, {
+            .acts(effect: "MixedFleetTests (etcdctl lock standing in for clusterrebootd)") { if case .etcd(let e) = $0.lock { e.legacyMutex == "/clusterrebootd/lock" } else { false } }
+        }),
+        c("lock etcd.legacy_mutex among rc's keys", base + #"lock etcd { endpoints ["https://127.0.0.1:2379"]  key "/rc"  legacy_mutex "/rc/locks" }"#, {
+            .refused("must lie outside rc's own keys")
+        }),
         c("lock etcd.tls ca, cert, key", base + #"lock etcd { endpoints ["https://127.0.0.1:2379"]  tls { ca "/a.crt"  cert "/n.crt"  key "/n.key" } }"#, {
             .acts(effect: "EtcdSecurityTests.mutualTLSAndAClearErrorWithoutAClientCertificate") { if case .etcd(let e) = $0.lock { e.tls?.certFile == "/n.crt" } else { false } }
         }),

@@ -1,6 +1,7 @@
 import Foundation
 import PolicyLang
 import PropertyBased
+import RCTestSupport
 import Testing
 
 /// Long operator chains, deep nesting and wide lists: bounded by `Parser.maxExpressionDepth` (RC1017) and

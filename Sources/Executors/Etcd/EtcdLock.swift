@@ -51,14 +51,45 @@ public actor EtcdLock: LockBackend {
     }
     /// The free slots out of `slots`, given the taken ones and the number of holders (holders beyond `slots`,
     /// after the policy lowered it, leave no slot free until they are gone).
-    static func free(slots: Int, taken: Set<Int>, holders: Int) -> [Int] {
+    static func free(slots: Int, taken: Set<Int>, holders: Int, reserved: Int = 0) -> [Int] {
         let free = (0..<slots).filter { !taken.contains($0) }
-        return Array(free.prefix(max(0, slots - max(holders, taken.count))))
+        return Array(free.prefix(max(0, slots - max(holders, taken.count) - reserved)))
     }
     func waiterKey(_ node: String) -> String { waitersPrefix + node }
     /// The number of slots.
     public nonisolated var slots: Int? { spec.slots }
     func key(_ node: String) -> String { holdersPrefix + node }
+
+    // MARK: clusterrebootd's mutex (`legacy_mutex`)
+
+    /// The prefix of the keys of clusterrebootd's mutex: `concurrency.Mutex` (and `etcdctl lock`) puts
+    /// `<key>/<lease id in hex>`, and the key created first holds it.
+    var mutexPrefix: String? { spec.legacyMutex.map { $0 + "/" } }
+    /// This node's key under the mutex, on the lease that keeps its slot across the reboot.
+    func mutexKey(_ lease: Int64) -> String? { mutexPrefix.map { $0 + String(UInt64(bitPattern: lease), radix: 16) } }
+
+    /// What rc writes in its key under the mutex (clusterrebootd's own annotation, and the rc instance).
+    struct MutexValue: Codable {
+        var node: String?
+        var pid: Int?
+        var acquired_at: String?
+        var rc_instance: String?
+    }
+
+    /// A key under the mutex that is not an rc node's: clusterrebootd's, or `etcdctl lock`'s.
+    func isLegacy(_ kv: EtcdKeyValue) -> Bool { (try? JSONDecoder().decode(MutexValue.self, from: kv.value))?.rc_instance == nil }
+
+    /// The holder of a key of clusterrebootd's, as the lock shows it.
+    func legacyHolder(_ kv: EtcdKeyValue) -> LockHolder {
+        let value = try? JSONDecoder().decode(MutexValue.self, from: kv.value)
+        let since = value?.acquired_at.flatMap { if case .success(let i) = Instant.parse($0) { i } else { nil } }
+        return LockHolder(node: "\(value?.node ?? "a clusterrebootd node") (clusterrebootd)", pid: value?.pid, since: since)
+    }
+
+    /// Read with the holders: the first key under the mutex (the one that holds it).
+    var mutexRange: [EtcdRange] { mutexPrefix.map { [EtcdRange($0, prefix: true, order: .oldestFirst, limit: 1)] } ?? [] }
+    /// The holder of the mutex when it is clusterrebootd (it takes one slot), among the keys of `mutexRange`.
+    func legacyHolding(_ kvs: [EtcdKeyValue]?) -> EtcdKeyValue? { kvs?.first.flatMap { isLegacy($0) ? $0 : nil } }
 
     static func unavailable(_ error: EtcdError) -> LockUnavailable { LockUnavailable(error.description) }
 
@@ -131,9 +162,11 @@ public actor EtcdLock: LockBackend {
         // One read: the holders, and the first ten in line (keys only, however long the line) with how many wait.
         let read: [(kvs: [EtcdKeyValue], count: Int64)]
         do {
-            read = try await client.read([
-                EtcdRange(holdersPrefix, prefix: true), EtcdRange(waitersPrefix, prefix: true, keysOnly: true, order: .oldestFirst, limit: 10),
-            ]).results
+            read = try await client.read(
+                [
+                    EtcdRange(holdersPrefix, prefix: true), EtcdRange(waitersPrefix, prefix: true, keysOnly: true, order: .oldestFirst, limit: 10),
+                ] + mutexRange
+            ).results
         } catch {
             throw Self.unavailable(error)
         }
@@ -145,9 +178,11 @@ public actor EtcdLock: LockBackend {
         // Held by this node: by this process, or by the rc of this host's boot (`rc status` beside the daemon); a
         // slot held under this name by another host is not this node's.
         let held = holders.contains { $0.node == node && [.mine, .thisHost(alive: true), .thisHost(alive: false)].contains(claim($0)) }
+        // clusterrebootd holding its mutex takes one slot.
+        let legacy = legacyHolding(read.count > 2 ? read[2].kvs : nil).map(legacyHolder)
         return LockFacts(
-            held: held, available: holders.count < spec.slots, slots: Int64(spec.slots),
-            holders: holders.map(\.lockHolder), waiting: waiters(read[1].kvs).map(\.node), waitingCount: read[1].count)
+            held: held, available: holders.count + (legacy == nil ? 0 : 1) < spec.slots, slots: Int64(spec.slots),
+            holders: holders.map(\.lockHolder) + (legacy.map { [$0] } ?? []), waiting: waiters(read[1].kvs).map(\.node), waitingCount: read[1].count)
     }
 
     /// Transactions one call of `acquire` tries when other nodes take slots at the same moment. Few on purpose:
@@ -233,13 +268,16 @@ public actor EtcdLock: LockBackend {
     private func look(_ own: String, node: String) async throws(LockUnavailable) -> Look {
         let read: [(kvs: [EtcdKeyValue], count: Int64)]
         do {
-            read = try await client.read([EtcdRange(slotsPrefix, prefix: true), EtcdRange(own), EtcdRange(holdersPrefix, prefix: true, countOnly: true)]).results
+            read = try await client.read(
+                [EtcdRange(slotsPrefix, prefix: true), EtcdRange(own), EtcdRange(holdersPrefix, prefix: true, countOnly: true)] + mutexRange
+            ).results
         } catch {
             throw Self.unavailable(error)
         }
         let slots = taken(read[0].kvs)
         guard let kv = read[1].kvs.first else {
-            return .free(Self.free(slots: spec.slots, taken: Set(slots.keys), holders: Int(read[2].count)))
+            let legacy = legacyHolding(read.count > 3 ? read[3].kvs : nil) == nil ? 0 : 1
+            return .free(Self.free(slots: spec.slots, taken: Set(slots.keys), holders: Int(read[2].count), reserved: legacy))
         }
         let info = holderInfos([kv])[0].0
         switch claim(info) {
@@ -488,6 +526,10 @@ public actor EtcdLock: LockBackend {
                 try? await client.revoke(reboot)
                 throw LockUnavailable("\(await session.lost ?? "the lock lease was lost") while the reboot lease was granted; not rebooting")
             }
+            // With `legacy_mutex`, this node also queues on clusterrebootd's mutex, on the reboot lease: a
+            // clusterrebootd node (or `etcdctl lock`) that comes later waits until this node is back.
+            let mutex = mutexKey(reboot)
+            let claim = MutexValue(node: node, pid: Int(instance.pid), acquired_at: info.acquiredAt, rc_instance: instance.id)
             let moved = try await client.txn(
                 [
                     EtcdCompare(key: holder.key, target: .mod, result: .equal, number: holder.modRevision),
@@ -497,10 +539,27 @@ public actor EtcdLock: LockBackend {
                 success: [
                     .put(key: holder.key, value: (try? JSONEncoder().encode(info)) ?? Data(), lease: reboot),
                     .put(key: slotKey(slot.index), value: Data(node.utf8), lease: reboot),
-                ])
+                ] + (mutex.map { [.put(key: $0, value: (try? JSONEncoder().encode(claim)) ?? Data(), lease: reboot)] } ?? []))
             guard moved else {
                 try? await client.revoke(reboot)
                 throw LockUnavailable("the lock slot of node \(quoteString(node)) changed before it could be kept across the reboot; not rebooting")
+            }
+            if let mutex, let mutexPrefix {
+                // A key of clusterrebootd's made before this node's holds the mutex or will hold it next (a
+                // waiter): it takes one slot, and this node goes on only when its own slot fits beside it.
+                let read = try await client.read([EtcdRange(mutexPrefix, prefix: true, order: .oldestFirst), EtcdRange(holdersPrefix, prefix: true, countOnly: true)])
+                let keys = read.results[0].kvs
+                let mine = keys.first { $0.key == mutex }
+                let ahead = keys.filter { isLegacy($0) && $0.createRevision < (mine?.createRevision ?? .max) }
+                if mine == nil || (!ahead.isEmpty && read.results[1].count + 1 > Int64(spec.slots)) {
+                    try? await client.revoke(reboot)
+                    self.session = nil
+                    self.slot = nil
+                    try? await session.revoke()
+                    let who = ahead.first.map(legacyHolder).map { "\($0.node)\($0.pid.map { ", pid \($0)" } ?? "")\($0.since.map { ", since \($0)" } ?? "")" }
+                    throw LockUnavailable(
+                        "clusterrebootd's lock \(quoteString(spec.legacyMutex ?? "")) is held or waited for by \(who ?? "another node") and takes the last free slot; not rebooting")
+                }
             }
             rebootLease = reboot
             self.session = nil

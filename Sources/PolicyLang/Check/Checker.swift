@@ -400,7 +400,7 @@ public struct Checker {
             let f = fields(body, allowed: ["path"], context: "a local lock", missingAt: decl.span)
             return (.local(path: absolutePathField(f["path"], what: "the lock file")), nil)
         case "etcd":
-            let allowed = ["endpoints", "tls", "key", "ttl", "slots", "group", "max_reboot_duration", "user", "password_file"]
+            let allowed = ["endpoints", "tls", "key", "ttl", "slots", "group", "max_reboot_duration", "user", "password_file", "legacy_mutex"]
             let f = fields(
                 body, allowed: allowed, required: [("endpoints", "endpoints [\"https://10.0.0.10:2379\"]")], context: "an etcd lock",
                 missingAt: decl.keyword.span.union(kind.span))
@@ -459,9 +459,29 @@ public struct Checker {
             }
             let group = stringField(f["group"])?.0 ?? "default"
             let maxReboot = durationField(f["max_reboot_duration"], default: 1_800_000)
+            var legacyMutex: String?
+            if let (key, span) = stringField(f["legacy_mutex"]) {
+                let trimmed = key.hasSuffix("/") ? String(key.dropLast()) : key
+                if !key.hasPrefix("/") || trimmed.count < 2 {
+                    report(
+                        .invalidValue(
+                            span, "the clusterrebootd lock key must be an absolute etcd key", label: key.hasPrefix("/") ? "no key after `/`" : "no leading slash",
+                            help: "write the key clusterrebootd locks: `/<etcd_namespace>/<lock_key>`, e.g. \"/clusterrebootd/lock\""))
+                } else if trimmed == prefix || prefix.hasPrefix(trimmed + "/")
+                    || (trimmed.hasPrefix(prefix + "/")
+                        && ["members", "alive", "locks", "epoch", "last_reboot", "kill_switch"].contains(trimmed.dropFirst(prefix.count + 1).split(separator: "/").first.map(String.init) ?? ""))
+                {
+                    report(
+                        .invalidValue(
+                            span, "the clusterrebootd lock key must lie outside rc's own keys under \(quoteString(prefix))", label: "overlaps rc's keys",
+                            help: "rc keeps members/, alive/, locks/, epoch, last_reboot and kill_switch under its `key`; name clusterrebootd's lock key as clusterrebootd has it"))
+                } else {
+                    legacyMutex = trimmed
+                }
+            }
             let spec = EtcdLockSpec(
                 endpoints: endpoints, tls: tls, prefix: prefix, ttl: ttl, slots: slots, group: group, maxRebootDuration: maxReboot,
-                user: stringField(f["user"])?.0, passwordFile: absolutePathField(f["password_file"], what: "the password file"))
+                user: stringField(f["user"])?.0, passwordFile: absolutePathField(f["password_file"], what: "the password file"), legacyMutex: legacyMutex)
             return (.etcd(spec), f["ttl"]?.span ?? decl.keyword.span.union(kind.span))
         default:
             report(

@@ -126,6 +126,9 @@ public struct EtcdLockSpec: Sendable, Hashable {
     public var maxRebootDuration: Int64
     public var user: String?
     public var passwordFile: String?
+    /// The key of clusterrebootd's lock (an etcd `concurrency.Mutex`, as `etcdctl lock` takes it) while a fleet
+    /// moves from clusterrebootd to rc: its holder counts as one slot, and an rc node takes it for its reboot.
+    public var legacyMutex: String?
 }
 
 /// How reboots are serialised.

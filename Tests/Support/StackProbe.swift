@@ -6,7 +6,7 @@
 
 /// Measures how much stack a piece of code uses: it runs the code on a thread of its own whose stack is painted
 /// with a pattern beforehand, then finds the lowest byte the code overwrote.
-enum StackProbe {
+public enum StackProbe {
     private final class Work: @unchecked Sendable {
         let body: () -> Void
         init(_ body: @escaping () -> Void) { self.body = body }
@@ -15,7 +15,7 @@ enum StackProbe {
     private static let pattern: UInt8 = 0xA5
 
     /// The most stack, in bytes, that `body` used on a fresh thread with a `size`-byte stack (with a guard page below).
-    static func peakUse(stackSize size: Int = 32 << 20, _ body: @escaping () -> Void) -> Int {
+    public static func peakUse(stackSize size: Int = 32 << 20, _ body: @escaping () -> Void) -> Int {
         let page = 4096
         let total = size + page
         guard let base = mmap(nil, total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), base != MAP_FAILED else {
@@ -45,14 +45,14 @@ enum StackProbe {
     }
 
     /// The stack use per level of a walk: the difference of the peaks at two depths, divided by the difference.
-    static func perLevel(_ low: Int, _ high: Int, _ body: @escaping (Int) -> Void) -> Int {
+    public static func perLevel(_ low: Int, _ high: Int, _ body: @escaping (Int) -> Void) -> Int {
         let a = peakUse { body(low) }
         let b = peakUse { body(high) }
         return (b - a) / (high - low)
     }
 
     /// The stack size of the calling thread, in bytes.
-    static func currentThreadStackSize() -> Int {
+    public static func currentThreadStackSize() -> Int {
         // `pthread_getattr_np` is a GNU extension the Glibc module does not export; look it up by name.
         typealias GetAttr = @convention(c) (pthread_t, UnsafeMutablePointer<pthread_attr_t>) -> Int32
         guard let handle = dlopen(nil, RTLD_NOW), let symbol = dlsym(handle, "pthread_getattr_np") else { return 0 }
