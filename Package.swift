@@ -19,6 +19,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         .systemLibrary(
@@ -36,7 +38,8 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
-                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"), .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Metrics", package: "swift-metrics"), .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
         .executableTarget(
@@ -62,6 +65,6 @@ let package = Package(
         .testTarget(name: "EvaluatorTests", dependencies: ["Evaluator", "RCTestSupport"]),
         .target(name: "RCTestSupport", path: "Tests/Support"),
         .testTarget(name: "ExecutorsTests", dependencies: ["Executors", "PolicyLang", "RCTestSupport"], exclude: ["Golden"]),
-        .testTarget(name: "CLITests", dependencies: ["rc", "RCTestSupport"], exclude: ["Explain"]),
+        .testTarget(name: "CLITests", dependencies: ["rc", "Executors", "RCTestSupport"], exclude: ["Explain"]),
     ]
 )

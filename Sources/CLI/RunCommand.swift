@@ -168,6 +168,11 @@ struct RunCommand: AsyncParsableCommand {
             turn comes; when etcd cannot be reached, or its store went back (see `rc lock reset`), nothing reboots \
             and the daemon retries with backoff.
 
+            With a `metrics { listen "HOST:PORT" }` block or --metrics-listen, the daemon serves Prometheus metrics at \
+            /metrics, /healthz (200 while passes make progress, 503 once a pass or the wait for one exceeds \
+            metrics.stuck_after) and /readyz (200 once a pass has ended); an address that cannot be bound is a startup \
+            error (exit 2). docs/operations.md lists the metrics.
+
             --once runs one pass and exits with the decision's exit code (0, 3 health, 4 lock, 5 kill switch, \
             6 detector error, 7 window, 8 rule; 1 when the reboot command failed). --dry-run does everything but \
             run the reboot command, which it prints.
@@ -181,6 +186,9 @@ struct RunCommand: AsyncParsableCommand {
 
     @Flag(help: "Print the reboot command instead of running it.")
     var dryRun = false
+
+    @Option(help: ArgumentHelp("Serve /metrics, /healthz and /readyz on this address (overrides the policy's metrics block).", valueName: "host:port"))
+    var metricsListen: String?
 
     func run() async throws {
         let (labels, labelSource) = try node.labels()
@@ -199,7 +207,22 @@ struct RunCommand: AsyncParsableCommand {
         let nodeName = node.name(for: policy)
         var settings = RunnerSettings(nodeName: nodeName, dryRun: dryRun, stateDirectory: node.stateDir, bootIDPath: node.bootIdFile)
         settings.labels = labels
-        let runner = Runner(settings: settings, lock: backends.lock, fleet: backends.fleet, logger: logger)
+        // The metrics endpoint: bound before the first pass, so a port in use is a startup error.
+        let metrics = RCMetrics(version: RCVersion.current)
+        let progress = LoopProgress(stuckAfter: MetricsSpec.stuckAfter(policy.policy.metrics, policy.policy.cluster))
+        var server: OpsServer?
+        if !once, let listen = metricsListen ?? policy.policy.metrics.flatMap({ $0.enabled ? $0.listen : nil }) {
+            do throws(OpsServer.StartError) {
+                server = try OpsServer(listen: listen, metrics: metrics, progress: progress)
+            } catch {
+                await backends.shutdown()
+                printError("error: \(error.description)")
+                throw ExitCode(ExitStatus.invalidPolicy)
+            }
+        }
+        defer { server?.shutdown() }
+        let runner = Runner(settings: settings, lock: backends.lock, fleet: backends.fleet, logger: logger, observer: metrics)
+        if let server { logger.info("serving /metrics, /healthz and /readyz on \(server.address)") }
         if let warning = NodeOptions.labelWarning(policy, source: labelSource) { logger.warning("\(warning)") }
         if dryRun || policy.policy.dryRun {
             logger.info("dry run: the reboot command is printed, never run")
@@ -221,7 +244,10 @@ struct RunCommand: AsyncParsableCommand {
             waitForLock = { ms in await etcdLock.waitTurn(node: nodeName, milliseconds: ms) }
         }
         let loop = DaemonLoop(policy: holder, clock: SystemClock(), logger: logger, waitForLock: waitForLock) { policy in
+            progress.passBegins()
             let result = await runner.pass(policy)
+            metrics.passed(result)
+            progress.passEnds()
             if result.decision.blockedBy != .lock { await etcdLock?.leaveQueue(node: nodeName) }
             return result
         }
@@ -232,7 +258,7 @@ struct RunCommand: AsyncParsableCommand {
                     logger.info("SIGHUP: the embedded default policy has nothing to reload")
                     return
                 }
-                RunCommand.reload(path, into: holder, node: nodeOptions, logger: logger)
+                metrics.reloaded(applied: RunCommand.reload(path, into: holder, node: nodeOptions, logger: logger))
             },
             onStop: { last in
                 if case .rebooted? = last?.action {
@@ -259,27 +285,29 @@ struct RunCommand: AsyncParsableCommand {
     }
 
     /// Replaces the policy in force with the one at `path` if it checks; otherwise logs why and keeps the old one.
-    static func reload(_ path: String, into holder: PolicyHolder, node: NodeOptions, logger: Logger) {
+    @discardableResult
+    static func reload(_ path: String, into holder: PolicyHolder, node: NodeOptions, logger: Logger) -> Bool {
         guard let data = FileManager.default.contents(atPath: path) else {
             logger.error("SIGHUP: cannot read \(path); the old policy stays in force")
-            return
+            return false
         }
         let result = Checker.check(SourceFile(path: path, bytes: Array(data)))
         guard let checked = result.policy, !result.hasErrors else {
             let text = DiagnosticRenderer(color: false, toolVersion: RCVersion.current)
                 .text([FileDiagnostics(file: result.tree.file, diagnostics: result.diagnostics.filter { $0.severity == .error })])
             logger.error("SIGHUP: \(path) does not check; the old policy stays in force:\n\(text)")
-            return
+            return false
         }
         let old = holder.policy.policy
         if old.lock != checked.lock || old.cluster.publishInterval != checked.cluster.publishInterval || old.cluster.forgetAfter != checked.cluster.forgetAfter {
             // The lock and the reporter were built from the old settings: a reload would log one bound and keep
             // another. A restart applies them.
             logger.error("SIGHUP: \(path) changes the lock block or the fleet's publish_interval/forget_after, which a reload cannot apply; the old policy stays in force: restart rc (systemctl restart rc) to apply it")
-            return
+            return false
         }
         holder.replace(PreparedPolicy(checked))
         logger.info("SIGHUP: reloaded policy \(quoteString(checked.name)) from \(path)")
+        return true
     }
 }
 

@@ -127,7 +127,7 @@ import Testing
                     }
                 }
             case .printable:
-                let alphabet = Array((32...126).map(UInt8.init)) + [10, 9]
+                let alphabet: [UInt8] = Array(32...126) + [10, 9]
                 while bytes.count < count { bytes.append(alphabet[Int(rng.next() % UInt64(alphabet.count))]) }
             case .plausibleTokens:
                 let words = [

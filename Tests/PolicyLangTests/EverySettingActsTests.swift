@@ -106,7 +106,15 @@ import Testing
             .acts(effect: "FleetSafetyTests.aRebootingMemberIsNotHealthyAndAForgottenOneIsGone") { $0.cluster.forgetAfter == 7 * 86_400_000 }
         }),
         c("cluster.forget_after (lock local)", base + "cluster { forget_after 7d }", { .refused("`forget_after` needs `lock etcd`") }),
-        c("metrics (enabled; listen)", base + #"metrics { listen "127.0.0.1:9464" }"#, { .refused("rc does not serve metrics yet") }),
+        c("metrics (enabled; listen)", base + #"metrics { listen "127.0.0.1:9464" }"#, {
+            .acts(effect: "OperationsTests.everyMetricIsServedOverHTTPWithWhatThePassesDid, prometheusScrapesTheDaemon") { $0.metrics?.listen == "127.0.0.1:9464" && $0.metrics?.enabled == true }
+        }),
+        c("metrics.stuck_after", base + #"metrics { listen "127.0.0.1:9464"  stuck_after 20m }"#, {
+            .acts(effect: "OperationsTests.healthzSaysWhenAPassIsStuckAndReadyzWhenOneHasEnded") { $0.metrics?.stuckAfter == 1_200_000 }
+        }),
+        c("metrics.stuck_after not longer than the sleep between passes", base + "cluster { check_interval 10m }\n" + #"metrics { stuck_after 10m }"#, {
+            .refused("`stuck_after` must be longer than the daemon sleeps between passes")
+        }),
         c("metrics.enabled false", base + "metrics { enabled false }", { .acts(effect: "nothing listens, as it says") { $0.metrics?.enabled == false } }),
 
         c("dry_run", base + "dry_run true", { .acts(effect: "RunCommandTests.dryRunPrintsTheCommandInstead") { $0.dryRun } }),

@@ -86,12 +86,16 @@ public struct Runner: Sendable {
     let logger: Logger
     /// Written to for a dry run's reboot command (standard output in the CLI).
     let announce: @Sendable (String) -> Void
+    /// Told of each health check, lock try and reboot command (the daemon's metrics).
+    let observer: (any RunnerObserver)?
 
     /// Creates a runner.
     public init(
         settings: RunnerSettings, clock: any RCClock = SystemClock(), processes: any ProcessRunning = ProcessRunner(), paths: HostPaths = HostPaths(),
-        lock: any LockBackend, fleet: (any Fleet)? = nil, logger: Logger, announce: @escaping @Sendable (String) -> Void = { print($0) }
+        lock: any LockBackend, fleet: (any Fleet)? = nil, logger: Logger, announce: @escaping @Sendable (String) -> Void = { print($0) },
+        observer: (any RunnerObserver)? = nil
     ) {
+        self.observer = observer
         self.settings = settings
         self.fleet = fleet ?? LocalFleet(state: StateStore(directory: settings.stateDirectory))
         self.clock = clock
@@ -163,6 +167,7 @@ public struct Runner: Sendable {
     func runHealth(_ policy: PreparedPolicy, _ phase: HealthPhase, lockHeld: Bool, into facts: inout Facts) async {
         guard !settings.skipHealth else { return }
         facts.health = await health.runAll(policy, context(policy, phase, lockHeld: lockHeld, attempts: lockHeld ? 1 : 0))
+        if let observer { for (name, observation) in facts.health.sorted(by: { $0.key < $1.key }) { observer.healthChecked(name, phase: phase, observation) } }
     }
 
     /// The decision for `facts`, logged and kept: `error` (a failure, for backoff) comes first among its reasons;
@@ -234,7 +239,10 @@ public struct Runner: Sendable {
         let holder = HolderInfo(node: settings.nodeName, pid: getpid(), acquiredAt: clock.now().description, phase: HealthPhase.postLock.environmentValue)
         if !settings.skipLock {
             do {
-                if try await !lock.acquire(holder) {
+                let started = monotonicMilliseconds()
+                let acquired = try await lock.acquire(holder)
+                observer?.lockAcquire(milliseconds: monotonicMilliseconds() - started, acquired: acquired)
+                if !acquired {
                     facts.lock.available = false
                     return await published(policy, facts)
                 }
@@ -318,6 +326,7 @@ public struct Runner: Sendable {
         }
         logger.notice("rebooting: \(command.display)")
         let result = await processes.run(command.argv, environment: ["PATH": "/usr/sbin:/usr/bin:/sbin:/bin"], timeout: settings.rebootTimeout)
+        observer?.rebootCommand(succeeded: result.exitCode == 0)
         guard result.exitCode == 0 else {
             try? state.removeRecord()
             await releaseLock()

@@ -187,11 +187,16 @@ public struct Checker {
                 }
             }
         }
-        if let (spec, span) = metrics, spec.enabled {
-            report(
-                .invalidValue(
-                    span, "rc does not serve metrics yet: nothing would listen on \(spec.listen)", label: "no metrics endpoint in this version",
-                    help: "remove the block, or write `metrics { enabled false }`"))
+        if let (spec, _) = metrics, let stuck = spec.stuckAfter, let span = spec.stuckAfterSpan {
+            // Between passes the loop sleeps up to 1.1 × check_interval, or a backoff: /healthz must not call that stuck.
+            let settings = cluster?.0 ?? ClusterSettings()
+            let longestSleep = max(settings.checkInterval + settings.checkInterval / 10, settings.backoffMax)
+            if stuck <= longestSleep {
+                report(
+                    .invalidValue(
+                        span, "`stuck_after` must be longer than the daemon sleeps between passes", label: "this is \(formatDuration(milliseconds: stuck))",
+                        help: "the loop may sleep \(formatDuration(milliseconds: longestSleep)) (check_interval + 10 % jitter, or the longest backoff); write more, e.g. `stuck_after \(formatDuration(milliseconds: 2 * longestSleep))`"))
+            }
         }
 
         let rebootCommand = reboot?.0 ?? defaultRebootCommand.map { StringLiteral(parts: [.text($0)], span: .at(0)) }
@@ -601,7 +606,7 @@ public struct Checker {
     }
 
     private mutating func checkMetrics(_ body: Block, _ decl: Decl) -> MetricsSpec {
-        let f = fields(body, allowed: ["enabled", "listen"], context: "the metrics block", missingAt: decl.span)
+        let f = fields(body, allowed: ["enabled", "listen", "stuck_after"], context: "the metrics block", missingAt: decl.span)
         var listen = "127.0.0.1:9464"
         if let (address, span) = stringField(f["listen"]) {
             if let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]), (0...65535).contains(port) {
@@ -610,7 +615,8 @@ public struct Checker {
                 report(.invalidValue(span, "invalid listen address \(quoteString(address))", label: "expected host:port", help: "write e.g. \"127.0.0.1:9464\""))
             }
         }
-        return MetricsSpec(enabled: boolField(f["enabled"], default: true), listen: listen)
+        let stuck = f["stuck_after"].map { durationField($0, default: 0) }
+        return MetricsSpec(enabled: boolField(f["enabled"], default: true), listen: listen, stuckAfter: stuck, stuckAfterSpan: f["stuck_after"]?.span)
     }
 
     // MARK: - Rules and tests

@@ -169,7 +169,16 @@ public struct ClusterSettings: Sendable {
 /// Metrics endpoint settings.
 public struct MetricsSpec: Sendable {
     public var enabled: Bool
+    /// `host:port` of `/metrics`, `/healthz` and `/readyz`.
     public var listen: String
+    /// Milliseconds after which `/healthz` calls a pass, or a loop without one, stuck (nil: the daemon's default).
+    public var stuckAfter: Int64?
+    public var stuckAfterSpan: Span?
+
+    /// The bound `/healthz` uses: `stuck_after`, else the longer of 10 minutes and three times the longest sleep.
+    public static func stuckAfter(_ spec: MetricsSpec?, _ cluster: ClusterSettings) -> Int64 {
+        spec?.stuckAfter ?? max(600_000, 3 * max(cluster.checkInterval + cluster.checkInterval / 10, cluster.backoffMax))
+    }
 }
 
 /// A checked rule: it denies when any of its conditions holds.

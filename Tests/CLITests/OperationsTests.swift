@@ -1,0 +1,244 @@
+import Executors
+import Foundation
+import RCTestSupport
+import Testing
+
+/// Operating `rc run` (docs/operations.md): its metrics over real HTTP, scraped by a real Prometheus, and its
+/// health endpoints.
+@Suite(.serialized) struct OperationsTests {
+    /// A node's files: a reboot flag, a detector script, a health script, a kill switch path and a policy.
+    struct Node {
+        let dir: String
+        let port: Int
+        var policy: String { dir + "/policy.rcl" }
+        var log: String { dir + "/rc.log" }
+
+        init() throws {
+            dir = FileManager.default.temporaryDirectory.appendingPathComponent("rc-ops-\(UUID().uuidString)").path
+            try FileManager.default.createDirectory(atPath: dir + "/state", withIntermediateDirectories: true)
+            port = try EtcdHarness.freePort()
+            // The detector fails (exit 3: neither reboot_when nor ok_when) while `broken` exists.
+            try write("probe.sh", "#!/bin/sh\n[ -e \(dir)/broken ] && exit 3\nexit 0\n", mode: 0o755)
+            try write("health.sh", "#!/bin/sh\nexit 0\n", mode: 0o755)
+        }
+
+        func write(_ name: String, _ text: String, mode: Int = 0o644) throws {
+            try text.write(toFile: dir + "/" + name, atomically: true, encoding: .utf8)
+            try FileManager.default.setAttributes([.posixPermissions: mode], ofItemAtPath: dir + "/" + name)
+        }
+
+        /// The policy: check every `interval`, a dry run unless `dryRun` is false, metrics on `port`.
+        func writePolicy(interval: String, dryRun: Bool = true, stuckAfter: String? = nil) throws {
+            try write(
+                "policy.rcl",
+                """
+                policy "ops" {}
+                detector "flag" file "\(dir)/flag"
+                detector "probe" command ["\(dir)/probe.sh"] { reboot_when exit == 1  ok_when exit == 0 }
+                health "gate" script "\(dir)/health.sh" { timeout 5s  run pre_lock, post_lock }
+                kill_switch file "\(dir)/stop"
+                lock local { path "\(dir)/state/lock" }
+                reboot command ["/usr/bin/touch", "\(dir)/rebooted"]
+                cluster { check_interval \(interval)  backoff 1s .. 2s }
+                metrics { listen "127.0.0.1:\(port)"\(stuckAfter.map { "  stuck_after \($0)" } ?? "") }
+                dry_run \(dryRun)
+
+                """)
+        }
+
+        func start() throws -> Process {
+            FileManager.default.createFile(atPath: log, contents: nil)
+            let p = Process()
+            p.executableURL = CLITests.binary
+            p.arguments = ["run", policy, "--state-dir", dir + "/state", "--node-name", "ops-1"]
+            p.standardError = FileHandle(forWritingAtPath: log)
+            p.standardOutput = FileHandle.nullDevice
+            try p.run()
+            return p
+        }
+
+        func remove() { try? FileManager.default.removeItem(atPath: dir) }
+
+        /// The value of the sample `series` (name and labels as exposed) on `/metrics`, nil when it is not there.
+        func sample(_ series: String) -> Double? {
+            guard let (status, body) = httpGet(port: port, "/metrics"), status == 200 else { return nil }
+            for line in body.split(separator: "\n") where line.hasPrefix(series + " ") {
+                return Double(line.dropFirst(series.count + 1))
+            }
+            return nil
+        }
+
+        /// Waits until `condition` holds, at most `seconds`.
+        func until(_ seconds: Double = 20, _ condition: () -> Bool) -> Bool {
+            let deadline = Date().addingTimeInterval(seconds)
+            while Date() < deadline {
+                if condition() { return true }
+                usleep(100_000)
+            }
+            return condition()
+        }
+    }
+
+    @Test func everyMetricIsServedOverHTTPWithWhatThePassesDid() throws {
+        let node = try Node()
+        defer { node.remove() }
+        try node.writePolicy(interval: "1s")
+        try Data().write(to: URL(fileURLWithPath: node.dir + "/flag"))
+        let p = try node.start()
+        defer {
+            p.terminate()
+            p.waitUntilExit()
+        }
+        // Passes that decide to reboot (a dry run): the detector fired, the health gate ran before and under the lock.
+        #expect(node.until { (node.sample(#"rc_decisions_total{outcome="reboot",blocked_by=""}"#) ?? 0) >= 2 }, "\(node.sample("rc_build_info") as Any)")
+        #expect(node.sample(#"rc_build_info{version="\#(rcVersion)"}"#) == 1)
+        #expect(node.sample("rc_reboot_required") == 1)
+        let since = try #require(node.sample("rc_reboot_required_since_seconds"))
+        #expect(abs(since - Date().timeIntervalSince1970) < 60, "since \(since)")
+        #expect((node.sample(#"rc_health_checks_total{check="gate",phase="pre-lock",result="ok"}"#) ?? 0) >= 2)
+        #expect((node.sample(#"rc_health_checks_total{check="gate",phase="post-lock",result="ok"}"#) ?? 0) >= 2)
+        #expect((node.sample(#"rc_health_check_duration_seconds_count{check="gate",phase="pre-lock"}"#) ?? 0) >= 2)
+        #expect((node.sample(#"rc_lock_acquire_seconds_count{acquired="true"}"#) ?? 0) >= 2)
+        #expect(node.sample("rc_lock_held") == 0, "a dry run gives the slot back")
+        #expect(node.sample("rc_lock_waiting_position") == 0)
+        #expect(node.sample(#"rc_fleet_members{state="healthy"}"#) == 1)
+        #expect(node.sample("rc_reboots_total") == 0)
+        // clusterrebootd's names for the same facts.
+        #expect((node.sample(#"clusterrebootd_orchestration_outcomes_total{status="ready"}"#) ?? 0) >= 2)
+        #expect((node.sample(#"clusterrebootd_health_checks_total{phase="pre-lock",result="pass"}"#) ?? 0) >= 2)
+        #expect((node.sample(#"clusterrebootd_lock_attempts_total{result="success"}"#) ?? 0) >= 2)
+        // The kill switch blocks: the reason is the one gauge at 1; lifted, it goes back to 0.
+        try Data().write(to: URL(fileURLWithPath: node.dir + "/stop"))
+        #expect(node.until { node.sample(#"rc_blocked{blocked_by="kill_switch",name=""}"#) == 1 })
+        #expect((node.sample(#"rc_decisions_total{outcome="blocked",blocked_by="kill_switch"}"#) ?? 0) >= 1)
+        try FileManager.default.removeItem(atPath: node.dir + "/stop")
+        #expect(node.until { node.sample(#"rc_blocked{blocked_by="kill_switch",name=""}"#) == 0 })
+        // A detector that fails is counted.
+        try Data().write(to: URL(fileURLWithPath: node.dir + "/broken"))
+        #expect(node.until { (node.sample(#"rc_detector_errors_total{detector="probe"}"#) ?? 0) >= 1 })
+        try FileManager.default.removeItem(atPath: node.dir + "/broken")
+        // A reload that does not check, then one that does (no longer a dry run): the reboot command runs.
+        try node.write("policy.rcl", "policy \"ops\" {\n")
+        kill(p.processIdentifier, SIGHUP)
+        #expect(node.until { node.sample(#"rc_policy_reloads_total{result="rejected"}"#) == 1 })
+        try node.writePolicy(interval: "1s", dryRun: false)
+        kill(p.processIdentifier, SIGHUP)
+        #expect(node.until { node.sample(#"rc_policy_reloads_total{result="applied"}"#) == 1 })
+        #expect(node.until { node.sample("rc_reboots_total") == 1 })
+        #expect(FileManager.default.fileExists(atPath: node.dir + "/rebooted"))
+        #expect(node.sample("rc_lock_held") == 1, "the slot stays held across the reboot")
+        // Every metric the daemon names was served.
+        let body = try #require(httpGet(port: node.port, "/metrics")?.body)
+        for name in RCMetrics.names {
+            #expect(body.contains("\n\(name)") || body.hasPrefix(name) || body.contains("# TYPE \(name) "), "\(name) missing from /metrics")
+        }
+    }
+
+    @Test func healthzSaysWhenAPassIsStuckAndReadyzWhenOneHasEnded() throws {
+        let node = try Node()
+        defer { node.remove() }
+        // A health check that hangs for 12 s (within its timeout of 25 s); /healthz calls a pass stuck after 3 s.
+        try node.write("health.sh", "#!/bin/sh\n[ -e \(node.dir)/hang ] && sleep 12\nexit 0\n", mode: 0o755)
+        try node.writePolicy(interval: "1s", stuckAfter: "3s")
+        try node.write("policy.rcl", (try String(contentsOfFile: node.policy, encoding: .utf8)).replacingOccurrences(of: "timeout 5s", with: "timeout 25s"))
+        try Data().write(to: URL(fileURLWithPath: node.dir + "/flag"))
+        let p = try node.start()
+        defer {
+            p.terminate()
+            p.waitUntilExit()
+        }
+        #expect(node.until { httpGet(port: node.port, "/readyz")?.status == 200 })
+        #expect(httpGet(port: node.port, "/healthz")?.status == 200)
+        try Data().write(to: URL(fileURLWithPath: node.dir + "/hang"))
+        #expect(node.until(10) { httpGet(port: node.port, "/healthz")?.status == 503 })
+        #expect(httpGet(port: node.port, "/healthz")?.body.contains("a pass has been running for") == true)
+        #expect(httpGet(port: node.port, "/nowhere")?.status == 404)
+    }
+
+    @Test func anAddressInUseIsAStartupError() throws {
+        let node = try Node()
+        defer { node.remove() }
+        try node.writePolicy(interval: "1s")
+        let first = try node.start()
+        defer {
+            first.terminate()
+            first.waitUntilExit()
+        }
+        #expect(node.until { httpGet(port: node.port, "/readyz") != nil })
+        let second = try CLITests().rc(["run", node.policy, "--state-dir", node.dir + "/other", "--node-name", "ops-2"])
+        #expect(second.status == 2, "\(second.stdout)\(second.stderr)")
+        #expect(second.stderr.contains("cannot listen on 127.0.0.1:\(node.port) for metrics"), "\(second.stderr)")
+    }
+
+    @Test func prometheusScrapesTheDaemon() throws {
+        let node = try Node()
+        defer { node.remove() }
+        // One pass in the test's time (every hour): it reboots, for real (the command touches a file).
+        try node.writePolicy(interval: "1h", dryRun: false)
+        try Data().write(to: URL(fileURLWithPath: node.dir + "/flag"))
+        let p = try node.start()
+        defer {
+            p.terminate()
+            p.waitUntilExit()
+        }
+        let prometheus = try Prometheus(scraping: node.port, in: node.dir)
+        defer { prometheus.stop() }
+        func query(_ q: String) -> Double? {
+            let encoded = q.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? q
+            guard let (status, body) = httpGet(port: prometheus.port, "/api/v1/query?query=\(encoded)"), status == 200,
+                let json = try? JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any], let data = json["data"] as? [String: Any],
+                let result = data["result"] as? [[String: Any]], let first = result.first, let value = first["value"] as? [Any], let text = value.last as? String
+            else { return nil }
+            return Double(text)
+        }
+        #expect(node.until(60) { query("rc_reboots_total") == 1 }, "Prometheus never saw the reboot")
+        #expect(query(#"rc_decisions_total{outcome="reboot"}"#) == 1)
+        #expect(query("rc_lock_held") == 1)
+        #expect(query("rc_reboot_required") == 1)
+        #expect(query(#"up{job="rc"}"#) == 1)
+    }
+}
+
+/// Debian's Prometheus on loopback with a temporary configuration and data directory, scraping one target every
+/// second; stopped by `stop()`.
+final class Prometheus {
+    let port: Int
+    let process = Process()
+
+    init(scraping target: Int, in dir: String) throws {
+        port = try EtcdHarness.freePort()
+        let config = dir + "/prometheus.yml"
+        try """
+            global:
+              scrape_interval: 1s
+              evaluation_interval: 1s
+            scrape_configs:
+              - job_name: rc
+                static_configs:
+                  - targets: ["127.0.0.1:\(target)"]
+
+            """.write(toFile: config, atomically: true, encoding: .utf8)
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/prometheus")
+        process.arguments = [
+            "--config.file=\(config)", "--storage.tsdb.path=\(dir)/prometheus-data", "--web.listen-address=127.0.0.1:\(port)",
+        ]
+        process.standardOutput = FileHandle.nullDevice
+        FileManager.default.createFile(atPath: dir + "/prometheus.log", contents: nil)
+        process.standardError = FileHandle(forWritingAtPath: dir + "/prometheus.log") ?? FileHandle.nullDevice
+        try process.run()
+        let deadline = Date().addingTimeInterval(30)
+        while Date() < deadline {
+            if httpGet(port: port, "/-/ready")?.status == 200 { return }
+            usleep(100_000)
+        }
+        stop()
+        throw EtcdHarness.HarnessError(description: "prometheus did not become ready on port \(port)")
+    }
+
+    func stop() {
+        if process.isRunning {
+            process.terminate()
+            process.waitUntilExit()
+        }
+    }
+}
