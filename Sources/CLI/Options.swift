@@ -91,3 +91,11 @@ enum PolicyFiles {
         return SourceFile(path: path, bytes: Array(data))
     }
 }
+
+/// The format of the daemon's log lines on standard error.
+enum LogFormat: String, ExpressibleByArgument, CaseIterable {
+    case json, text
+
+    /// JSON when standard error is not a terminal (under systemd, in a pipe), text on a terminal.
+    static var automatic: LogFormat { isatty(STDERR_FILENO) == 1 ? .text : .json }
+}

@@ -26,6 +26,9 @@ struct NodeOptions: ParsableArguments {
     @Option(help: "The kernel boot id file, read to tell whether a reboot happened.")
     var bootIdFile: String = "/proc/sys/kernel/random/boot_id"
 
+    @Option(help: "Log lines on standard error: json or text (default: json unless standard error is a terminal).")
+    var logFormat: LogFormat?
+
     /// The name `--node-name` or `RC_NODE_NAME` gives, if any.
     var givenName: String? {
         if let nodeName { return nodeName }
@@ -119,7 +122,11 @@ struct NodeOptions: ParsableArguments {
     }
 
     func logger() -> Logger {
-        var logger = Logger(label: "rc") { StreamLogHandler.standardError(label: $0) }
+        var logger: Logger
+        switch logFormat ?? .automatic {
+        case .json: logger = Logger(label: "rc") { JSONLogHandler(label: $0) }
+        case .text: logger = Logger(label: "rc") { StreamLogHandler.standardError(label: $0) }
+        }
         let level = ProcessInfo.processInfo.environment["RC_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:))
         logger.logLevel = level ?? .info
         return logger
@@ -158,7 +165,9 @@ struct RunCommand: AsyncParsableCommand {
             unless a reboot is under way); SIGHUP reloads the policy, and a policy that does not check is rejected \
             with its diagnostics while the old one stays in force (so is one that changes the lock block or the \
             cluster's publish_interval/forget_after: restart rc to apply those). The facts of the last decision are kept in \
-            STATE_DIR/last-decision.json, which `rc explain POLICY --facts` replays. RC_LOG_LEVEL sets the log level.
+            STATE_DIR/last-decision.json, which `rc explain POLICY --facts` replays. RC_LOG_LEVEL sets the log level; \
+            --log-format json|text the format (JSON unless standard error is a terminal). The same decision pass after \
+            pass is logged once, then hourly as "still …".
 
             With `lock etcd` (docs/etcd.md) every pass publishes this node's health before it reads the fleet's, \
             and a reporter republishes it every publish_interval; a member that stops reporting stays counted and \
@@ -193,7 +202,13 @@ struct RunCommand: AsyncParsableCommand {
     func run() async throws {
         let (labels, labelSource) = try node.labels()
         let policy = try node.load(labels: labels)
-        let logger = node.logger()
+        let nodeName = node.name(for: policy)
+        let logger = {
+            var logger = node.logger()
+            logger[metadataKey: "node"] = "\(nodeName)"
+            logger[metadataKey: "policy"] = "\(policy.policy.name)"
+            return logger
+        }()
         // One daemon per state directory: a second one would consume the first's reboot record.
         let stateLock: Int32
         do {
@@ -204,7 +219,6 @@ struct RunCommand: AsyncParsableCommand {
         }
         defer { close(stateLock) }
         let backends = try node.backends(for: policy, logger: logger, remember: true)
-        let nodeName = node.name(for: policy)
         var settings = RunnerSettings(nodeName: nodeName, dryRun: dryRun, stateDirectory: node.stateDir, bootIDPath: node.bootIdFile)
         settings.labels = labels
         // The metrics endpoint: bound before the first pass, so a port in use is a startup error.

@@ -77,7 +77,7 @@ final class FleetHarness: @unchecked Sendable {
         handle.seekToEndOfFile()
         let p = Process()
         p.executableURL = CLITests.binary
-        p.arguments = ["run", d + "/policy.rcl", "--state-dir", d + "/state", "--node-name", nodeNames[name] ?? name, "--boot-id-file", d + "/boot_id"]
+        p.arguments = ["run", d + "/policy.rcl", "--state-dir", d + "/state", "--node-name", nodeNames[name] ?? name, "--boot-id-file", d + "/boot_id", "--log-format", "text"]
         p.standardError = handle
         p.standardOutput = FileHandle.nullDevice
         try p.run()

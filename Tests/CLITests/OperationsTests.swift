@@ -170,6 +170,80 @@ import Testing
         #expect(second.stderr.contains("cannot listen on 127.0.0.1:\(node.port) for metrics"), "\(second.stderr)")
     }
 
+    @Test func jsonLogLinesParseAndTheSameDecisionIsLoggedOnce() throws {
+        let node = try Node()
+        defer { node.remove() }
+        try node.writePolicy(interval: "1s")
+        try Data().write(to: URL(fileURLWithPath: node.dir + "/flag"))
+        try Data().write(to: URL(fileURLWithPath: node.dir + "/stop"))
+        // Standard error is a file, not a terminal: JSON lines by default.
+        let p = try node.start()
+        defer {
+            p.terminate()
+            p.waitUntilExit()
+        }
+        #expect(node.until { (node.sample(#"rc_decisions_total{outcome="blocked",blocked_by="kill_switch"}"#) ?? 0) >= 4 })
+        try FileManager.default.removeItem(atPath: node.dir + "/stop")
+        #expect(node.until { (node.sample(#"rc_decisions_total{outcome="reboot",blocked_by=""}"#) ?? 0) >= 1 })
+        p.terminate()
+        p.waitUntilExit()
+        let lines = try String(contentsOfFile: node.log, encoding: .utf8).split(separator: "\n")
+        #expect(lines.count >= 4)
+        var decisions: [[String: Any]] = []
+        for line in lines {
+            let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+            #expect(object != nil, "not a JSON object: \(line)")
+            guard let object else { continue }
+            #expect(object["ts"] is String && object["level"] is String && object["message"] is String, "\(line)")
+            #expect(object["node"] as? String == "ops-1" && object["policy"] as? String == "ops", "\(line)")
+            if object["event"] as? String == "decision" { decisions.append(object) }
+        }
+        let blocked = decisions.filter { $0["blocked_by"] as? String == "kill_switch" }
+        #expect(blocked.count == 1, "four passes blocked by the kill switch, logged once: \(blocked.count)")
+        #expect(decisions.contains { $0["outcome"] as? String == "reboot" }, "the change is logged")
+    }
+
+    @Test func noSecretAppearsInAnyOutput() throws {
+        let node = try Node()
+        defer { node.remove() }
+        let password = "hunter2-etcd-password"
+        let keyMaterial = "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7secretkeymaterial"
+        try node.write("pw", password + "\n", mode: 0o600)
+        try node.write("n.key", "-----BEGIN PRIVATE KEY-----\n\(keyMaterial)\n-----END PRIVATE KEY-----\n", mode: 0o600)
+        try node.write("n.crt", "-----BEGIN CERTIFICATE-----\nnot a certificate\n-----END CERTIFICATE-----\n")
+        try node.write(
+            "policy.rcl",
+            """
+            policy "ops" {}
+            detector "flag" file "\(node.dir)/flag"
+            lock etcd {
+              endpoints ["https://127.0.0.1:9"]
+              user "rc"
+              password_file "\(node.dir)/pw"
+              tls { ca "\(node.dir)/n.crt"  cert "\(node.dir)/n.crt"  key "\(node.dir)/n.key" }
+            }
+
+            """)
+        try Data().write(to: URL(fileURLWithPath: node.dir + "/flag"))
+        let cli = CLITests()
+        let state = ["--state-dir", node.dir + "/state", "--node-name", "ops-1"]
+        var outputs: [String] = []
+        for arguments in [["run", node.policy, "--once"] + state, ["status", node.policy] + state, ["lock", "status", node.policy], ["run", "--help"]] {
+            let run = try cli.rc(arguments)
+            outputs.append(run.stdout + run.stderr)
+        }
+        #expect(outputs[0].contains("error") || outputs[0].contains("blocked"), "the run says why it cannot go on: \(outputs[0])")
+        for output in outputs {
+            #expect(!output.contains(password), "the etcd password leaked: \(output)")
+            #expect(!output.contains("secretkeymaterial"), "the TLS key leaked: \(output)")
+        }
+        let files = try FileManager.default.subpathsOfDirectory(atPath: node.dir + "/state")
+        for file in files {
+            let text = (try? String(contentsOfFile: node.dir + "/state/" + file, encoding: .utf8)) ?? ""
+            #expect(!text.contains(password) && !text.contains("secretkeymaterial"), "a secret in \(file)")
+        }
+    }
+
     @Test func prometheusScrapesTheDaemon() throws {
         let node = try Node()
         defer { node.remove() }

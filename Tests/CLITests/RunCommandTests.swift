@@ -253,7 +253,7 @@ import Testing
         FileManager.default.createFile(atPath: log, contents: nil)
         let p = Process()
         p.executableURL = CLITests.binary
-        p.arguments = ["run", scene.policy] + scene.args
+        p.arguments = ["run", scene.policy, "--log-format", "text"] + scene.args
         p.standardError = FileHandle(forWritingAtPath: log)
         p.standardOutput = FileHandle.nullDevice
         try p.run()

@@ -115,3 +115,22 @@ import Testing
         await #expect(throws: LockUnavailable.self) { try await unwritable.acquire(holder) }
     }
 }
+
+/// The log shows a decision once while it stays the same, then as "still" at most every reminder.
+@Suite struct DecisionLogGateTests {
+    @Test func theSameDecisionIsLoggedOnceThenRemindedAndAChangeAtOnce() async throws {
+        let gate = DecisionLogGate(clock: SystemClock(), reminder: 200)
+        #expect(gate.look("blocked kill_switch") == .log)
+        #expect(gate.look("blocked kill_switch") == .quiet)
+        #expect(gate.look("blocked kill_switch") == .quiet)
+        try await Task.sleep(for: .milliseconds(300))
+        guard case .still = gate.look("blocked kill_switch") else {
+            Issue.record("no reminder after the reminder interval")
+            return
+        }
+        #expect(gate.look("blocked kill_switch") == .quiet, "one reminder per interval")
+        #expect(gate.look("reboot") == .log, "a change is logged at once")
+        #expect(gate.look("reboot", force: true) == .log, "a forced decision is logged")
+        #expect(gate.look("reboot") == .log, "and the next one too: a forced one starts nothing")
+    }
+}

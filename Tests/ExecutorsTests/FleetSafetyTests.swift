@@ -86,6 +86,7 @@ import Testing
         let later = try await cluster()
         #expect(later.size == 3 && later.healthy == 1, "stale members still count in cluster.size: \(later)")
         // Two healthy members that go stale are not healthy either.
+        try await fleets[0].refresh(at: SystemClock().now())
         try await fleets[1].publish(report("b"))
         try await fleets[2].publish(report("c"))
         let healthy = try await cluster()

@@ -88,6 +88,8 @@ public struct Runner: Sendable {
     let announce: @Sendable (String) -> Void
     /// Told of each health check, lock try and reboot command (the daemon's metrics).
     let observer: (any RunnerObserver)?
+    /// The last decision logged, so that the same one pass after pass is logged once.
+    let decisionLog = DecisionLogGate(clock: SystemClock())
 
     /// Creates a runner.
     public init(
@@ -185,10 +187,22 @@ public struct Runner: Sendable {
             decision.name = nil
         }
         if !settings.statusOnly { state.saveLastFacts(FactsFile.json(facts).serialized(indent: 2)) }
-        var metadata: Logger.Metadata = ["outcome": "\(decision.outcome.rawValue)", "phase": "\(decision.phase.environmentValue)"]
+        var metadata: Logger.Metadata = ["event": "decision", "outcome": "\(decision.outcome.rawValue)", "phase": "\(decision.phase.environmentValue)"]
         if let by = decision.blockedBy { metadata["blocked_by"] = "\(by.rawValue)" }
         if let name = decision.name { metadata["name"] = "\(name)" }
-        logger.info("decision: \(ExplainRenderer.headline(decision)): \(decision.reasons.joined(separator: "; "))", metadata: metadata)
+        let headline = ExplainRenderer.headline(decision)
+        // The same decision pass after pass is logged once, then hourly as "still"; a decision under the lock, an
+        // error or an action always is.
+        let key = "\(decision.outcome.rawValue) \(decision.blockedBy?.rawValue ?? "") \(decision.name ?? "") \(decision.phase.environmentValue)"
+        switch decisionLog.look(key, force: decision.phase != .preLock || error != nil || action != .none) {
+        case .log:
+            logger.info("decision: \(headline): \(decision.reasons.joined(separator: "; "))", metadata: metadata)
+        case .still(let since):
+            metadata["event"] = "still"
+            logger.info("still \(headline) since \(since): \(decision.reasons.joined(separator: "; "))", metadata: metadata)
+        case .quiet:
+            break
+        }
         return PassResult(decision: decision, facts: facts, action: action, error: error)
     }
 
@@ -457,5 +471,41 @@ extension PreparedPolicy {
     var maxRebootDuration: Int64 {
         if case .etcd(let spec) = policy.lock { return spec.maxRebootDuration }
         return 1_800_000
+    }
+}
+
+/// Which decisions the log shows: a decision the same as the last one logged is left out, and shown again as "still"
+/// at most every `reminder` milliseconds.
+public final class DecisionLogGate: @unchecked Sendable {
+    public enum Verdict: Equatable {
+        case log
+        case still(since: String)
+        case quiet
+    }
+
+    private let lock = NSLock()
+    private let clock: any RCClock
+    private let reminder: Int64
+    private var last: (key: String, since: Instant, shown: Int64)?
+
+    /// A gate reminding every `reminder` milliseconds (an hour).
+    public init(clock: any RCClock, reminder: Int64 = 3_600_000) {
+        self.clock = clock
+        self.reminder = reminder
+    }
+
+    /// Whether a decision with `key` is logged; `force` logs it whatever came before.
+    public func look(_ key: String, force: Bool = false) -> Verdict {
+        lock.withLock {
+            let now = clock.now()
+            let tick = monotonicMilliseconds()
+            guard !force, let last, last.key == key else {
+                self.last = force ? nil : (key, now, tick)
+                return .log
+            }
+            guard tick - last.shown >= reminder else { return .quiet }
+            self.last = (key, last.since, tick)
+            return .still(since: last.since.description)
+        }
     }
 }

@@ -247,7 +247,7 @@ final class ChaosFleet: @unchecked Sendable {
         handle.seekToEndOfFile()
         let p = Process()
         p.executableURL = Self.binary
-        p.arguments = ["run", node.dir + "/policy.rcl", "--state-dir", node.dir + "/state", "--node-name", node.name, "--boot-id-file", node.dir + "/boot_id"]
+        p.arguments = ["run", node.dir + "/policy.rcl", "--state-dir", node.dir + "/state", "--node-name", node.name, "--boot-id-file", node.dir + "/boot_id", "--log-format", "text"]
         p.standardError = handle
         p.standardOutput = FileHandle.nullDevice
         p.standardInput = FileHandle.nullDevice
