@@ -235,7 +235,9 @@ struct RunCommand: AsyncParsableCommand {
             }
         }
         defer { server?.shutdown() }
-        let runner = Runner(settings: settings, lock: backends.lock, fleet: backends.fleet, logger: logger, observer: metrics)
+        let notifier = policy.policy.notifications.isEmpty ? nil : Notifier(policy.policy.notifications, node: nodeName, policy: policy.policy.name, logger: logger)
+        let runner = Runner(
+            settings: settings, lock: backends.lock, fleet: backends.fleet, logger: logger, observer: Observers(metrics: metrics, notifier: notifier))
         if let server { logger.info("serving /metrics, /healthz and /readyz on \(server.address)") }
         if let warning = NodeOptions.labelWarning(policy, source: labelSource) { logger.warning("\(warning)") }
         if dryRun || policy.policy.dryRun {
@@ -243,6 +245,8 @@ struct RunCommand: AsyncParsableCommand {
         }
         if once {
             let result = await runner.pass(policy)
+            notifier?.passed(result)
+            await notifier?.shutdown()
             await backends.shutdown()
             print("\(nodeName): \(ExplainRenderer.headline(result.decision))" + (result.decision.reasons.first.map { ": " + $0 } ?? ""))
             throw ExitCode(result.exitCode)
@@ -261,6 +265,7 @@ struct RunCommand: AsyncParsableCommand {
             progress.passBegins()
             let result = await runner.pass(policy)
             metrics.passed(result)
+            notifier?.passed(result)
             progress.passEnds()
             if result.decision.blockedBy != .lock { await etcdLock?.leaveQueue(node: nodeName) }
             return result
@@ -292,9 +297,11 @@ struct RunCommand: AsyncParsableCommand {
         do {
             try await group.run()
         } catch {
+            await notifier?.shutdown()
             await backends.shutdown()
             throw error
         }
+        await notifier?.shutdown()
         await backends.shutdown()
     }
 
@@ -373,4 +380,15 @@ struct StatusCommand: AsyncParsableCommand {
         ExplainCommand.print(explanation, format: format, color: color)
         throw ExitCode(explanation.decision.exitCode)
     }
+}
+
+/// What the runner tells the daemon: metrics, and webhooks' events.
+struct Observers: RunnerObserver {
+    let metrics: RCMetrics
+    let notifier: Notifier?
+
+    func healthChecked(_ name: String, phase: HealthPhase, _ observation: HealthObservation) { metrics.healthChecked(name, phase: phase, observation) }
+    func lockAcquire(milliseconds: Int64, acquired: Bool) { metrics.lockAcquire(milliseconds: milliseconds, acquired: acquired) }
+    func rebootCommand(succeeded: Bool) { metrics.rebootCommand(succeeded: succeeded) }
+    func happened(_ event: NotifyEvent) { notifier?.send(event, at: SystemClock().now()) }
 }

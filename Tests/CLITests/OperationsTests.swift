@@ -244,6 +244,97 @@ import Testing
         }
     }
 
+    /// A node whose policy tells `hook` of every event (token from the environment), reboots for real and checks
+    /// every second; its boot id lives in a file the test changes to stand for a reboot.
+    func hookedNode(_ hook: String, timeout: String = "2s", retries: Int = 1) throws -> Node {
+        let node = try Node()
+        try node.writePolicy(interval: "1s", dryRun: false)
+        let policy = try String(contentsOfFile: node.policy, encoding: .utf8)
+        try node.write(
+            "policy.rcl",
+            policy + """
+                notify webhook "\(hook)" {
+                  events blocked, lock_acquired, rebooting, rebooted, released, error
+                  timeout \(timeout)  retries \(retries)
+                  header "Authorization"  token_env "RC_TEST_HOOK_TOKEN"
+                }
+
+                """)
+        try node.write("boot_id", "boot-1\n")
+        try Data().write(to: URL(fileURLWithPath: node.dir + "/flag"))
+        try Data().write(to: URL(fileURLWithPath: node.dir + "/stop"))
+        return node
+    }
+
+    func startHooked(_ node: Node) throws -> Process {
+        FileManager.default.createFile(atPath: node.log, contents: nil)
+        let p = Process()
+        p.executableURL = CLITests.binary
+        p.arguments = ["run", node.policy, "--state-dir", node.dir + "/state", "--node-name", "ops-1", "--boot-id-file", node.dir + "/boot_id"]
+        var environment = ProcessInfo.processInfo.environment
+        environment["RC_TEST_HOOK_TOKEN"] = "Bearer t0ken-for-the-hook"
+        p.environment = environment
+        let log = FileHandle(forWritingAtPath: node.log)
+        log?.seekToEndOfFile()
+        p.standardError = log
+        p.standardOutput = FileHandle.nullDevice
+        try p.run()
+        return p
+    }
+
+    @Test func webhooksHearEveryEventInOrder() throws {
+        let receiver = try RecordingHTTPServer()
+        let node = try hookedNode(receiver.url)
+        defer { node.remove() }
+        var p = try startHooked(node)
+        defer {
+            p.terminate()
+            p.waitUntilExit()
+        }
+        // Blocked by the kill switch (told once however many passes), then the reboot.
+        #expect(node.until { receiver.requests.count >= 1 })
+        try FileManager.default.removeItem(atPath: node.dir + "/stop")
+        #expect(node.until { FileManager.default.fileExists(atPath: node.dir + "/rebooted") })
+        #expect(node.until { receiver.requests.count >= 3 })
+        // The node "reboots": the daemon goes down and comes back on a new boot id, runs its post-boot gate and
+        // gives the slot back.
+        p.terminate()
+        p.waitUntilExit()
+        try node.write("boot_id", "boot-2\n")
+        p = try startHooked(node)
+        #expect(node.until { receiver.requests.count >= 4 })
+        let bodies = receiver.requests.map { (try? JSONSerialization.jsonObject(with: Data($0.body.utf8))) as? [String: Any] ?? [:] }
+        #expect(bodies.compactMap { $0["event"] as? String }.prefix(4) == ["blocked", "lock_acquired", "rebooting", "rebooted"], "\(receiver.requests.map(\.body))")
+        let first = bodies.first ?? [:]
+        #expect(first["node"] as? String == "ops-1" && first["policy"] as? String == "ops" && first["version"] as? String == rcVersion)
+        #expect(first["outcome"] as? String == "blocked" && first["blocked_by"] as? String == "kill_switch" && first["at"] is String, "\(first)")
+        #expect(Set(first.keys) == ["event", "node", "outcome", "blocked_by", "name", "at", "policy", "version"], "\(first.keys)")
+        #expect(receiver.requests.allSatisfy { $0.head.contains("Authorization: Bearer t0ken-for-the-hook") && $0.head.hasPrefix("POST /hook ") })
+        let log = try String(contentsOfFile: node.log, encoding: .utf8)
+        #expect(!log.contains("t0ken-for-the-hook"), "the token is in the log")
+    }
+
+    @Test func aHangingWebhookNeitherBlocksNorDelaysTheReboot() throws {
+        let receiver = try RecordingHTTPServer(hang: true)
+        let node = try hookedNode(receiver.url, timeout: "5s", retries: 2)
+        defer { node.remove() }
+        let p = try startHooked(node)
+        defer {
+            p.terminate()
+            p.waitUntilExit()
+        }
+        #expect(node.until { receiver.requests.count >= 1 }, "the first event was sent")
+        let lifted = Date()
+        try FileManager.default.removeItem(atPath: node.dir + "/stop")
+        #expect(node.until { FileManager.default.fileExists(atPath: node.dir + "/rebooted") })
+        let took = Date().timeIntervalSince(lifted)
+        #expect(took < 3, "the reboot came \(took) s after the kill switch was lifted, with the webhook hanging")
+        // Each try hangs for its 5 s timeout: the failure is logged once, however many events fail.
+        #expect(node.until(40) { ((try? String(contentsOfFile: node.log, encoding: .utf8)) ?? "").contains("webhook http://127.0.0.1:\(receiver.port)/hook fails") })
+        let log = try String(contentsOfFile: node.log, encoding: .utf8)
+        #expect(log.components(separatedBy: "webhook http://127.0.0.1:\(receiver.port)/hook fails").count - 1 == 1, "\(log)")
+    }
+
     @Test func prometheusScrapesTheDaemon() throws {
         let node = try Node()
         defer { node.remove() }

@@ -109,6 +109,17 @@ import Testing
         c("metrics (enabled; listen)", base + #"metrics { listen "127.0.0.1:9464" }"#, {
             .acts(effect: "OperationsTests.everyMetricIsServedOverHTTPWithWhatThePassesDid, prometheusScrapesTheDaemon") { $0.metrics?.listen == "127.0.0.1:9464" && $0.metrics?.enabled == true }
         }),
+        c("notify webhook (events, timeout, retries, header, token_env)",
+            base + #"notify webhook "https://hooks.example/rc" { events blocked, rebooting  timeout 2s  retries 1  header "Authorization"  token_env "TOKEN" }"#, {
+                .acts(effect: "OperationsTests.webhooksHearEveryEventInOrder, aHangingWebhookNeitherBlocksNorDelaysTheReboot") {
+                    $0.notifications.first.map { $0.events == [.blocked, .rebooting] && $0.timeout == 2_000 && $0.retries == 1 && $0.header == "Authorization" && $0.tokenEnv == "TOKEN" } ?? false
+                }
+            }),
+        c("notify webhook.token_file", base + #"notify webhook "https://hooks.example/rc" { header "X-Token"  token_file "/etc/rc/hook.token" }"#, {
+            .acts(effect: "Notifier.token reads it at each POST") { $0.notifications.first?.tokenFile == "/etc/rc/hook.token" }
+        }),
+        c("notify webhook with an unknown event", base + #"notify webhook "https://hooks.example/rc" { events rebooted, reboted }"#, { .refused("unknown event `reboted`") }),
+        c("notify webhook header without a token", base + #"notify webhook "https://hooks.example/rc" { header "Authorization" }"#, { .refused("has no value") }),
         c("metrics.stuck_after", base + #"metrics { listen "127.0.0.1:9464"  stuck_after 20m }"#, {
             .acts(effect: "OperationsTests.healthzSaysWhenAPassIsStuckAndReadyzWhenOneHasEnded") { $0.metrics?.stuckAfter == 1_200_000 }
         }),

@@ -12,6 +12,12 @@ public protocol RunnerObserver: Sendable {
     func lockAcquire(milliseconds: Int64, acquired: Bool)
     /// The reboot command ran.
     func rebootCommand(succeeded: Bool)
+    /// Something a webhook may be told of happened in the pass (a slot taken or given back, the reboot begins).
+    func happened(_ event: NotifyEvent)
+}
+
+extension RunnerObserver {
+    public func happened(_ event: NotifyEvent) {}
 }
 
 /// The daemon's metrics (docs/operations.md, "Metrics"), kept with swift-metrics in a Prometheus registry of its own

@@ -256,6 +256,7 @@ public struct Runner: Sendable {
                 let started = monotonicMilliseconds()
                 let acquired = try await lock.acquire(holder)
                 observer?.lockAcquire(milliseconds: monotonicMilliseconds() - started, acquired: acquired)
+                if acquired { observer?.happened(.lockAcquired) }
                 if !acquired {
                     facts.lock.available = false
                     return await published(policy, facts)
@@ -273,7 +274,7 @@ public struct Runner: Sendable {
         do {
             under = try await baseFacts(policy, phase: .postLock)
         } catch {
-            await releaseLock()
+            await giveBack()
             return unavailable(policy, error, facts)
         }
         under.lock = LockFacts(held: true, available: facts.lock.available, slots: facts.lock.slots, holders: facts.lock.holders)
@@ -281,21 +282,21 @@ public struct Runner: Sendable {
         await runHealth(policy, .postLock, lockHeld: true, into: &under)
         under.detectors = await detectors.observeAll(policy)
         guard policy.decide(under).outcome == .reboot else {
-            await releaseLock()
+            await giveBack()
             return await published(policy, under)
         }
 
         let command = RebootCommand(policy: policy.policy, nodeName: settings.nodeName, phase: .postLock)
         if settings.dryRun || policy.policy.dryRun {
             announce("dry run: would reboot with: \(command.display)")
-            await releaseLock()
+            await giveBack()
             return await published(policy, finish(policy, under, .dryRun(command)))
         }
         let now = clock.now()
         do {
             try state.save(RebootRecord(bootID: bootID(), node: settings.nodeName, policy: policy.policy.name, at: now.description))
         } catch {
-            await releaseLock()
+            await giveBack()
             return blocked(policy, under, by: .lock, "cannot write the reboot record in \(settings.stateDirectory): \(error); not rebooting")
         }
         do throws(LockUnavailable) {
@@ -315,7 +316,7 @@ public struct Runner: Sendable {
                 try await readCluster(policy, into: &last, healthy: report(under).healthy)
                 guard policy.decide(last).outcome == .reboot else {
                     try? state.removeRecord()
-                    await releaseLock()
+                    await giveBack()
                     if announced { logger.notice("not rebooting after all: the fleet read again right before the reboot command holds it back") }
                     return await published(policy, last)
                 }
@@ -335,15 +336,16 @@ public struct Runner: Sendable {
             }
         } catch {
             try? state.removeRecord()
-            await releaseLock()
+            await giveBack()
             return blocked(policy, under, by: .lock, "the lock slot cannot be kept for the reboot: \(error.description)")
         }
         logger.notice("rebooting: \(command.display)")
+        observer?.happened(.rebooting)
         let result = await processes.run(command.argv, environment: ["PATH": "/usr/sbin:/usr/bin:/sbin:/bin"], timeout: settings.rebootTimeout)
         observer?.rebootCommand(succeeded: result.exitCode == 0)
         guard result.exitCode == 0 else {
             try? state.removeRecord()
-            await releaseLock()
+            await giveBack()
             let why = "the reboot command failed (\(result.ending)): \((result.stdout + result.stderr).trimmingCharacters(in: .whitespacesAndNewlines))"
             return finish(policy, under, error: why)
         }
@@ -375,6 +377,12 @@ public struct Runner: Sendable {
     }
 
     /// Gives the lock slot back (logged when it fails).
+    /// Gives back the slot this pass took, and says so to the observer (a webhook's `released`).
+    func giveBack() async {
+        await releaseLock()
+        if !settings.skipLock { observer?.happened(.released) }
+    }
+
     public func releaseLock() async {
         guard !settings.skipLock else { return }
         do {

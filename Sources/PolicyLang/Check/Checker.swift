@@ -61,6 +61,7 @@ public struct Checker {
         var reboot: ([StringLiteral], Span)?
         var cluster: (ClusterSettings, Span)?
         var metrics: (MetricsSpec, Span)?
+        var notifications: [NotifySpec] = []
         var dryRun: (Bool, Span)?
         var rules: [RuleSpec] = []
         var tests: [TestDecl] = []
@@ -132,6 +133,8 @@ public struct Checker {
                     guard once(metrics, "metrics", keyword.span, into: &diagnostics) else { continue }
                     metrics = (checkMetrics(body, decl), keyword.span)
                 }
+            case .notify(let kind, let target, let body):
+                if let spec = checkNotify(kind, target, body, decl) { notifications.append(spec) }
             case .dryRun(let value):
                 guard once(dryRun, "dry_run", decl.keyword.span, into: &diagnostics) else { continue }
                 if case .bool(let b)? = constant(value, .bool, help: "write `dry_run true` or `dry_run false`") {
@@ -204,7 +207,7 @@ public struct Checker {
             file: file, name: policyName?.0 ?? "", appliesTo: appliesTo, description: description, detectors: detectors,
             timeZone: zone, windows: windows, health: health, lock: lock?.0 ?? .local(path: nil),
             killSwitches: killSwitches.map(\.0), rebootCommand: rebootCommand, cluster: cluster?.0 ?? ClusterSettings(),
-            dryRun: dryRun?.0 ?? false, metrics: metrics?.0, rules: rules, tests: checkedTests, tables: tables)
+            dryRun: dryRun?.0 ?? false, metrics: metrics?.0, notifications: notifications, rules: rules, tests: checkedTests, tables: tables)
         checked.nodeName = nodeName?.0
         return checked
     }
@@ -603,6 +606,55 @@ public struct Checker {
         }
         if let list = stringListField(f["fallback_nodes"]) { settings.fallbackNodes = list.map(\.0) }
         return settings
+    }
+
+    private mutating func checkNotify(_ kind: Identifier, _ target: StringLiteral, _ body: Block?, _ decl: Decl) -> NotifySpec? {
+        guard kind.name == "webhook" else {
+            report(.invalidValue(kind.span, "unknown notification `\(kind.name)`", label: "not a notification kind", help: "write `notify webhook \"https://…\" { events blocked, rebooting }`"))
+            return nil
+        }
+        let url = target.value
+        if !(url.hasPrefix("https://") || url.hasPrefix("http://")) || url.split(separator: "/").count < 2 {
+            report(.invalidValue(target.span, "invalid webhook URL \(quoteString(url))", label: "expected http:// or https://", help: "write e.g. \"https://hooks.example.com/rc\""))
+        }
+        let f = fields(body, allowed: ["events", "timeout", "retries", "header", "token_env", "token_file"], context: "a webhook", missingAt: decl.span)
+        var events = NotifyEvent.allCases
+        if let field = f["events"] {
+            events = []
+            if case .exprs(let items) = field.value {
+                for item in items {
+                    if case .name(let word) = item.kind, let event = NotifyEvent(rawValue: word) {
+                        if !events.contains(event) { events.append(event) }
+                    } else {
+                        report(
+                            .invalidValue(
+                                item.span, "unknown event `\(file.text(item.span))`", label: "not an event",
+                                help: Diagnostic.didYouMean(closestMatch(file.text(item.span), in: NotifyEvent.allCases.map(\.rawValue)))
+                                    ?? "the events are \(NotifyEvent.allCases.map(\.rawValue).joined(separator: ", "))"))
+                    }
+                }
+            } else {
+                report(.invalidValue(field.span, "`events` takes a list of events", label: "not a list of events", help: "write `events blocked, rebooting, rebooted`"))
+            }
+        }
+        let timeout = durationField(f["timeout"], default: 5_000)
+        var retries = 3
+        if let field = f["retries"], let expr = single(field), case .int(let n)? = constant(expr, .int) {
+            if n < 0 || n > 10 { report(.invalidValue(expr.span, "`retries` must be between 0 and 10", label: "this is \(n)")) } else { retries = Int(n) }
+        }
+        let header = stringField(f["header"])?.0
+        let tokenEnv = stringField(f["token_env"])?.0
+        let tokenFile = absolutePathField(f["token_file"], what: "the token file")
+        if tokenEnv != nil, tokenFile != nil, let field = f["token_file"] {
+            report(.invalidValue(field.span, "a webhook takes `token_env` or `token_file`, not both", label: "one too many"))
+        }
+        if header == nil, let field = f["token_env"] ?? f["token_file"] {
+            report(.missingField(field.span, "header", context: "a webhook token", example: "header \"Authorization\""))
+        }
+        if let header, tokenEnv == nil, tokenFile == nil, let field = f["header"] {
+            report(.invalidValue(field.span, "`header \(quoteString(header))` has no value", label: "no token_env or token_file", help: "write `token_env \"RC_WEBHOOK_TOKEN\"` or `token_file \"/etc/rc/webhook.token\"`: a token is never written in the policy"))
+        }
+        return NotifySpec(url: url, events: events, timeout: timeout, retries: retries, header: header, tokenEnv: tokenEnv, tokenFile: tokenFile)
     }
 
     private mutating func checkMetrics(_ body: Block, _ decl: Decl) -> MetricsSpec {

@@ -131,6 +131,9 @@ public struct Formatter {
             valueLines(prefix: "reboot command ", command, start: start, end: decl.span.end)
         case .settings(let keyword, let body):
             block(keyword.name, body, start: start)
+        case .notify(let kind, let target, let body):
+            let head = "notify \(kind.name) \(src(target.span))"
+            if let body { block(head, body, start: start) } else { line(head, start: start, end: decl.span.end) }
         case .dryRun(let value):
             line("dry_run \(expr(value))", start: start, end: decl.span.end)
         case .rule(let name, let body):

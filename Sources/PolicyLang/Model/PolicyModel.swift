@@ -167,6 +167,36 @@ public struct ClusterSettings: Sendable {
 }
 
 /// Metrics endpoint settings.
+/// What a webhook is told of.
+public enum NotifyEvent: String, Sendable, CaseIterable, Hashable {
+    /// A pass was blocked, for a reason other than the last one's.
+    case blocked
+    /// This node took a lock slot.
+    case lockAcquired = "lock_acquired"
+    /// Right before the reboot command.
+    case rebooting
+    /// Back after the reboot, the post-boot gate passed.
+    case rebooted
+    /// The slot was given back without a reboot.
+    case released
+    /// A pass failed (the lock or fleet could not be read, the reboot command failed).
+    case error
+}
+
+/// `notify webhook "URL" { … }`: a POST of each event, in the background.
+public struct NotifySpec: Sendable, Hashable {
+    public var url: String
+    public var events: [NotifyEvent]
+    /// Milliseconds per try.
+    public var timeout: Int64
+    /// Tries after the first, with backoff.
+    public var retries: Int
+    /// A header sent with each POST, its value read from an environment variable or a file (a token).
+    public var header: String?
+    public var tokenEnv: String?
+    public var tokenFile: String?
+}
+
 public struct MetricsSpec: Sendable {
     public var enabled: Bool
     /// `host:port` of `/metrics`, `/healthz` and `/readyz`.
@@ -260,6 +290,7 @@ public struct CheckedPolicy: Sendable {
     public var cluster: ClusterSettings
     public var dryRun: Bool
     public var metrics: MetricsSpec?
+    public var notifications: [NotifySpec] = []
     public var rules: [RuleSpec]
     public var tests: [TestSpec]
     /// Side tables keyed by expression id.

@@ -256,6 +256,8 @@ public enum DeclKind: Sendable {
     case reboot(command: Expr)
     /// `cluster { … }` or `metrics { … }`
     case settings(keyword: Identifier, body: Block)
+    /// `notify webhook "URL" [{ … }]`
+    case notify(kind: Identifier, target: StringLiteral, body: Block?)
     /// `dry_run true`
     case dryRun(Expr)
     /// `rule "name" { deny when EXPR … }`

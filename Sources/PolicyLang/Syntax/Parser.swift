@@ -6,7 +6,7 @@ public struct Parser {
     /// The words that start a top-level declaration.
     public static let declarationKeywords = [
         "policy", "detector", "timezone", "window", "health", "lock", "kill_switch", "reboot", "cluster", "metrics",
-        "dry_run", "rule", "test",
+        "notify", "dry_run", "rule", "test",
     ]
     static let declarationKeywordSet = Set(declarationKeywords)
 
@@ -280,6 +280,18 @@ public struct Parser {
             _ = advance()
             let body = try parseBlock(context: word)
             return Decl(keyword: keyword, kind: .settings(keyword: keyword, body: body), span: keyword.span.union(body.span))
+        case "notify":
+            _ = advance()
+            let kind = try expectIdentifier("`webhook`", context: "after `notify`")
+            let target = try expectString("the webhook's URL", context: "after `notify \(kind.name)`")
+            var span = keyword.span.union(target.span)
+            var body: Block?
+            if current.kind == .lBrace {
+                let b = try parseBlock(context: "notify")
+                span = span.union(b.span)
+                body = b
+            }
+            return Decl(keyword: keyword, kind: .notify(kind: kind, target: target, body: body), span: span)
         case "dry_run":
             _ = advance()
             let value = try parseExpression()
