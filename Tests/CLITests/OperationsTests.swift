@@ -335,6 +335,50 @@ import Testing
         #expect(log.components(separatedBy: "webhook http://127.0.0.1:\(receiver.port)/hook fails").count - 1 == 1, "\(log)")
     }
 
+    @Test func aLoggedDecisionReplaysToTheSameOutcomeAndATornLineIsSkipped() throws {
+        let node = try Node()
+        defer { node.remove() }
+        try node.writePolicy(interval: "1s")
+        try Data().write(to: URL(fileURLWithPath: node.dir + "/flag"))
+        try Data().write(to: URL(fileURLWithPath: node.dir + "/stop"))
+        var p = try node.start()
+        #expect(node.until { (node.sample(#"rc_decisions_total{outcome="blocked",blocked_by="kill_switch"}"#) ?? 0) >= 3 })
+        try FileManager.default.removeItem(atPath: node.dir + "/stop")
+        #expect(node.until { (node.sample(#"rc_decisions_total{outcome="reboot",blocked_by=""}"#) ?? 0) >= 3 })
+        p.terminate()
+        p.waitUntilExit()
+        let cli = CLITests()
+        let state = ["--state-dir", node.dir + "/state"]
+        let show = try cli.rc(["log", "show"] + state)
+        let lines = show.stdout.split(separator: "\n").map(String.init)
+        // Three passes blocked and three that would reboot: two entries, as the decision changed once.
+        #expect(show.status == 0 && lines.count == 2, "\(show.stdout)\(show.stderr)")
+        #expect(lines.first?.hasPrefix("1  ") == true && lines.first?.contains("pre-lock  blocked by kill_switch") == true, "\(show.stdout)")
+        #expect(lines.last?.hasPrefix("2  ") == true && lines.last?.contains("post-lock  reboot") == true, "\(show.stdout)")
+        let first = try cli.rc(["log", "explain", "1", node.policy, "--color", "never"] + state)
+        #expect(first.status == 5 && first.stdout.contains("blocked by kill_switch"), "\(first.stdout)\(first.stderr)")
+        let second = try cli.rc(["log", "explain", "2", node.policy, "--color", "never"] + state)
+        #expect(second.status == 0 && !second.stderr.contains("decides otherwise"), "\(second.stdout)\(second.stderr)")
+        let missing = try cli.rc(["log", "explain", "3", node.policy] + state)
+        #expect(missing.status == 64 && missing.stderr.contains("no entry 3"), "\(missing.stderr)")
+        // A crash cut the last line short: it is skipped with a warning, and the next entry lands on a line of its own.
+        let log = node.dir + "/state/decisions.jsonl"
+        let handle = try #require(FileHandle(forWritingAtPath: log))
+        handle.seekToEndOfFile()
+        handle.write(Data(#"{"at":"2026-12-0"#.utf8))
+        try handle.close()
+        let torn = try cli.rc(["log", "show", "--format", "json"] + state)
+        let entries = (try? JSONSerialization.jsonObject(with: Data(torn.stdout.utf8))) as? [[String: Any]] ?? []
+        #expect(torn.status == 0 && entries.count == 2 && torn.stderr.contains("skipped 1 unreadable line"), "\(torn.stdout)\(torn.stderr)")
+        try Data().write(to: URL(fileURLWithPath: node.dir + "/stop"))
+        p = try node.start()
+        #expect(node.until { (node.sample(#"rc_decisions_total{outcome="blocked",blocked_by="kill_switch"}"#) ?? 0) >= 1 })
+        p.terminate()
+        p.waitUntilExit()
+        let after = try cli.rc(["log", "show", "--last", "1"] + state)
+        #expect(after.stdout.contains("blocked by kill_switch") && after.stdout.hasPrefix("3  "), "\(after.stdout)\(after.stderr)")
+    }
+
     @Test func prometheusScrapesTheDaemon() throws {
         let node = try Node()
         defer { node.remove() }

@@ -134,3 +134,38 @@ import Testing
         #expect(gate.look("reboot") == .log, "and the next one too: a forced one starts nothing")
     }
 }
+
+/// The decision log: one entry per change, pruned by age.
+@Suite struct DecisionLogTests {
+    @Test func aChangedDecisionIsAppendedAndOldEntriesArePruned() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("rc-dlog-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let text = "policy \"l\" {}\ndetector \"f\" file \"/run/flag\"\nkill_switch file \"/etc/rc/stop\"\n"
+        let policy = PreparedPolicy(Checker.check(SourceFile(path: "l.rcl", text: text)).policy!)
+        let log = DecisionLog(directory: dir)
+        var last: String?
+        let day: Int64 = 86_400_000
+        let start: Int64 = 1_795_000_000_000
+        func record(_ offset: Int64, killSwitch: Bool) {
+            var facts = Facts(now: Instant(epochMilliseconds: start + offset, utcOffsetSeconds: 0), phase: .preLock, nodeName: "n")
+            facts.killSwitch = killSwitch
+            facts.detectors = ["f": DetectorObservation(.fired)]
+            #expect(log.record(policy.decide(facts), facts: facts, policy: "l", retain: 30 * day, last: &last) == nil)
+        }
+        record(0, killSwitch: true)
+        record(day / 2, killSwitch: true)
+        record(day, killSwitch: false)
+        #expect(log.read().entries.map(\.outcome) == ["blocked", "reboot"], "the same decision twice is one entry")
+        record(40 * day, killSwitch: true)
+        let kept = log.read().entries
+        #expect(kept.count == 1 && kept[0].at.epochMilliseconds == start + 40 * day, "entries older than 30 days went: \(kept.map(\.at))")
+        // Another process (a restarted daemon) continues from the last entry: the same decision is not repeated.
+        var fresh: String?
+        var facts = Facts(now: Instant(epochMilliseconds: start + 41 * day, utcOffsetSeconds: 0), phase: .preLock, nodeName: "n")
+        facts.killSwitch = true
+        facts.detectors = ["f": DetectorObservation(.fired)]
+        #expect(log.record(policy.decide(facts), facts: facts, policy: "l", retain: 30 * day, last: &fresh) == nil)
+        #expect(log.read().entries.count == 1)
+    }
+}

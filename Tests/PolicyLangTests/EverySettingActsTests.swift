@@ -34,6 +34,9 @@ import Testing
         c("policy.description", #"policy "p" { description "web servers" }"# + "\n" + #"detector "flag" file "/run/flag""#, {
             .acts(effect: "shown under the policy line of rc explain") { $0.description == "web servers" }
         }),
+        c("policy.retain", #"policy "p" { retain 7d }"# + "\n" + #"detector "flag" file "/run/flag""#, {
+            .acts(effect: "DecisionLogTests.aChangedDecisionIsAppendedAndOldEntriesArePruned") { $0.retainDecisions == 7 * 86_400_000 }
+        }),
         c("policy.node_name", #"policy "p" { node_name "db-1" }"# + "\n" + #"detector "flag" file "/run/flag""#, {
             .acts(effect: "NodeFactsTests.anImportedPerNodePolicyRunsAsTheNodeItNames") { $0.nodeName == "db-1" }
         }),

@@ -90,6 +90,8 @@ public struct Runner: Sendable {
     let observer: (any RunnerObserver)?
     /// The last decision logged, so that the same one pass after pass is logged once.
     let decisionLog = DecisionLogGate(clock: SystemClock())
+    /// The key of the last entry of the decision log (`STATE_DIR/decisions.jsonl`).
+    let history = HistoryCursor()
 
     /// Creates a runner.
     public init(
@@ -186,7 +188,12 @@ public struct Runner: Sendable {
             decision.blockedBy = blockedBy
             decision.name = nil
         }
-        if !settings.statusOnly { state.saveLastFacts(FactsFile.json(facts).serialized(indent: 2)) }
+        if !settings.statusOnly {
+            state.saveLastFacts(FactsFile.json(facts).serialized(indent: 2))
+            if let problem = history.record(decision, facts: facts, policy: policy.policy, in: DecisionLog(directory: settings.stateDirectory)) {
+                logger.warning("\(problem)")
+            }
+        }
         var metadata: Logger.Metadata = ["event": "decision", "outcome": "\(decision.outcome.rawValue)", "phase": "\(decision.phase.environmentValue)"]
         if let by = decision.blockedBy { metadata["blocked_by"] = "\(by.rawValue)" }
         if let name = decision.name { metadata["name"] = "\(name)" }
@@ -515,5 +522,15 @@ public final class DecisionLogGate: @unchecked Sendable {
             self.last = (key, last.since, tick)
             return .still(since: last.since.description)
         }
+    }
+}
+
+/// Where the decision log stands for this process: the key of its last entry.
+final class HistoryCursor: @unchecked Sendable {
+    private let lock = NSLock()
+    private var last: String?
+
+    func record(_ decision: Decision, facts: Facts, policy: CheckedPolicy, in log: DecisionLog) -> String? {
+        lock.withLock { log.record(decision, facts: facts, policy: policy.name, retain: policy.retainDecisions, last: &last) }
     }
 }

@@ -62,6 +62,7 @@ public struct Checker {
         var cluster: (ClusterSettings, Span)?
         var metrics: (MetricsSpec, Span)?
         var notifications: [NotifySpec] = []
+        var retain: Int64 = 30 * 86_400_000
         var dryRun: (Bool, Span)?
         var rules: [RuleSpec] = []
         var tests: [TestDecl] = []
@@ -91,8 +92,9 @@ public struct Checker {
                 guard once(policyName, "policy", decl.keyword.span, into: &diagnostics) else { continue }
                 policyName = (name.value, decl.keyword.span)
                 checkInterpolations(name, known: [])
-                let f = fields(body, allowed: ["applies_to", "description", "node_name"], context: "the policy block", missingAt: decl.span)
+                let f = fields(body, allowed: ["applies_to", "description", "node_name", "retain"], context: "the policy block", missingAt: decl.span)
                 nodeName = stringField(f["node_name"])
+                if let field = f["retain"] { retain = durationField(field, default: retain) }
                 if let field = f["applies_to"], let expr = single(field) {
                     expectType(expr, .bool, in: .facts)
                     appliesTo = expr
@@ -209,6 +211,7 @@ public struct Checker {
             killSwitches: killSwitches.map(\.0), rebootCommand: rebootCommand, cluster: cluster?.0 ?? ClusterSettings(),
             dryRun: dryRun?.0 ?? false, metrics: metrics?.0, notifications: notifications, rules: rules, tests: checkedTests, tables: tables)
         checked.nodeName = nodeName?.0
+        checked.retainDecisions = retain
         return checked
     }
 

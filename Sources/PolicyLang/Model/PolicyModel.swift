@@ -291,6 +291,8 @@ public struct CheckedPolicy: Sendable {
     public var dryRun: Bool
     public var metrics: MetricsSpec?
     public var notifications: [NotifySpec] = []
+    /// Milliseconds the decision log keeps an entry (`policy { retain }`, 30 days by default).
+    public var retainDecisions: Int64 = 30 * 86_400_000
     public var rules: [RuleSpec]
     public var tests: [TestSpec]
     /// Side tables keyed by expression id.
