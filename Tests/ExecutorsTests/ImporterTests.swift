@@ -61,7 +61,7 @@ import Testing
         #expect(etcd.prefix == "/prod/reboot-coordinator" && etcd.group == "lock" && etcd.ttl == 120_000)
         #expect(etcd.tls == TLSSpec(caFile: "/etc/ssl/etcd/ca.crt", certFile: "/etc/ssl/etcd/node.crt", keyFile: "/etc/ssl/etcd/node.key", insecureSkipVerify: false, serverName: nil))
         #expect(checked.rebootCommand.map(\.value) == ["/sbin/shutdown", "-r", "now", "coordinated reboot for ${node.name}"])
-        #expect(checked.rules.map(\.name) == ["min healthy fraction", "min healthy absolute", "keep a fallback"])
+        #expect(checked.rules.map(\.name) == ["no unhealthy node", "min healthy fraction", "min healthy absolute", "only fallback nodes left"])
         #expect(checked.windows.map(\.name) == ["deny-1", "deny-2", "allow-1", "allow-2"])
         #expect(checked.windows.allSatisfy { $0.timeZone == "UTC" })
         // "Fri 18:00-Mon 08:00" is one span over the week end; "Tue-Thu 22:00-04:00" three spans across midnight.
