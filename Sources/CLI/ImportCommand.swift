@@ -37,6 +37,14 @@ struct ImportCommand: ParsableCommand {
     var color: ColorChoice = .auto
 
     func run() throws {
+        if let timezone {
+            // The zone must be one rc's `timezone` takes; ask the checker, as the policy will.
+            let probe = Checker.check(SourceFile(path: "--timezone", text: "policy \"p\" {}\ntimezone \(quoteString(timezone))\n"))
+            if let problem = probe.diagnostics.first(where: { $0.severity == .error }) {
+                printError("error: --timezone \(quoteString(timezone)): \(problem.message)" + (problem.help.map { "; \($0)" } ?? ""))
+                throw ExitCode(ExitStatus.usage)
+            }
+        }
         let source = try PolicyFiles.readOrExit(config)
         let environment = ProcessInfo.processInfo.environment
         let zone = timezone.map { Result<ImportTimeZone, ImportProblem>.success(.given($0)) } ?? ImportTimeZone.host(environment: environment)

@@ -162,6 +162,15 @@ import Testing
         #expect(late.blockedBy == "window", "\(late.stdout)")
     }
 
+    @Test func anUnknownTimezoneIsAUsageError() throws {
+        let scene = try Scene()
+        defer { scene.remove() }
+        let config = try scene.write("config.yaml", "node_name: a\nreboot_required_detectors: [{type: file, path: /x}]\n")
+        let run = try rc(["import", config, "--timezone", "Mars/Base"])
+        #expect(run.status == 64)
+        #expect(run.stderr.contains("error: --timezone \"Mars/Base\": unknown time zone"), "\(run.stderr)")
+    }
+
     // MARK: 5. pkg/config/config.go, Config.applyDefaults: the kill switch and the reboot command
 
     @Test func clusterrebootdsDefaultKillSwitchBlocks() throws {

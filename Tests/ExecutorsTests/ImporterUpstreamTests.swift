@@ -141,6 +141,13 @@ import Testing
         }
     }
 
+    @Test func aHostZoneRcDoesNotKnowIsAnErrorThatAsksForTimezone() throws {
+        let zone = ImportTimeZone(name: "GMT+5", source: "TZ=GMT+5")
+        let imported = importing(Self.header + "windows: {deny: [\"* 23:00-06:00\"]}\n", options: .init(timeZone: .success(zone)))
+        #expect(imported.output.policy == nil)
+        #expect(imported.errors.first?.help == "pass --timezone ZONE, the zone of the fleet's hosts")
+    }
+
     @Test func timezoneGivenOnTheCommandLineIsSaidSo() throws {
         let imported = importing(Self.header + "windows: {deny: [\"* 23:00-06:00\"]}\n", options: .init(timeZone: .success(.given("America/New_York"))))
         #expect(imported.policy?.timeZone == "America/New_York")

@@ -163,6 +163,14 @@ extension ClusterRebootdImporter {
             return nil
         }
         if let note = zone.note { adjusted(node, "windows are read in UTC: \(note)") }
+        let probe = Checker.check(SourceFile(path: "<zone>", text: "policy \"w\" {}\ntimezone \(quoteString(zone.name))\n"))
+        if let problem = probe.diagnostics.first(where: { $0.severity == .error }) {
+            yaml.diagnostics.append(
+                Diagnostic(
+                    .importInvalidValue, "the windows need a time zone rc knows: \(zone.source) gives \(quoteString(zone.name)): \(problem.message)",
+                    at: yaml.span(node), label: "clusterrebootd read these in local time", help: "pass --timezone ZONE, the zone of the fleet's hosts"))
+            return nil
+        }
         let how = zone.source == "--timezone" ? "given with --timezone" : "the local zone of the host that ran rc import (\(zone.source))"
         var lines = [
             "# clusterrebootd reads windows in its host's local time zone; here \(quoteString(zone.name)), \(how).",

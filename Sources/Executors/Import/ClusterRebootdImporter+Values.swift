@@ -80,6 +80,12 @@ extension ClusterRebootdImporter {
         return nil
     }
 
+    /// The first item of a list, where a diagnostic about a program points; the node itself otherwise.
+    func firstItem(_ node: Node) -> Node {
+        if case .sequence(let seq) = node, let first = seq.first { return first }
+        return node
+    }
+
     /// An rc string literal of `text`, with `$` escaped so nothing in it is read as an interpolation.
     func literal(_ text: String) -> String {
         quoteString(text).replacingOccurrences(of: "$", with: "\\$")
@@ -165,7 +171,7 @@ extension ClusterRebootdImporter {
             if i == 0 {
                 // The program itself: rc needs its absolute path.
                 let program = text.replacingOccurrences(of: "\\$", with: "$")
-                guard let n = at ?? Optional(Node("")), let resolved = resolveProgram(program, n, what: "the reboot program") else { return nil }
+                guard let resolved = resolveProgram(program, at.map(firstItem) ?? Node(""), what: "the reboot program") else { return nil }
                 text = String(literal(resolved).dropFirst().dropLast())
             }
             args.append("\"" + text + "\"")

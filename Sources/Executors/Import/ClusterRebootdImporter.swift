@@ -264,7 +264,7 @@ public struct ClusterRebootdImporter {
                 return nil
             }
             if d["path"] != nil { adjusted(d["path"]!, "`path` applies to file detectors only; clusterrebootd ignores it here, and so does the import") }
-            guard let program = resolveProgram(first, d["cmd"]!, what: "the detector program") else { return nil }
+            guard let program = resolveProgram(first, firstItem(d["cmd"]!), what: "the detector program") else { return nil }
             // No codes (or an empty list): "reboot needed when the exit status is not 0" (`pkg/detector`,
             // `EvaluateCommand`). Listed codes: needed on those, not needed on any other.
             var codes: [Int] = []
