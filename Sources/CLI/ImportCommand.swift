@@ -20,7 +20,8 @@ struct ImportCommand: ParsableCommand {
             Windows are read in the host's local time zone as clusterrebootd (a Go program) sees it: the TZ environment \
             variable, else /etc/localtime. Run the import on a host of the fleet, or give the fleet's zone with --timezone.
 
-            Exit status: 0 converted, 2 the configuration is invalid, 64 usage error.
+            Exit status: 0 converted (with or without warnings), 2 the configuration is invalid, 64 usage error \
+            (an unknown --timezone included).
             """
     )
 

@@ -327,6 +327,15 @@ import Testing
         #expect(imported.warnings.contains { $0.contains("no `health_script`") })
     }
 
+    /// pkg/detector/engine.go, NewEngine: names are compared trimmed, defaults (`command:PROGRAM`) included.
+    @Test func twoDetectorsOfTheSameNameAreRefused() throws {
+        let yaml = "node_name: a\nreboot_required_detectors:\n  - {type: command, cmd: [/usr/bin/a, x]}\n  - {type: command, cmd: [/usr/bin/a, y]}\n"
+        let imported = importing(yaml)
+        #expect(imported.output.policy == nil)
+        #expect(imported.errors.map(\.message) == ["two detectors are named \"command:/usr/bin/a\""])
+        #expect(importing("node_name: a\nreboot_required_detectors: [{name: x, type: file, path: /a}, {name: \" x\", type: file, path: /b}]\n").output.policy == nil)
+    }
+
     @Test func aRelativeHealthScriptIsRefused() throws {
         let imported = importing(Self.header + "health_script: bin/health.sh\n")
         #expect(imported.output.policy == nil)

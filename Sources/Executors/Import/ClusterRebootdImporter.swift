@@ -64,6 +64,8 @@ public struct ClusterRebootdImporter {
     let file: SourceFile
     let options: Options
     var yaml: YAMLReader
+    /// The detector names so far, trimmed: clusterrebootd refuses a name twice (`pkg/detector/engine.go`, `NewEngine`).
+    var detectorNames: Set<String> = []
 
     /// Imports the YAML in `file`.
     public static func convert(_ file: SourceFile, options: Options = Options()) -> Output {
@@ -183,7 +185,7 @@ public struct ClusterRebootdImporter {
 
         if endpoints.isEmpty {
             adjusted(
-                f["etcd_endpoints"] ?? root, "no `etcd_endpoints`: the policy locks on this host only (`lock local`)",
+                f["etcd_endpoints"] ?? root, "no `etcd_endpoints`: the policy locks on this host only (`lock local`) and has no cluster rules",
                 help: "clusterrebootd requires etcd; with `lock local` nodes do not see each other, so cluster rules have no fleet to count")
             out.append("lock local")
         } else {
@@ -240,6 +242,15 @@ public struct ClusterRebootdImporter {
         }
         let givenName = (yaml.string(d["name"], "name") ?? "")
         let explicitName = givenName.trimmingCharacters(in: .whitespaces).isEmpty ? nil : givenName
+        // Read without diagnostics: the fields are checked below.
+        var program = ""
+        if case .sequence(let items)? = d["cmd"], let first = items.first?.string { program = first }
+        let defaultName = type == "file" ? "file:\(d["path"]?.string ?? "")" : "command:\(program)"
+        let name = (explicitName ?? defaultName).trimmingCharacters(in: .whitespaces)
+        if !detectorNames.insert(name).inserted {
+            yaml.invalid(d["name"] ?? node, "two detectors are named \(quoteString(name))", help: "clusterrebootd refuses this too; give each detector its own `name`")
+            return nil
+        }
         switch type {
         case "file":
             let path = yaml.string(d["path"], "path") ?? ""
