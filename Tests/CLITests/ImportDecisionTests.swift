@@ -173,31 +173,27 @@ import Testing
 
     // MARK: 5. pkg/config/config.go, Config.applyDefaults: the kill switch and the reboot command
 
-    @Test func clusterrebootdsDefaultKillSwitchBlocks() throws {
+    /// `rc status` in a mount namespace of its own whose `/etc` is an empty tmpfs, with or without
+    /// `/etc/clusterrebootd/disable`, so the host's `/etc` is never touched.
+    func statusWithPrivateEtc(_ scene: Scene, node: String, killSwitch: Bool) throws -> Decision {
+        let state = scene.dir.appendingPathComponent("state").path
+        let setup = "mount -t tmpfs none /etc && mkdir /etc/clusterrebootd" + (killSwitch ? " && touch /etc/clusterrebootd/disable" : "")
+        let arguments = ["-m", "/bin/sh", "-c", setup + " && exec \"$0\" \"$@\"", CLITests.binary.path]
+            + ["status", scene.policy, "--skip-lock", "--node-name", node, "--state-dir", state, "--format", "json"]
+        return try decision(try cli.run("/usr/bin/unshare", arguments))
+    }
+
+    @Test(.enabled(if: getuid() == 0 && FileManager.default.isExecutableFile(atPath: "/usr/bin/unshare")))
+    func clusterrebootdsDefaultKillSwitchBlocks() throws {
         let scene = try Scene()
         defer { scene.remove() }
         let flag = scene.dir.appendingPathComponent("flag").path
         _ = try importing("node_name: node-a\nreboot_required_detectors: [{type: file, path: \(flag)}]\n", into: scene)
         FileManager.default.createFile(atPath: flag, contents: Data())
-        let directory = "/etc/clusterrebootd"
-        let existed = FileManager.default.fileExists(atPath: directory + "/disable")
-        if !existed {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-            FileManager.default.createFile(atPath: directory + "/disable", contents: Data())
-        }
-        defer {
-            if !existed {
-                try? FileManager.default.removeItem(atPath: directory + "/disable")
-                try? FileManager.default.removeItem(atPath: directory)
-            }
-        }
-        let blocked = try status(scene, node: "node-a")
+        let blocked = try statusWithPrivateEtc(scene, node: "node-a", killSwitch: true)
         #expect(blocked.blockedBy == "kill_switch" && blocked.status == 5, "\(blocked.stdout)")
-        if !existed {
-            try FileManager.default.removeItem(atPath: directory + "/disable")
-            let open = try status(scene, node: "node-a")
-            #expect(open.outcome == "reboot", "\(open.stdout)")
-        }
+        let open = try statusWithPrivateEtc(scene, node: "node-a", killSwitch: false)
+        #expect(open.outcome == "reboot" && open.status == 0, "\(open.stdout)")
     }
 
     @Test func clusterrebootdsDefaultTimingsAndRebootCommandAreInThePolicy() throws {
