@@ -207,6 +207,40 @@ import Testing
         #expect(d.blockedBy == "kill_switch", "\(d.stdout)")
     }
 
+    // MARK: 9. pkg/config/config.go, Config.BaseEnvironment, and pkg/orchestrator/runner.go, runHealthWithObservability
+
+    @Test func theHealthScriptSeesClusterrebootdsVariables() throws {
+        let scene = try Scene()
+        defer { scene.remove() }
+        let flag = scene.dir.appendingPathComponent("flag").path
+        let seen = scene.dir.appendingPathComponent("seen").path
+        let script = try scene.write("health.sh", "#!/bin/sh\nenv | grep '^RC_' | sort > \(seen)\nexit 0\n")
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: script)
+        let yaml = """
+            node_name: node-a
+            reboot_required_detectors: [{type: file, path: \(flag)}]
+            health_script: \(script)
+            lock_key: /prod/lock
+            cluster_policies: {min_healthy_fraction: 0.75, min_healthy_absolute: 2, forbid_if_only_fallback_left: true, fallback_nodes: [cp-a, cp-b]}
+            windows: {deny: ["Sat 00:00-Sun 00:00"], allow: ["* 00:00-00:00"]}
+
+            """
+        _ = try importing(yaml, into: scene)
+        FileManager.default.createFile(atPath: flag, contents: Data())
+        let d = try status(scene, node: "node-a")
+        #expect(d.status == 0 || d.blockedBy == "window", "\(d.stdout)")
+        let lines = try String(contentsOfFile: seen, encoding: .utf8).split(separator: "\n").map(String.init)
+        for line in [
+            // rc status is a dry-run pass: RC_DRY_RUN=true.
+            "RC_NODE_NAME=node-a", "RC_DRY_RUN=true", "RC_PHASE=pre-lock", "RC_LOCK_ENABLED=false", "RC_LOCK_HELD=false", "RC_LOCK_ATTEMPTS=0",
+            "RC_LOCK_KEY=/prod/lock", "RC_KILL_SWITCH_FILE=/etc/clusterrebootd/disable", "RC_CLUSTER_MIN_HEALTHY_FRACTION=0.75",
+            "RC_CLUSTER_MIN_HEALTHY_ABSOLUTE=2", "RC_CLUSTER_FORBID_IF_ONLY_FALLBACK_LEFT=true", "RC_CLUSTER_FALLBACK_NODES=cp-a,cp-b",
+            "RC_WINDOWS_DENY=Sat 00:00-Sun 00:00", "RC_WINDOWS_ALLOW=* 00:00-00:00",
+        ] {
+            #expect(lines.contains(line), "\(line) not in \(lines)")
+        }
+    }
+
     // MARK: 8. pkg/windows/windows.go, parseExpression: a whole-week window imports and always applies
 
     @Test func aWholeWeekWindowImportsAndAlwaysApplies() throws {
