@@ -10,12 +10,18 @@ struct ImportCommand: ParsableCommand {
         commandName: "import",
         abstract: "Convert a clusterrebootd YAML configuration into a policy.",
         discussion: """
-            Reads a clusterrebootd configuration and writes an equivalent, formatted policy that passes `rc check`: \
-            detectors, health script, etcd lock and TLS, kill switch, reboot command (${RC_NODE_NAME} becomes ${node.name}), \
-            cluster policies (as rules), windows (UTC) and metrics. Without etcd endpoints the policy uses `lock local`. \
-            An unknown field or a bad value is reported at its line in the YAML (codes RC4001-RC4004).
+            Reads a clusterrebootd configuration as clusterrebootd reads it and writes a formatted policy that passes \
+            `rc check` and decides as clusterrebootd did: detectors, health script (and the variables clusterrebootd gave it), \
+            etcd lock and TLS, kill switch, reboot command, cluster policies (as rules), windows and metrics, with \
+            clusterrebootd's defaults written out where rc's differ. What clusterrebootd refuses is refused, at its line in the \
+            YAML (RC4001-RC4004); where the policy has to differ (no etcd endpoints: `lock local`; no health script; a program \
+            found through PATH; a relative path) it says so in a warning (RC4006).
 
-            Exit status: 0 converted, 2 the configuration is invalid, 64 usage error.
+            Windows are read in the host's local time zone as clusterrebootd (a Go program) sees it: the TZ environment \
+            variable, else /etc/localtime. Run the import on a host of the fleet, or give the fleet's zone with --timezone.
+
+            Exit status: 0 converted (with or without warnings), 2 the configuration is invalid, 64 usage error \
+            (an unknown --timezone included).
             """
     )
 
@@ -25,12 +31,25 @@ struct ImportCommand: ParsableCommand {
     @Option(name: .shortAndLong, help: "Write the policy to this file instead of standard output.")
     var output: String?
 
+    @Option(help: ArgumentHelp("Read the windows in this IANA time zone instead of this host's local zone.", valueName: "zone"))
+    var timezone: String?
+
     @Option(help: "Colour diagnostics: auto, always or never.")
     var color: ColorChoice = .auto
 
     func run() throws {
+        if let timezone {
+            // The zone must be one rc's `timezone` takes; ask the checker, as the policy will.
+            let probe = Checker.check(SourceFile(path: "--timezone", text: "policy \"p\" {}\ntimezone \(quoteString(timezone))\n"))
+            if let problem = probe.diagnostics.first(where: { $0.severity == .error }) {
+                printError("error: --timezone \(quoteString(timezone)): \(problem.message)" + (problem.help.map { "; \($0)" } ?? ""))
+                throw ExitCode(ExitStatus.usage)
+            }
+        }
         let source = try PolicyFiles.readOrExit(config)
-        let result = ClusterRebootdImporter.convert(source)
+        let environment = ProcessInfo.processInfo.environment
+        let zone = timezone.map { Result<ImportTimeZone, ImportProblem>.success(.given($0)) } ?? ImportTimeZone.host(environment: environment)
+        let result = ClusterRebootdImporter.convert(source, options: ClusterRebootdImporter.Options(timeZone: zone, environment: environment))
         let renderer = DiagnosticRenderer(color: color.enabled(for: STDERR_FILENO), toolVersion: RCVersion.current)
         if !result.diagnostics.isEmpty {
             printError(renderer.text([FileDiagnostics(file: source, diagnostics: result.diagnostics)]) + "\n")

@@ -61,16 +61,17 @@ import Testing
         #expect(etcd.prefix == "/prod/reboot-coordinator" && etcd.group == "lock" && etcd.ttl == 120_000)
         #expect(etcd.tls == TLSSpec(caFile: "/etc/ssl/etcd/ca.crt", certFile: "/etc/ssl/etcd/node.crt", keyFile: "/etc/ssl/etcd/node.key", insecureSkipVerify: false, serverName: nil))
         #expect(checked.rebootCommand.map(\.value) == ["/sbin/shutdown", "-r", "now", "coordinated reboot for ${node.name}"])
-        #expect(checked.rules.map(\.name) == ["min healthy fraction", "min healthy absolute", "keep a fallback"])
+        #expect(checked.rules.map(\.name) == ["no unhealthy node", "min healthy fraction", "min healthy absolute", "only fallback nodes left"])
         #expect(checked.windows.map(\.name) == ["deny-1", "deny-2", "allow-1", "allow-2"])
         #expect(checked.windows.allSatisfy { $0.timeZone == "UTC" })
         // "Fri 18:00-Mon 08:00" is one span over the week end; "Tue-Thu 22:00-04:00" three spans across midnight.
         #expect(checked.windows[0].intervals == [WeeklyInterval(start: 4 * 1440 + 1080, end: 7 * 1440 + 480)])
         #expect(checked.windows[2].intervals.count == 3)
-        // rc does not serve metrics yet: the enabled block is kept as a comment, so the policy checks.
-        #expect(checked.metrics == nil)
-        #expect(policy.contains("# clusterrebootd served metrics here; rc does not serve metrics yet:\n# metrics {\n#   enabled true\n"), "\(policy)")
-        #expect(policy.contains("#   listen \"0.0.0.0:9090\""), "\(policy)")
+        // rc run serves metrics where clusterrebootd did, and the health script is told where (RC_METRICS_ENDPOINT).
+        #expect(checked.metrics?.enabled == true && checked.metrics?.listen == "0.0.0.0:9090")
+        #expect(checked.health.first?.environment["RC_METRICS_ENDPOINT"] == "0.0.0.0:9090")
+        // rc and clusterrebootd exclude each other on clusterrebootd's mutex while both run (its applyNamespace).
+        #expect(etcd.legacyMutex == "/prod/reboot-coordinator/prod/reboot-coordinator/lock")
     }
 
     @Test func noEndpointsGivesALocalLock() throws {

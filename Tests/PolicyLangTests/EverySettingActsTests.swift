@@ -61,6 +61,14 @@ import Testing
         c("health", base + #"health "h" script "/bin/true" { timeout 5s  run pre_lock, post_boot }"#, {
             .acts(effect: "FleetTests.e2e2AFailingHealthCheckStopsEveryone") { $0.health.first?.timeout == 5_000 && $0.health.first?.phases == [.preLock, .postBoot] }
         }),
+        c("health.env", base + #"health "h" script "/bin/true" { env { RC_LOCK_KEY "/k"  RC_WINDOWS_DENY "* 23:00-06:00" } }"#, {
+            .acts(effect: "HealthEnvironmentTests.theCheckEnvironmentReplacesRcsStaticVariablesButNotThePerRunOnes") {
+                $0.health.first?.environment == ["RC_LOCK_KEY": "/k", "RC_WINDOWS_DENY": "* 23:00-06:00"]
+            }
+        }),
+        c("health.env (a variable rc sets for each run)", base + #"health "h" script "/bin/true" { env { RC_PHASE "x" } }"#, {
+            .refused("`env` cannot set RC_PHASE: rc sets it for each run")
+        }),
         c("lock local.path", base + #"lock local { path "/run/rc/lock" }"#, {
             .acts(effect: "RunCommandTests.aFullLockBlocksWithExitFour") { if case .local("/run/rc/lock") = $0.lock { true } else { false } }
         }),

@@ -63,7 +63,7 @@ public struct HealthRunner: Sendable {
         case .failure(let why): return HealthObservation(ok: false, exitCode: nil, output: "refused to run: \(why)", duration: 0)
         }
         // The file that was checked is the one that runs.
-        let result = await runner.run(check.argv, program: program.descriptor, environment: environment(policy, context), timeout: check.timeout)
+        let result = await runner.run(check.argv, program: program.descriptor, environment: environment(policy, context, check: check), timeout: check.timeout)
         close(program.descriptor)
         let output = (result.stdout + result.stderr).trimmingCharacters(in: .whitespacesAndNewlines)
         switch result.ending {
@@ -78,17 +78,10 @@ public struct HealthRunner: Sendable {
         }
     }
 
-    /// The environment of a health script: the phase, the node, the lock and the policy's thresholds and windows.
-    public func environment(_ policy: CheckedPolicy, _ context: HealthContext) -> [String: String] {
+    /// The environment of a health script: the policy's thresholds and windows, then the check's own `env` (which
+    /// replaces those of the same name), then what rc sets for each run: the phase, the node, the lock.
+    public func environment(_ policy: CheckedPolicy, _ context: HealthContext, check: HealthSpec? = nil) -> [String: String] {
         var env: [String: String] = [
-            "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-            "RC_PHASE": context.phase.environmentValue,
-            "RC_NODE_NAME": context.nodeName,
-            "RC_POLICY": policy.name,
-            "RC_DRY_RUN": context.dryRun ? "true" : "false",
-            "RC_LOCK_ENABLED": context.skipLock ? "false" : "true",
-            "RC_LOCK_HELD": context.lockHeld ? "true" : "false",
-            "RC_LOCK_ATTEMPTS": String(context.lockAttempts),
             "RC_KILL_SWITCH_FILE": policy.killSwitches.compactMap { if case .file(let p) = $0 { p } else { nil } }.first ?? "",
             "RC_FALLBACK_NODES": policy.cluster.fallbackNodes.joined(separator: ","),
             "RC_COOLDOWN_SECONDS": String(policy.cluster.cooldown / 1000),
@@ -98,6 +91,18 @@ public struct HealthRunner: Sendable {
             "RC_RULES": policy.rules.map(\.name).joined(separator: ";"),
         ]
         if case .etcd(let etcd) = policy.lock { env["RC_LOCK_SLOTS"] = String(etcd.slots) } else { env["RC_LOCK_SLOTS"] = "1" }
+        if let check { env.merge(check.environment) { _, own in own } }
+        let perRun: [String: String] = [
+            "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+            "RC_PHASE": context.phase.environmentValue,
+            "RC_NODE_NAME": context.nodeName,
+            "RC_POLICY": policy.name,
+            "RC_DRY_RUN": context.dryRun ? "true" : "false",
+            "RC_LOCK_ENABLED": context.skipLock ? "false" : "true",
+            "RC_LOCK_HELD": context.lockHeld ? "true" : "false",
+            "RC_LOCK_ATTEMPTS": String(context.lockAttempts),
+        ]
+        env.merge(perRun) { _, run in run }
         if context.skipLock { env["RC_SKIP_LOCK"] = "1" }
         return env
     }

@@ -357,7 +357,7 @@ public struct Checker {
     // MARK: - Health, lock, kill switch, reboot, settings
 
     private mutating func checkHealth(_ name: StringLiteral, _ script: Expr, _ body: Block?, _ decl: Decl) -> (HealthSpec, Span)? {
-        let f = fields(body, allowed: ["timeout", "run"], context: "a health check", missingAt: decl.span)
+        let f = fields(body, allowed: ["timeout", "run", "env"], context: "a health check", missingAt: decl.span)
         var argv: [String] = []
         let scriptType = typeOf(script, in: .constant)
         switch scriptType {
@@ -402,7 +402,30 @@ public struct Checker {
             }
         }
         let timeoutSpan = f["timeout"]?.span ?? decl.span
-        return (HealthSpec(name: name.value, argv: argv, timeout: timeout, phases: phases, span: decl.span), timeoutSpan)
+        var spec = HealthSpec(name: name.value, argv: argv, timeout: timeout, phases: phases, span: decl.span)
+        if let field = f["env"] {
+            // `env { NAME "value" … }`: one field a variable.
+            if case .block(let block) = field.value {
+                var seen: [String: Field] = [:]
+                for variable in block.fields {
+                    let key = variable.name.name
+                    if let first = seen[key] {
+                        report(.duplicateField(variable.name.span, key, first: first.name.span))
+                        continue
+                    }
+                    seen[key] = variable
+                    guard let (text, _) = stringField(variable) else { continue }
+                    if HealthSpec.reservedEnvironment.contains(key) {
+                        report(.invalidValue(variable.name.span, "`env` cannot set \(key): rc sets it for each run", label: "set by rc", help: "remove \(key) from `env`"))
+                    } else {
+                        spec.environment[key] = text
+                    }
+                }
+            } else {
+                report(.invalidValue(field.span, "`env` takes a block of variables", label: "not a block", help: "write `env { RC_LOCK_KEY \"/cluster/lock\" }`"))
+            }
+        }
+        return (spec, timeoutSpan)
     }
 
     private mutating func checkLock(_ kind: Identifier, _ body: Block?, _ decl: Decl) -> (LockSpec, Span?)? {

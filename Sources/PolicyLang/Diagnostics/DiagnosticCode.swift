@@ -54,10 +54,12 @@ public enum DiagnosticCode: String, Sendable, CaseIterable, Hashable {
     case importInvalidValue = "RC4003"
     case importMissingField = "RC4004"
     case labelsSyntax = "RC4005"
+    case importAdjusted = "RC4006"
 
     /// The severity diagnostics with this code have unless said otherwise.
     public var defaultSeverity: Severity {
         if self == .tooManyDiagnostics { return .note }
+        if self == .importAdjusted { return .warning }
         return rawValue.hasPrefix("RC3") ? .warning : .error
     }
 
@@ -106,6 +108,7 @@ public enum DiagnosticCode: String, Sendable, CaseIterable, Hashable {
         case .importInvalidValue: "a value of the wrong type or out of range"
         case .importMissingField: "a required field is missing, or the input is empty"
         case .labelsSyntax: "a labels file line that is not KEY=VALUE, a bad key, or a key given twice"
+        case .importAdjusted: "an imported setting that rc writes differently, or that clusterrebootd required and rc does without"
         }
     }
 }

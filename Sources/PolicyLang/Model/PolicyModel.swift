@@ -91,7 +91,16 @@ public struct HealthSpec: Sendable {
     /// Milliseconds.
     public var timeout: Int64
     public var phases: [HealthPhase]
+    /// Extra variables of the script's environment (`env { "NAME": "value" }`): they replace rc's own variables of
+    /// the same name, except the ones rc sets for each run (`reservedEnvironment`), which the checker refuses.
+    public var environment: [String: String] = [:]
     public var span: Span
+
+    /// Variables rc sets for each run of a health check; a policy's `env` may not set them.
+    public static let reservedEnvironment: Set<String> = [
+        "PATH", "RC_PHASE", "RC_NODE_NAME", "RC_POLICY", "RC_DRY_RUN", "RC_LOCK_ENABLED", "RC_LOCK_HELD", "RC_LOCK_ATTEMPTS", "RC_SKIP_LOCK",
+        "RC_SKIP_HEALTH", "RC_RUN_ID",
+    ]
 }
 
 /// TLS settings for etcd.

@@ -1,0 +1,38 @@
+import Executors
+import Foundation
+import PolicyLang
+import Testing
+
+/// What a health script finds in its environment: rc's variables, a check's own `env`, and what rc sets for each run.
+@Suite struct HealthEnvironmentTests {
+    func policy(_ health: String) throws -> CheckedPolicy {
+        let text = "policy \"p\" {}\ndetector \"f\" file \"/run/flag\"\nwindow deny \"night\" daily 23:00 .. 06:00\n" + health
+        return try #require(Checker.check(SourceFile(path: "p.rcl", text: text)).policy)
+    }
+
+    @Test func theCheckEnvironmentReplacesRcsStaticVariablesButNotThePerRunOnes() throws {
+        let policy = try policy(#"health "h" script "/bin/true" { env { RC_WINDOWS_DENY "* 23:00-06:00"  RC_LOCK_KEY "/k"  RC_EXTRA "a $ b" } }"#)
+        let check = try #require(policy.health.first)
+        let context = HealthContext(phase: .postLock, nodeName: "n1", dryRun: true, lockHeld: true, lockAttempts: 1)
+        let env = HealthRunner().environment(policy, context, check: check)
+        #expect(env["RC_WINDOWS_DENY"] == "* 23:00-06:00")
+        #expect(env["RC_LOCK_KEY"] == "/k" && env["RC_EXTRA"] == "a $ b")
+        #expect(env["RC_PHASE"] == "post-lock" && env["RC_NODE_NAME"] == "n1" && env["RC_LOCK_HELD"] == "true" && env["RC_DRY_RUN"] == "true")
+        // Without the check, rc's own format.
+        #expect(HealthRunner().environment(policy, context)["RC_WINDOWS_DENY"] == "night=daily 23:00 .. 06:00")
+    }
+
+    @Test(arguments: ["RC_PHASE", "RC_NODE_NAME", "RC_LOCK_HELD", "PATH", "RC_RUN_ID"])
+    func aVariableRcSetsForEachRunIsRefused(_ name: String) throws {
+        let text = "policy \"p\" {}\ndetector \"f\" file \"/run/flag\"\nhealth \"h\" script \"/bin/true\" { env { \(name) \"x\" } }\n"
+        let checked = Checker.check(SourceFile(path: "p.rcl", text: text))
+        #expect(checked.hasErrors)
+        #expect(checked.diagnostics.contains { $0.message == "`env` cannot set \(name): rc sets it for each run" })
+    }
+
+    @Test func envMustBeABlock() throws {
+        let text = "policy \"p\" {}\ndetector \"f\" file \"/run/flag\"\nhealth \"h\" script \"/bin/true\" { env \"RC_X=1\" }\n"
+        let checked = Checker.check(SourceFile(path: "p.rcl", text: text))
+        #expect(checked.diagnostics.contains { $0.message == "`env` takes a block of variables" })
+    }
+}
