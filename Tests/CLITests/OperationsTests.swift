@@ -68,18 +68,19 @@ import Testing
             return nil
         }
 
-        /// Waits until `condition` holds, at most `seconds`.
-        func until(_ seconds: Double = 20, _ condition: () -> Bool) -> Bool {
+        /// Waits until `condition` holds, at most `seconds` (sleeping without holding a thread of the test pool, which
+        /// other suites' etcd sessions need).
+        func until(_ seconds: Double = 20, _ condition: () -> Bool) async -> Bool {
             let deadline = Date().addingTimeInterval(seconds)
             while Date() < deadline {
                 if condition() { return true }
-                usleep(100_000)
+                try? await Task.sleep(for: .milliseconds(100))
             }
             return condition()
         }
     }
 
-    @Test func everyMetricIsServedOverHTTPWithWhatThePassesDid() throws {
+    @Test func everyMetricIsServedOverHTTPWithWhatThePassesDid() async throws {
         let node = try Node()
         defer { node.remove() }
         try node.writePolicy(interval: "1s")
@@ -90,7 +91,7 @@ import Testing
             p.waitUntilExit()
         }
         // Passes that decide to reboot (a dry run): the detector fired, the health gate ran before and under the lock.
-        #expect(node.until { (node.sample(#"rc_decisions_total{outcome="reboot",blocked_by=""}"#) ?? 0) >= 2 }, "\(node.sample("rc_build_info") as Any)")
+        #expect(await node.until { (node.sample(#"rc_decisions_total{outcome="reboot",blocked_by=""}"#) ?? 0) >= 2 }, "\(node.sample("rc_build_info") as Any)")
         #expect(node.sample(#"rc_build_info{version="\#(rcVersion)"}"#) == 1)
         #expect(node.sample("rc_reboot_required") == 1)
         let since = try #require(node.sample("rc_reboot_required_since_seconds"))
@@ -109,22 +110,22 @@ import Testing
         #expect((node.sample(#"clusterrebootd_lock_attempts_total{result="success"}"#) ?? 0) >= 2)
         // The kill switch blocks: the reason is the one gauge at 1; lifted, it goes back to 0.
         try Data().write(to: URL(fileURLWithPath: node.dir + "/stop"))
-        #expect(node.until { node.sample(#"rc_blocked{blocked_by="kill_switch",name=""}"#) == 1 })
+        #expect(await node.until { node.sample(#"rc_blocked{blocked_by="kill_switch",name=""}"#) == 1 })
         #expect((node.sample(#"rc_decisions_total{outcome="blocked",blocked_by="kill_switch"}"#) ?? 0) >= 1)
         try FileManager.default.removeItem(atPath: node.dir + "/stop")
-        #expect(node.until { node.sample(#"rc_blocked{blocked_by="kill_switch",name=""}"#) == 0 })
+        #expect(await node.until { node.sample(#"rc_blocked{blocked_by="kill_switch",name=""}"#) == 0 })
         // A detector that fails is counted.
         try Data().write(to: URL(fileURLWithPath: node.dir + "/broken"))
-        #expect(node.until { (node.sample(#"rc_detector_errors_total{detector="probe"}"#) ?? 0) >= 1 })
+        #expect(await node.until { (node.sample(#"rc_detector_errors_total{detector="probe"}"#) ?? 0) >= 1 })
         try FileManager.default.removeItem(atPath: node.dir + "/broken")
         // A reload that does not check, then one that does (no longer a dry run): the reboot command runs.
         try node.write("policy.rcl", "policy \"ops\" {\n")
         kill(p.processIdentifier, SIGHUP)
-        #expect(node.until { node.sample(#"rc_policy_reloads_total{result="rejected"}"#) == 1 })
+        #expect(await node.until { node.sample(#"rc_policy_reloads_total{result="rejected"}"#) == 1 })
         try node.writePolicy(interval: "1s", dryRun: false)
         kill(p.processIdentifier, SIGHUP)
-        #expect(node.until { node.sample(#"rc_policy_reloads_total{result="applied"}"#) == 1 })
-        #expect(node.until { node.sample("rc_reboots_total") == 1 })
+        #expect(await node.until { node.sample(#"rc_policy_reloads_total{result="applied"}"#) == 1 })
+        #expect(await node.until { node.sample("rc_reboots_total") == 1 })
         #expect(FileManager.default.fileExists(atPath: node.dir + "/rebooted"))
         #expect(node.sample("rc_lock_held") == 1, "the slot stays held across the reboot")
         // Every metric the daemon names was served.
@@ -134,7 +135,7 @@ import Testing
         }
     }
 
-    @Test func healthzSaysWhenAPassIsStuckAndReadyzWhenOneHasEnded() throws {
+    @Test func healthzSaysWhenAPassIsStuckAndReadyzWhenOneHasEnded() async throws {
         let node = try Node()
         defer { node.remove() }
         // A health check that hangs for 12 s (within its timeout of 25 s); /healthz calls a pass stuck after 3 s.
@@ -144,18 +145,19 @@ import Testing
         try Data().write(to: URL(fileURLWithPath: node.dir + "/flag"))
         let p = try node.start()
         defer {
-            p.terminate()
+            // Killed outright: a graceful stop would wait for the hanging pass.
+            kill(p.processIdentifier, SIGKILL)
             p.waitUntilExit()
         }
-        #expect(node.until { httpGet(port: node.port, "/readyz")?.status == 200 })
+        #expect(await node.until { httpGet(port: node.port, "/readyz")?.status == 200 })
         #expect(httpGet(port: node.port, "/healthz")?.status == 200)
         try Data().write(to: URL(fileURLWithPath: node.dir + "/hang"))
-        #expect(node.until(10) { httpGet(port: node.port, "/healthz")?.status == 503 })
+        #expect(await node.until(10) { httpGet(port: node.port, "/healthz")?.status == 503 })
         #expect(httpGet(port: node.port, "/healthz")?.body.contains("a pass has been running for") == true)
         #expect(httpGet(port: node.port, "/nowhere")?.status == 404)
     }
 
-    @Test func anAddressInUseIsAStartupError() throws {
+    @Test func anAddressInUseIsAStartupError() async throws {
         let node = try Node()
         defer { node.remove() }
         try node.writePolicy(interval: "1s")
@@ -164,13 +166,13 @@ import Testing
             first.terminate()
             first.waitUntilExit()
         }
-        #expect(node.until { httpGet(port: node.port, "/readyz") != nil })
+        #expect(await node.until { httpGet(port: node.port, "/readyz") != nil })
         let second = try CLITests().rc(["run", node.policy, "--state-dir", node.dir + "/other", "--node-name", "ops-2"])
         #expect(second.status == 2, "\(second.stdout)\(second.stderr)")
         #expect(second.stderr.contains("cannot listen on 127.0.0.1:\(node.port) for metrics"), "\(second.stderr)")
     }
 
-    @Test func jsonLogLinesParseAndTheSameDecisionIsLoggedOnce() throws {
+    @Test func jsonLogLinesParseAndTheSameDecisionIsLoggedOnce() async throws {
         let node = try Node()
         defer { node.remove() }
         try node.writePolicy(interval: "1s")
@@ -182,9 +184,9 @@ import Testing
             p.terminate()
             p.waitUntilExit()
         }
-        #expect(node.until { (node.sample(#"rc_decisions_total{outcome="blocked",blocked_by="kill_switch"}"#) ?? 0) >= 4 })
+        #expect(await node.until { (node.sample(#"rc_decisions_total{outcome="blocked",blocked_by="kill_switch"}"#) ?? 0) >= 4 })
         try FileManager.default.removeItem(atPath: node.dir + "/stop")
-        #expect(node.until { (node.sample(#"rc_decisions_total{outcome="reboot",blocked_by=""}"#) ?? 0) >= 1 })
+        #expect(await node.until { (node.sample(#"rc_decisions_total{outcome="reboot",blocked_by=""}"#) ?? 0) >= 1 })
         p.terminate()
         p.waitUntilExit()
         let lines = try String(contentsOfFile: node.log, encoding: .utf8).split(separator: "\n")
@@ -203,7 +205,7 @@ import Testing
         #expect(decisions.contains { $0["outcome"] as? String == "reboot" }, "the change is logged")
     }
 
-    @Test func noSecretAppearsInAnyOutput() throws {
+    @Test func noSecretAppearsInAnyOutput() async throws {
         let node = try Node()
         defer { node.remove() }
         let password = "hunter2-etcd-password"
@@ -282,7 +284,7 @@ import Testing
         return p
     }
 
-    @Test func webhooksHearEveryEventInOrder() throws {
+    @Test func webhooksHearEveryEventInOrder() async throws {
         let receiver = try RecordingHTTPServer()
         let node = try hookedNode(receiver.url)
         defer { node.remove() }
@@ -292,17 +294,17 @@ import Testing
             p.waitUntilExit()
         }
         // Blocked by the kill switch (told once however many passes), then the reboot.
-        #expect(node.until { receiver.requests.count >= 1 })
+        #expect(await node.until { receiver.requests.count >= 1 })
         try FileManager.default.removeItem(atPath: node.dir + "/stop")
-        #expect(node.until { FileManager.default.fileExists(atPath: node.dir + "/rebooted") })
-        #expect(node.until { receiver.requests.count >= 3 })
+        #expect(await node.until { FileManager.default.fileExists(atPath: node.dir + "/rebooted") })
+        #expect(await node.until { receiver.requests.count >= 3 })
         // The node "reboots": the daemon goes down and comes back on a new boot id, runs its post-boot gate and
         // gives the slot back.
         p.terminate()
         p.waitUntilExit()
         try node.write("boot_id", "boot-2\n")
         p = try startHooked(node)
-        #expect(node.until { receiver.requests.count >= 4 })
+        #expect(await node.until { receiver.requests.count >= 4 })
         let bodies = receiver.requests.map { (try? JSONSerialization.jsonObject(with: Data($0.body.utf8))) as? [String: Any] ?? [:] }
         #expect(bodies.compactMap { $0["event"] as? String }.prefix(4) == ["blocked", "lock_acquired", "rebooting", "rebooted"], "\(receiver.requests.map(\.body))")
         let first = bodies.first ?? [:]
@@ -314,7 +316,7 @@ import Testing
         #expect(!log.contains("t0ken-for-the-hook"), "the token is in the log")
     }
 
-    @Test func aHangingWebhookNeitherBlocksNorDelaysTheReboot() throws {
+    @Test func aHangingWebhookNeitherBlocksNorDelaysTheReboot() async throws {
         let receiver = try RecordingHTTPServer(hang: true)
         let node = try hookedNode(receiver.url, timeout: "5s", retries: 2)
         defer { node.remove() }
@@ -323,28 +325,28 @@ import Testing
             p.terminate()
             p.waitUntilExit()
         }
-        #expect(node.until { receiver.requests.count >= 1 }, "the first event was sent")
+        #expect(await node.until { receiver.requests.count >= 1 }, "the first event was sent")
         let lifted = Date()
         try FileManager.default.removeItem(atPath: node.dir + "/stop")
-        #expect(node.until { FileManager.default.fileExists(atPath: node.dir + "/rebooted") })
+        #expect(await node.until { FileManager.default.fileExists(atPath: node.dir + "/rebooted") })
         let took = Date().timeIntervalSince(lifted)
         #expect(took < 3, "the reboot came \(took) s after the kill switch was lifted, with the webhook hanging")
         // Each try hangs for its 5 s timeout: the failure is logged once, however many events fail.
-        #expect(node.until(40) { ((try? String(contentsOfFile: node.log, encoding: .utf8)) ?? "").contains("webhook http://127.0.0.1:\(receiver.port)/hook fails") })
+        #expect(await node.until(40) { ((try? String(contentsOfFile: node.log, encoding: .utf8)) ?? "").contains("webhook http://127.0.0.1:\(receiver.port)/hook fails") })
         let log = try String(contentsOfFile: node.log, encoding: .utf8)
         #expect(log.components(separatedBy: "webhook http://127.0.0.1:\(receiver.port)/hook fails").count - 1 == 1, "\(log)")
     }
 
-    @Test func aLoggedDecisionReplaysToTheSameOutcomeAndATornLineIsSkipped() throws {
+    @Test func aLoggedDecisionReplaysToTheSameOutcomeAndATornLineIsSkipped() async throws {
         let node = try Node()
         defer { node.remove() }
         try node.writePolicy(interval: "1s")
         try Data().write(to: URL(fileURLWithPath: node.dir + "/flag"))
         try Data().write(to: URL(fileURLWithPath: node.dir + "/stop"))
         var p = try node.start()
-        #expect(node.until { (node.sample(#"rc_decisions_total{outcome="blocked",blocked_by="kill_switch"}"#) ?? 0) >= 3 })
+        #expect(await node.until { (node.sample(#"rc_decisions_total{outcome="blocked",blocked_by="kill_switch"}"#) ?? 0) >= 3 })
         try FileManager.default.removeItem(atPath: node.dir + "/stop")
-        #expect(node.until { (node.sample(#"rc_decisions_total{outcome="reboot",blocked_by=""}"#) ?? 0) >= 3 })
+        #expect(await node.until { (node.sample(#"rc_decisions_total{outcome="reboot",blocked_by=""}"#) ?? 0) >= 3 })
         p.terminate()
         p.waitUntilExit()
         let cli = CLITests()
@@ -372,14 +374,14 @@ import Testing
         #expect(torn.status == 0 && entries.count == 2 && torn.stderr.contains("skipped 1 unreadable line"), "\(torn.stdout)\(torn.stderr)")
         try Data().write(to: URL(fileURLWithPath: node.dir + "/stop"))
         p = try node.start()
-        #expect(node.until { (node.sample(#"rc_decisions_total{outcome="blocked",blocked_by="kill_switch"}"#) ?? 0) >= 1 })
+        #expect(await node.until { (node.sample(#"rc_decisions_total{outcome="blocked",blocked_by="kill_switch"}"#) ?? 0) >= 1 })
         p.terminate()
         p.waitUntilExit()
         let after = try cli.rc(["log", "show", "--last", "1"] + state)
         #expect(after.stdout.contains("blocked by kill_switch") && after.stdout.hasPrefix("3  "), "\(after.stdout)\(after.stderr)")
     }
 
-    @Test func prometheusScrapesTheDaemon() throws {
+    @Test func prometheusScrapesTheDaemon() async throws {
         let node = try Node()
         defer { node.remove() }
         // One pass in the test's time (every hour): it reboots, for real (the command touches a file).
@@ -400,7 +402,7 @@ import Testing
             else { return nil }
             return Double(text)
         }
-        #expect(node.until(60) { query("rc_reboots_total") == 1 }, "Prometheus never saw the reboot")
+        #expect(await node.until(60) { query("rc_reboots_total") == 1 }, "Prometheus never saw the reboot")
         #expect(query(#"rc_decisions_total{outcome="reboot"}"#) == 1)
         #expect(query("rc_lock_held") == 1)
         #expect(query("rc_reboot_required") == 1)
