@@ -407,6 +407,39 @@ import Testing
         #expect(query("rc_lock_held") == 1)
         #expect(query("rc_reboot_required") == 1)
         #expect(query(#"up{job="rc"}"#) == 1)
+        // Every query of the Grafana dashboard is PromQL that Prometheus runs.
+        for expr in try Self.dashboardQueries() {
+            let encoded = expr.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? expr
+            let answer = httpGet(port: prometheus.port, "/api/v1/query?query=\(encoded)")
+            #expect(answer?.status == 200 && answer?.body.contains(#""status":"success""#) == true, "\(expr): \(answer?.body ?? "no answer")")
+        }
+    }
+
+    /// The queries of packaging/grafana/rc-dashboard.json.
+    static func dashboardQueries() throws -> [String] {
+        let url = CLITests.root.appendingPathComponent("packaging/grafana/rc-dashboard.json")
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any])
+        let panels = try #require(json["panels"] as? [[String: Any]])
+        return panels.flatMap { ($0["targets"] as? [[String: Any]] ?? []).compactMap { $0["expr"] as? String } }
+    }
+
+    @Test func theDashboardQueriesOnlyMetricsTheDaemonExports() throws {
+        let queries = try Self.dashboardQueries()
+        #expect(queries.count >= 10)
+        let pattern = try Regex(#"\b(rc|clusterrebootd)_[a-z_]+"#)
+        var used: Set<String> = []
+        for query in queries {
+            for match in query.matches(of: pattern) {
+                var name = String(query[match.range])
+                for suffix in ["_bucket", "_count", "_sum"] where name.hasSuffix(suffix) && !RCMetrics.names.contains(name) { name = String(name.dropLast(suffix.count)) }
+                #expect(RCMetrics.names.contains(name), "the dashboard queries \(name), which rc does not export (\(query))")
+                used.insert(name)
+            }
+        }
+        // The dashboard shows what an operator looks for: reboots needed, blocked reasons, the lock, health, the fleet.
+        for name in ["rc_reboot_required", "rc_blocked", "rc_lock_held", "rc_lock_waiting_position", "rc_reboots_total", "rc_health_check_duration_seconds", "rc_fleet_members"] {
+            #expect(used.contains(name), "no panel shows \(name)")
+        }
     }
 }
 
