@@ -10,7 +10,7 @@ struct FleetCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fleet",
         abstract: "Show the members of the fleet, or forget one.",
-        subcommands: [FleetStatusCommand.self, FleetForgetCommand.self]
+        subcommands: [FleetStatusCommand.self, FleetHistoryCommand.self, FleetForgetCommand.self]
     )
 }
 
@@ -174,6 +174,72 @@ struct FleetForgetCommand: AsyncParsableCommand {
         case .success(true):
             logger.notice("forgot fleet member \(quoteString(member)) by hand")
             print("forgot \(member)")
+        }
+    }
+}
+
+/// `rc fleet history`
+struct FleetHistoryCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "history",
+        abstract: "The fleet's reboots, oldest first: node, start, end, duration and how each ended.",
+        discussion: """
+            With `lock etcd`, every reboot is noted under <prefix>/history/ when its command begins and again when \
+            it is over: `rebooted` (the node came back and its post-boot gate passed), `failed` (the reboot command \
+            failed), `did not happen` (the boot id never changed), or `rebooting` while it is under way. The last \
+            \(EtcdFleet.historyLimit) are kept. Each node's own decisions are in its decision log (`rc log show`). \
+            Exit status: 0, 4 when etcd cannot be reached, 1 for a local lock (no fleet).
+            """
+    )
+
+    @OptionGroup var node: NodeOptions
+
+    @Option(help: "Only the last N reboots.")
+    var last: Int?
+
+    @Option(help: "Output format: text or json.")
+    var format: ReportFormat = .text
+
+    func validate() throws {
+        if let last, last < 1 { throw ValidationError("--last takes a positive number, not \(last)") }
+    }
+
+    func run() async throws {
+        let policy = try node.load(forNode: false)
+        var logger = node.logger()
+        logger.logLevel = .warning
+        let backends = try node.backends(for: policy, logger: logger)
+        guard let fleet = backends.fleet as? EtcdFleet else {
+            await backends.shutdown()
+            printError("error: the policy's lock is local: a fleet needs `lock etcd`")
+            throw ExitCode(ExitStatus.runtimeError)
+        }
+        let read: Result<[RebootHistoryEntry], LockUnavailable>
+        do {
+            read = .success(try await fleet.historyEntries())
+        } catch {
+            read = .failure(error)
+        }
+        await backends.shutdown()
+        guard case .success(let all) = read else {
+            if case .failure(let error) = read { printError("error: \(error.description)") }
+            throw ExitCode(BlockReason.lock.exitCode)
+        }
+        let entries = all.suffix(last ?? all.count)
+        switch format {
+        case .text:
+            for e in entries {
+                let took = e.duration.map { "  took " + formatDuration(milliseconds: $0 / 1000 * 1000) } ?? ""
+                print("\(e.started)  \(e.node)  \(e.outcome)" + (e.finished.map { "  until \($0)" } ?? "") + took)
+            }
+        case .json:
+            let items = entries.map { e in
+                JSON.object([
+                    ("node", .string(e.node)), ("started", .string(e.started)), ("finished", .optional(e.finished)),
+                    ("duration_ms", e.duration.map(JSON.int) ?? .null), ("outcome", .string(e.outcome)),
+                ])
+            }
+            print(JSON.array(items).serialized(indent: 2))
         }
     }
 }

@@ -18,6 +18,16 @@ import Testing
         #expect(fleet.crashed.isEmpty, "crashed: \(fleet.crashed)")
         // After the boot each node ran its post-boot gate and gave the slot back.
         for name in names { #expect(fleet.log(name).contains(released)) }
+        // The fleet's history has each reboot, how it ended and how long the node was away.
+        let history = try CLITests().rc(["fleet", "history", fleet.dir + "/node-1/policy.rcl", "--format", "json", "--node-name", "node-1"])
+        let entries = (try? JSONSerialization.jsonObject(with: Data(history.stdout.utf8))) as? [[String: Any]] ?? []
+        #expect(history.status == 0 && entries.count == 5, "\(history.stdout)\(history.stderr)")
+        #expect(Set(entries.compactMap { $0["node"] as? String }) == Set(names))
+        #expect(entries.allSatisfy { $0["outcome"] as? String == "rebooted" && ($0["duration_ms"] as? Int ?? -1) >= 0 && $0["finished"] is String }, "\(history.stdout)")
+        let starts = entries.compactMap { $0["started"] as? String }
+        #expect(starts == starts.sorted(), "oldest first")
+        let text = try CLITests().rc(["fleet", "history", fleet.dir + "/node-1/policy.rcl", "--last", "2", "--node-name", "node-1"])
+        #expect(text.stdout.split(separator: "\n").count == 2 && text.stdout.contains("  rebooted  until "), "\(text.stdout)")
     }
 
     @Test func e2e2AFailingHealthCheckStopsEveryone() throws {

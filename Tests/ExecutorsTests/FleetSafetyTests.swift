@@ -176,6 +176,7 @@ import Testing
             }
         }
         func recordReboot(at: Instant) async throws(LockUnavailable) { try await inner.recordReboot(at: at) }
+        func history(_ entry: RebootHistoryEntry) async { await inner.history(entry) }
     }
 
     /// One pass of node a, in a fleet with b and c, that stalls for `stall` (1 s publish interval) after announcing its

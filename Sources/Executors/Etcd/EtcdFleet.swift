@@ -284,6 +284,37 @@ public actor EtcdFleet: Fleet {
         return lease
     }
 
+    var historyPrefix: String { prefix + "/history/" }
+    /// How many reboots the history keeps (the oldest go).
+    public static let historyLimit = 500
+
+    /// The key of a reboot in the history: its start, so that keys sort by time, then the node.
+    func historyKey(_ entry: RebootHistoryEntry) -> String {
+        let started = (try? Instant.parse(entry.started).get()).map { $0.epochMilliseconds } ?? 0
+        return historyPrefix + String(repeating: "0", count: max(0, 13 - String(started).count)) + String(started) + "-" + entry.node
+    }
+
+    public func history(_ entry: RebootHistoryEntry) async {
+        do {
+            try await client.put(historyKey(entry), (try? JSONEncoder().encode(entry)) ?? Data())
+            let keys = try await client.read([EtcdRange(historyPrefix, prefix: true, keysOnly: true)]).results[0].kvs
+            if keys.count > Self.historyLimit {
+                for kv in keys.prefix(keys.count - Self.historyLimit) { try await client.delete(kv.key) }
+            }
+        } catch {
+            logger.warning("cannot write the fleet's reboot history: \(error.description)")
+        }
+    }
+
+    /// The reboots in the history, oldest first.
+    public func historyEntries() async throws(LockUnavailable) -> [RebootHistoryEntry] {
+        do {
+            return try await client.range(historyPrefix, prefix: true).kvs.compactMap { try? JSONDecoder().decode(RebootHistoryEntry.self, from: $0.value) }
+        } catch {
+            throw LockUnavailable(error.description)
+        }
+    }
+
     /// `rc fleet forget`: `node` is no longer a member. False when it was none.
     public func forget(node: String) async throws(LockUnavailable) -> Bool {
         do {

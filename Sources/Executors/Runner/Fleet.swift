@@ -72,9 +72,28 @@ public protocol Fleet: Sendable {
     func publish(_ report: MemberReport) async throws(LockUnavailable)
     /// Records a reboot for the cooldown.
     func recordReboot(at: Instant) async throws(LockUnavailable)
+    /// Notes a reboot in the fleet's history (`rc fleet history`): when it began, and once it is over, how it ended.
+    /// Best effort: a history that cannot be written is logged, never a reason not to reboot.
+    func history(_ entry: RebootHistoryEntry) async
     /// How old, in milliseconds, the cluster facts may be when the reboot command acts on them: a pass that stalled
     /// longer between reading the fleet and the command (a stopped process, a slow etcd) reads it again.
     var factsMaxAge: Int64 { get }
+}
+
+/// One reboot in the fleet's history.
+public struct RebootHistoryEntry: Codable, Sendable, Equatable {
+    public var node: String
+    /// RFC 3339, on the node's clock, when the reboot command began.
+    public var started: String
+    public var finished: String?
+    /// Milliseconds from the command to the node being back (its post-boot gate passed).
+    public var duration: Int64?
+    /// `rebooting`, `rebooted`, `failed` (the reboot command failed) or `did not happen` (the boot id never changed).
+    public var outcome: String
+
+    public init(node: String, started: String, finished: String? = nil, duration: Int64? = nil, outcome: String) {
+        (self.node, self.started, self.finished, self.duration, self.outcome) = (node, started, finished, duration, outcome)
+    }
 }
 
 extension Fleet {
@@ -105,6 +124,9 @@ public struct LocalFleet: Fleet {
     public func killSwitch() async throws(LockUnavailable) -> Bool? { nil }
 
     public func publish(_ report: MemberReport) async throws(LockUnavailable) {}
+
+    /// A single host keeps no fleet history (its decision log has its reboots).
+    public func history(_ entry: RebootHistoryEntry) async {}
 
     public func recordReboot(at: Instant) async throws(LockUnavailable) {
         do {

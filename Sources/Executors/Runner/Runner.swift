@@ -330,6 +330,7 @@ public struct Runner: Sendable {
                 if !announced {
                     try await fleet.recordReboot(at: now)
                     try await fleet.publish(report(under, healthy: false, phase: "rebooting"))
+                    await fleet.history(RebootHistoryEntry(node: settings.nodeName, started: now.description, outcome: "rebooting"))
                     announced = true
                 }
                 if !settings.skipLock { try await lock.verifyForReboot(node: settings.nodeName) }
@@ -351,6 +352,7 @@ public struct Runner: Sendable {
         let result = await processes.run(command.argv, environment: ["PATH": "/usr/sbin:/usr/bin:/sbin:/bin"], timeout: settings.rebootTimeout)
         observer?.rebootCommand(succeeded: result.exitCode == 0)
         guard result.exitCode == 0 else {
+            await fleet.history(RebootHistoryEntry(node: settings.nodeName, started: now.description, finished: clock.now().description, outcome: "failed"))
             try? state.removeRecord()
             await giveBack()
             let why = "the reboot command failed (\(result.ending)): \((result.stdout + result.stderr).trimmingCharacters(in: .whitespacesAndNewlines))"
@@ -438,6 +440,7 @@ public struct Runner: Sendable {
                 return .done(blocked(policy, facts, by: .lock, reason, error: false))
             }
             logger.warning("the reboot recorded at \(record.at) did not happen (boot id unchanged) and its lock slot has ended; removing the record")
+            await fleet.history(RebootHistoryEntry(node: settings.nodeName, started: record.at, finished: clock.now().description, outcome: "did not happen"))
             do {
                 try state.removeRecord()
             } catch {
@@ -468,6 +471,11 @@ public struct Runner: Sendable {
             return .done(blocked(policy, facts, by: .lock, "the reboot record \(error); not rebooting until it is settled"))
         }
         logger.info("back after the reboot of \(record.at); the post-boot gate passed and the lock slot is released")
+        let back = clock.now()
+        await fleet.history(
+            RebootHistoryEntry(
+                node: settings.nodeName, started: record.at, finished: back.description,
+                duration: (try? Instant.parse(record.at).get()).map { back.epochMilliseconds - $0.epochMilliseconds }, outcome: "rebooted"))
         return .done(await published(policy, finish(policy, facts, .releasedAfterBoot)))
     }
 }
