@@ -99,6 +99,7 @@ struct FleetStatusCommand: AsyncParsableCommand {
                 }
                 print(parts.joined(separator: "  "))
             }
+            print("reboots so far: rc fleet history; a node's decisions: rc log show (on the node)")
         case .json:
             let json = JSON.object([
                 ("fleet", .string(spec.prefix)), ("members", .int(Int64(members.count))), ("healthy", .int(Int64(healthy))), ("stale", .int(Int64(stale))),

@@ -39,8 +39,8 @@ import Testing
         #expect(decision?["blocked_by"] as? String == "rule" && decision?["name"] as? String == "keep quorum", "\(json.stdout)")
         let lines = text.stdout.split(separator: "\n").map(String.init)
         #expect(lines.first == "fleet etcd /fleet: 3 members, 1 healthy, 2 stale", "\(text.stdout)")
-        #expect(lines.count == 4 && lines[1].hasPrefix("  a  healthy  reported ") && lines[1].hasSuffix("last: blocked by rule \"keep quorum\""), "\(text.stdout)")
-        #expect(lines.count == 4 && lines[2].hasPrefix("  b  stale  reported "), "\(text.stdout)")
+        #expect(lines.count == 5 && lines[1].hasPrefix("  a  healthy  reported ") && lines[1].hasSuffix("last: blocked by rule \"keep quorum\""), "\(text.stdout)")
+        #expect(lines.count == 5 && lines[2].hasPrefix("  b  stale  reported "), "\(text.stdout)")
         // Forgetting a decommissioned member; forgetting it twice is an error.
         let forget = try cli.rc(["fleet", "forget", policy, "b", "--node-name", "a"])
         #expect(forget.status == 0 && forget.stdout == "forgot b\n", "\(forget.stdout)\(forget.stderr)")

@@ -562,6 +562,7 @@ public actor EtcdLock: LockBackend {
                 }
             }
             rebootLease = reboot
+            logger.info("the lock slot is kept across the reboot on lease \(String(reboot, radix: 16)) (max_reboot_duration)", metadata: ["event": "slot_kept", "lease_id": "\(String(reboot, radix: 16))"])
             self.session = nil
             self.slot = nil
             try? await session.revoke()

@@ -89,7 +89,11 @@ public struct DaemonLoop: Sendable {
             }
             failures = result.error == nil ? 0 : failures + 1
             let delay = Schedule(current.policy.cluster).delay(afterFailures: failures, using: &rng)
-            if failures > 0 { logger.warning("transient failure #\(failures): \(result.error ?? ""); retrying in \(formatDuration(milliseconds: delay))") }
+            if failures > 0 {
+                logger.warning(
+                    "transient failure #\(failures): \(result.error ?? ""); retrying in \(formatDuration(milliseconds: delay))",
+                    metadata: ["event": "retry", "attempt": "\(failures)"])
+            }
             if failures == 0, result.decision.blockedBy == .lock, let waitForLock {
                 // Blocked by a full lock: wake when a holder leaves instead of a whole interval later.
                 await waitForLock(delay)

@@ -258,11 +258,13 @@ public struct Runner: Sendable {
         if settings.statusOnly { return finish(policy, facts) }
 
         let holder = HolderInfo(node: settings.nodeName, pid: getpid(), acquiredAt: clock.now().description, phase: HealthPhase.postLock.environmentValue)
+        var lockWait: Int64 = 0
         if !settings.skipLock {
             do {
                 let started = monotonicMilliseconds()
                 let acquired = try await lock.acquire(holder)
-                observer?.lockAcquire(milliseconds: monotonicMilliseconds() - started, acquired: acquired)
+                lockWait = monotonicMilliseconds() - started
+                observer?.lockAcquire(milliseconds: lockWait, acquired: acquired)
                 if acquired { observer?.happened(.lockAcquired) }
                 if !acquired {
                     facts.lock.available = false
@@ -274,7 +276,7 @@ public struct Runner: Sendable {
                 return await published(policy, blocked(policy, facts, by: .lock, "the lock cannot be taken: \(error.description)"))
             }
         }
-        logger.info("took a lock slot; checking again under the lock")
+        logger.info("took a lock slot; checking again under the lock", metadata: ["event": "lock_acquired", "lock_wait_ms": "\(lockWait)"])
 
         // Under the lock: detect and check again; anything but a reboot releases the slot.
         var under: Facts
@@ -347,7 +349,7 @@ public struct Runner: Sendable {
             await giveBack()
             return blocked(policy, under, by: .lock, "the lock slot cannot be kept for the reboot: \(error.description)")
         }
-        logger.notice("rebooting: \(command.display)")
+        logger.notice("rebooting: \(command.display)", metadata: ["event": "rebooting"])
         observer?.happened(.rebooting)
         let result = await processes.run(command.argv, environment: ["PATH": "/usr/sbin:/usr/bin:/sbin:/bin"], timeout: settings.rebootTimeout)
         observer?.rebootCommand(succeeded: result.exitCode == 0)
