@@ -1,7 +1,12 @@
 /* The functions of glibc that the release build uses and that have no version at or below glibc 2.31
  * (packaging/README.md, "glibc 2.31"): defined here, hidden, so that the binary binds no newer symbol.
- * glibc-compat.py writes trampolines for the rest. */
+ * glibc-compat.py writes trampolines for the rest. And what the binary does instead of DT_RELR, which needs
+ * glibc 2.36 (at the end). */
+#include <elf.h>
+#include <link.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #define HIDDEN __attribute__((visibility("hidden")))
 
@@ -45,4 +50,25 @@ static void rc_csu_init(int argc, char **argv, char **envp) {
 HIDDEN int __libc_start_main(int (*main)(int, char **, char **), int argc, char **argv, rc_init_function init,
                              void (*fini)(void), void (*rtld_fini)(void), void *stack_end) {
     return rc_libc_start_main(main, argc, argv, init ? init : rc_csu_init, fini, rtld_fini, stack_end);
+}
+
+/* Relocations. Without DT_RELR (glibc 2.36) the loader reads the binary's relative relocations at start, about
+ * 2.7 MB of .rela.dyn, and nothing reads them again; their pages would stay mapped for the daemon's lifetime.
+ * Once the loader is done (constructors run after relocation), this unmaps the pages that hold only relocations:
+ * they are clean pages of the file, so the kernel may reclaim them, and touching one again would read it back. */
+extern ElfW(Dyn) _DYNAMIC[] __attribute__((visibility("hidden")));
+extern const char __ehdr_start __attribute__((visibility("hidden")));
+
+__attribute__((constructor)) static void rc_drop_relocations(void) {
+    ElfW(Addr) start = 0, size = 0;
+    for (const ElfW(Dyn) *d = _DYNAMIC; d->d_tag != DT_NULL; d++) {
+        if (d->d_tag == DT_RELA) start = d->d_un.d_ptr;
+        if (d->d_tag == DT_RELASZ) size = d->d_un.d_val;
+    }
+    ElfW(Addr) base = (ElfW(Addr))&__ehdr_start;
+    if (start == 0 || size == 0) return;
+    if (start < base) start += base; /* the loader did not relocate the dynamic section in place */
+    ElfW(Addr) page = (ElfW(Addr))sysconf(_SC_PAGESIZE);
+    ElfW(Addr) first = (start + page - 1) & ~(page - 1), end = (start + size) & ~(page - 1);
+    if (end > first) madvise((void *)first, end - first, MADV_DONTNEED);
 }
