@@ -291,9 +291,11 @@ struct RunCommand: AsyncParsableCommand {
         if let fleet = backends.fleet as? EtcdFleet {
             services.append(FleetReporter(fleet: fleet, interval: policy.policy.cluster.publishInterval, clock: SystemClock(), logger: logger))
         }
+        if let interval = SystemdNotify.watchdogInterval() { services.append(SystemdWatchdog(interval: interval)) }
         let group = ServiceGroup(
             configuration: .init(services: services.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         logger.info("rc \(RCVersion.current) running policy \(quoteString(policy.policy.name)) for node \(quoteString(nodeName)) every \(formatDuration(milliseconds: policy.policy.cluster.checkInterval))")
+        SystemdNotify.send("READY=1")
         do {
             try await group.run()
         } catch {
@@ -329,6 +331,51 @@ struct RunCommand: AsyncParsableCommand {
         holder.replace(PreparedPolicy(checked))
         logger.info("SIGHUP: reloaded policy \(quoteString(checked.name)) from \(path)")
         return true
+    }
+}
+
+/// systemd's notification protocol (sd_notify(3)) for `Type=notify`: one datagram to `$NOTIFY_SOCKET`, nothing
+/// without it.
+enum SystemdNotify {
+    /// Sends `state` ("READY=1", "WATCHDOG=1"); false when there is no socket or the datagram was not sent.
+    @discardableResult
+    static func send(_ state: String, environment: [String: String] = ProcessInfo.processInfo.environment) -> Bool {
+        guard let path = environment["NOTIFY_SOCKET"], path.hasPrefix("/") || path.hasPrefix("@") else { return false }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        var bytes = Array(path.utf8)
+        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else { return false }
+        if bytes[0] == UInt8(ascii: "@") { bytes[0] = 0 }  // an abstract socket
+        withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: bytes) }
+        let length = socklen_t(MemoryLayout<sa_family_t>.size + bytes.count + (bytes[0] == 0 ? 0 : 1))
+        let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        let sent = withUnsafePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { sendto(fd, state, state.utf8.count, 0, $0, length) }
+        }
+        return sent == state.utf8.count
+    }
+
+    /// Half the watchdog timeout systemd set for this process (`$WATCHDOG_USEC`, `$WATCHDOG_PID`), in milliseconds.
+    static func watchdogInterval(environment: [String: String] = ProcessInfo.processInfo.environment) -> Int64? {
+        guard let usec = environment["WATCHDOG_USEC"].flatMap(Int64.init), usec > 0 else { return nil }
+        if let pid = environment["WATCHDOG_PID"].flatMap(Int32.init), pid != getpid() { return nil }
+        return max(1, usec / 2000)
+    }
+}
+
+/// Pings systemd's watchdog while the daemon's tasks get to run; it stops with the daemon.
+struct SystemdWatchdog: Service {
+    let interval: Int64
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                SystemdNotify.send("WATCHDOG=1")
+                try? await Task.sleep(for: .milliseconds(interval))
+            }
+        }
     }
 }
 

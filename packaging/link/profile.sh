@@ -1,6 +1,6 @@
 #!/bin/sh
 # Profiles a release build of rc for its code layout (docs/performance.md, "Code layout").
-# usage: packaging/link/profile.sh RC MAP LAYOUT
+# usage: packaging/link/profile.sh RC MAP LAYOUT [--prefix=PATH=@NAME@]...  (`make layout`; the prefixes go to layout.py)
 # Runs the daemon under callgrind on the policies a node commonly has (a time zone, a deny window, a rule, two
 # detectors), a few passes each: on a local lock with nothing to do, then with a reboot due (dry run), then both
 # again on an etcd lock (a local etcd on loopback, started here). Then writes to LAYOUT the linker script that
@@ -8,6 +8,7 @@
 # KEEP=1 keeps the profiles and logs (the directory is printed).
 set -eu
 rc=$1 map=$2 layout=$3
+shift 3
 here=$(dirname "$0")
 . "$here/../../scripts/local-etcd.sh"
 dir=$(mktemp -d)
@@ -64,4 +65,4 @@ kill "$ETCD_PID"; wait "$ETCD_PID" 2>/dev/null || true
 ETCD_PID=""
 
 python3 "$here/layout.py" "$map" "$dir/rc" "$layout" \
-  "$dir/idle.callgrind" "$dir/due.callgrind" "$dir/etcd-idle.callgrind" "$dir/etcd-due.callgrind"
+  "$dir/idle.callgrind" "$dir/due.callgrind" "$dir/etcd-idle.callgrind" "$dir/etcd-due.callgrind" "$@"

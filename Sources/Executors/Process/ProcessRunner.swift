@@ -278,9 +278,18 @@ struct BoundedBuffer {
     var text: String { String(decoding: bytes, as: UTF8.self) }
 }
 
-/// glibc ≥ 2.34 (Debian 12 has 2.36); the Swift Glibc module does not export it.
-@_silgen_name("posix_spawn_file_actions_addclosefrom_np")
-private func spawnCloseFrom(_ actions: UnsafeMutablePointer<posix_spawn_file_actions_t>, _ from: Int32) -> Int32
+/// Closes every descriptor from `from` up in the child: `posix_spawn_file_actions_addclosefrom_np` where glibc has
+/// it (2.34 and later; looked up at run time so that the binary still runs on glibc 2.31), else a close action for
+/// each descriptor open now (`/proc/self/fd`).
+private func spawnCloseFrom(_ actions: UnsafeMutablePointer<posix_spawn_file_actions_t>, _ from: Int32) -> Int32 {
+    typealias CloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
+    if let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "posix_spawn_file_actions_addclosefrom_np") {
+        return unsafeBitCast(symbol, to: CloseFrom.self)(actions, from)
+    }
+    guard let open = try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd") else { return errno }
+    for fd in open.compactMap(Int32.init) where fd >= from { posix_spawn_file_actions_addclose(actions, fd) }
+    return 0
+}
 
 func monotonicMilliseconds() -> Int64 {
     var ts = timespec()
