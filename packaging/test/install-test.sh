@@ -30,6 +30,7 @@ cache=$top/.build/pkgtest/$release
 if [ ! -f "$cache/.complete" ]; then
   echo "install-test.sh: debootstrap $release from $mirror into $cache (once)"
   rm -rf "$cache"
+  mkdir -p "$top/.build/pkgtest"
   debootstrap --variant=minbase "$release" "$cache" "$mirror" > "$top/.build/pkgtest/debootstrap-$release.log" 2>&1 ||
     { echo "install-test.sh: debootstrap failed (.build/pkgtest/debootstrap-$release.log)" >&2; exit 1; }
   touch "$cache/.complete"
