@@ -20,16 +20,9 @@ public final class DelayingProxy: @unchecked Sendable {
     /// Listens and forwards to `127.0.0.1:upstreamPort`; `delay(path, body)` says how many milliseconds to hold a
     /// request back (0: none).
     public init(upstreamPort: Int, delay: @escaping @Sendable (String, String) -> Int) throws {
-        let fd = Self.socketBound()
+        guard let (fd, port) = loopbackListener() else { throw EtcdHarness.HarnessError(description: "the proxy cannot listen") }
         self.fd = fd
-        guard fd >= 0 else {
-            port = 0
-            throw EtcdHarness.HarnessError(description: "the proxy cannot listen")
-        }
-        var address = sockaddr_in()
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
-        port = Int(UInt16(bigEndian: address.sin_port))
+        self.port = port
         let listener = fd
         let thread = Thread { [weak self] in
             while true {
@@ -48,24 +41,6 @@ public final class DelayingProxy: @unchecked Sendable {
     deinit {
         shutdown(fd, Int32(SHUT_RDWR))
         close(fd)
-    }
-
-    private static func socketBound() -> Int32 {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var yes: Int32 = 1
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, socklen_t(MemoryLayout<Int32>.size))
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
-        }
-        guard bound, listen(fd, 64) == 0 else {
-            close(fd)
-            return -1
-        }
-        return fd
     }
 
     /// One request: read it whole, hold it back, forward it with `Connection: close`, pass the answer on.

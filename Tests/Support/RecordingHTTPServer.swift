@@ -23,23 +23,9 @@ public final class RecordingHTTPServer: @unchecked Sendable {
     public var requests: [Request] { lock.withLock { recorded } }
 
     public init(hang: Bool = false) throws {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard let (fd, port) = loopbackListener() else { throw EtcdHarness.HarnessError(description: "the recording server cannot listen") }
         self.fd = fd
-        var yes: Int32 = 1
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, socklen_t(MemoryLayout<Int32>.size))
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
-        }
-        guard bound, listen(fd, 64) == 0 else {
-            port = 0
-            throw EtcdHarness.HarnessError(description: "the recording server cannot listen")
-        }
-        port = Int(UInt16(bigEndian: address.sin_port))
+        self.port = port
         let listener = fd
         Thread { [weak self] in
             while true {
