@@ -132,7 +132,7 @@ extension ClusterRebootdImporter {
     /// `expandWithEnv` reads them: `RC_NODE_NAME` is the node rc runs as; the other variables of its
     /// `BaseEnvironment` are known now and written as they are; any other variable came from clusterrebootd's own
     /// environment, and is taken from the import's.
-    mutating func rebootCommand(_ node: Node?, base: [String: String], metricsEnabled: Bool) -> String? {
+    mutating func rebootCommand(_ node: Node?, base: [String: String]) -> String? {
         var argv: [String] = []
         if let node {
             guard let list = yaml.stringList(node, "reboot_command") else { return nil }
@@ -156,8 +156,7 @@ extension ClusterRebootdImporter {
                     } else {
                         let value = options.environment[name] ?? ""
                         if let at {
-                            let why = name == "RC_METRICS_ENDPOINT" && metricsEnabled ? "rc serves no metrics, so it is empty" : "clusterrebootd read it from its own environment"
-                            adjusted(at, "`$\(name)` in the reboot command: \(why); the policy has \(quoteString(value)), its value here", help: "write the value you mean into the policy")
+                            adjusted(at, "`$\(name)` in the reboot command: clusterrebootd read it from its own environment; the policy has \(quoteString(value)), its value here", help: "write the value you mean into the policy")
                         }
                         text += String(literal(value).dropFirst().dropLast())
                     }

@@ -207,7 +207,7 @@ public struct ClusterRebootdImporter {
         let killPath = resolvePath(killSwitch, f["kill_switch_file"], field: "kill_switch_file")
         out.append((f["kill_switch_file"] == nil ? "# clusterrebootd's default kill switch.\n" : "") + "kill_switch file \(quoteString(killPath))")
 
-        if let command = rebootCommand(f["reboot_command"], base: base, metricsEnabled: metrics.enabled) { out.append(command) }
+        if let command = rebootCommand(f["reboot_command"], base: base) { out.append(command) }
 
         var settings: [String] = ["check_interval \(checkInterval)s", "backoff \(backoffMin)s .. \(backoffMax)s"]
         if cooldown > 0 { settings.append("cooldown \(cooldown)s") }
