@@ -62,7 +62,7 @@ let package = Package(
             dependencies: ["PolicyLang", "RCTestSupport", .product(name: "PropertyBased", package: "swift-property-based")],
             exclude: ["Golden"]
         ),
-        .testTarget(name: "EvaluatorTests", dependencies: ["Evaluator", "RCTestSupport"]),
+        .testTarget(name: "EvaluatorTests", dependencies: ["Evaluator", "RCTestSupport"], exclude: ["Lint"]),
         .target(name: "RCTestSupport", path: "Tests/Support"),
         .testTarget(name: "ExecutorsTests", dependencies: ["Executors", "PolicyLang", "RCTestSupport"], exclude: ["Golden"]),
         .testTarget(name: "CLITests", dependencies: ["rc", "Executors", "RCTestSupport"], exclude: ["Explain"]),

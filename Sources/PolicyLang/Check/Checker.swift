@@ -156,7 +156,7 @@ public struct Checker {
         }
 
         if case .etcd(let etcd)? = lock?.0, let ttlSpan = lock?.2,
-            let longest = health.max(by: { $0.timeout < $1.timeout }), longest.timeout > etcd.ttl
+            let longest = health.max(by: { $0.timeout < $1.timeout }), longest.timeout >= etcd.ttl
         {
             report(.ttlTooShort(ttlSpan, ttl: etcd.ttl, health: longest.name, timeout: longest.timeout, healthSpan: healthTimeoutSpans[longest.name] ?? longest.span))
         }

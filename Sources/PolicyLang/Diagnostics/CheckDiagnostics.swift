@@ -77,7 +77,7 @@ extension Diagnostic {
     static func ttlTooShort(_ span: Span, ttl: Int64, health: String, timeout: Int64, healthSpan: Span) -> Diagnostic {
         Diagnostic(
             .ttlTooShort,
-            "lock ttl \(formatDuration(milliseconds: ttl)) is shorter than the \(formatDuration(milliseconds: timeout)) timeout of health check \(quoteString(health))",
+            "lock ttl \(formatDuration(milliseconds: ttl)) is \(ttl == timeout ? "not longer than" : "shorter than") the \(formatDuration(milliseconds: timeout)) timeout of health check \(quoteString(health))",
             at: span, label: "the lease could expire while the check runs under the lock",
             notes: [DiagnosticNote("the timeout is set here", span: healthSpan)],
             help: "make `ttl` longer than \(formatDuration(milliseconds: timeout))")

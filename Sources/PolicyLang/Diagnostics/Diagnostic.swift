@@ -29,6 +29,44 @@ public struct DiagnosticNote: Sendable, Hashable {
     }
 }
 
+/// A replacement of one span of a file's text.
+public struct TextEdit: Sendable, Hashable {
+    public var span: Span
+    public var replacement: String
+
+    public init(_ span: Span, _ replacement: String) {
+        self.span = span
+        self.replacement = replacement
+    }
+
+    /// `text` with the edits applied; `nil` when two edits overlap.
+    public static func apply(_ edits: [TextEdit], to bytes: [UInt8]) -> [UInt8]? {
+        let sorted = edits.sorted { ($0.span.start, $0.span.end) < ($1.span.start, $1.span.end) }
+        var out: [UInt8] = []
+        var at = 0
+        for edit in sorted {
+            guard edit.span.start >= at, edit.span.end <= bytes.count else { return nil }
+            out += bytes[at..<edit.span.start]
+            out += Array(edit.replacement.utf8)
+            at = edit.span.end
+        }
+        out += bytes[at...]
+        return out
+    }
+}
+
+/// A change that resolves a finding and is safe to apply without review (`rc check --fix`).
+public struct Fix: Sendable, Hashable {
+    /// What the fix does, e.g. "delete the repeated window".
+    public var description: String
+    public var edits: [TextEdit]
+
+    public init(_ description: String, _ edits: [TextEdit]) {
+        self.description = description
+        self.edits = edits
+    }
+}
+
 /// One finding about a source file: an error, a warning or a note.
 ///
 /// `message` is the terse summary, `label` is printed under the exact `span`, `notes` add context
@@ -48,12 +86,15 @@ public struct Diagnostic: Sendable, Hashable {
     public var notes: [DiagnosticNote]
     /// How to fix it.
     public var help: String?
+    /// A fix `rc check --fix` may apply.
+    public var fix: Fix?
 
     /// Creates a diagnostic.
     public init(
         _ code: DiagnosticCode, _ message: String, at span: Span, label: String? = nil,
-        notes: [DiagnosticNote] = [], help: String? = nil, severity: Severity? = nil
+        notes: [DiagnosticNote] = [], help: String? = nil, severity: Severity? = nil, fix: Fix? = nil
     ) {
+        self.fix = fix
         self.code = code
         self.severity = severity ?? code.defaultSeverity
         self.message = message

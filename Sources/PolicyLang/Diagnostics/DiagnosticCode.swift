@@ -47,6 +47,23 @@ public enum DiagnosticCode: String, Sendable, CaseIterable, Hashable {
     case noDetectors = "RC3001"
     case plaintextEtcd = "RC3002"
     case insecureSkipVerify = "RC3003"
+    case neverEligible = "RC3004"
+    case overlappingWindows = "RC3005"
+    case allowWindowDenied = "RC3006"
+    case constantRule = "RC3007"
+    case shadowedRule = "RC3008"
+    case impossibleThreshold = "RC3009"
+    case overlappingDetectorConditions = "RC3010"
+    case windowWrapsWeek = "RC3011"
+    case detectorWithoutTimeout = "RC3012"
+    case noPostLockHealth = "RC3013"
+    case noKillSwitch = "RC3014"
+    case unusedWindow = "RC3015"
+    case unusedDetector = "RC3016"
+    case redundantTest = "RC3017"
+    case overlappingPolicies = "RC3018"
+    case suppressionWithoutReason = "RC3019"
+    case unusedSuppression = "RC3020"
 
     // Import.
     case importSyntax = "RC4001"
@@ -55,12 +72,51 @@ public enum DiagnosticCode: String, Sendable, CaseIterable, Hashable {
     case importMissingField = "RC4004"
     case labelsSyntax = "RC4005"
     case importAdjusted = "RC4006"
+    case lintConfiguration = "RC4007"
 
     /// The severity diagnostics with this code have unless said otherwise.
     public var defaultSeverity: Severity {
         if self == .tooManyDiagnostics { return .note }
         if self == .importAdjusted { return .warning }
+        if [.noKillSwitch, .noPostLockHealth, .detectorWithoutTimeout].contains(self) { return .note }
         return rawValue.hasPrefix("RC3") ? .warning : .error
+    }
+
+    /// The lint's name, for `.rc-lint.yaml` and `# rc:ignore` (either the code or the name may be written);
+    /// `nil` for a code that is not a lint.
+    public var lintName: String? {
+        switch self {
+        case .noDetectors: "no-detectors"
+        case .plaintextEtcd: "plaintext-etcd"
+        case .insecureSkipVerify: "insecure-skip-verify"
+        case .neverEligible: "never-eligible"
+        case .overlappingWindows: "overlapping-windows"
+        case .allowWindowDenied: "allow-window-denied"
+        case .constantRule: "constant-rule"
+        case .shadowedRule: "shadowed-rule"
+        case .impossibleThreshold: "impossible-threshold"
+        case .overlappingDetectorConditions: "overlapping-detector-conditions"
+        case .windowWrapsWeek: "window-wraps-week"
+        case .detectorWithoutTimeout: "detector-without-timeout"
+        case .noPostLockHealth: "no-post-lock-health"
+        case .noKillSwitch: "no-kill-switch"
+        case .unusedWindow: "unused-window"
+        case .unusedDetector: "unused-detector"
+        case .redundantTest: "redundant-test"
+        case .overlappingPolicies: "overlapping-policies"
+        case .suppressionWithoutReason: "suppression-without-reason"
+        case .unusedSuppression: "unused-suppression"
+        default: nil
+        }
+    }
+
+    /// Every lint, in code order.
+    public static var lints: [DiagnosticCode] { allCases.filter { $0.lintName != nil } }
+
+    /// The lint written as a code (`RC3004`) or a name (`never-eligible`).
+    public init?(lint: String) {
+        guard let code = DiagnosticCode.lints.first(where: { $0.rawValue == lint.uppercased() || $0.lintName == lint }) else { return nil }
+        self = code
     }
 
     /// A short title, used as the rule description in SARIF output and in the docs.
@@ -89,7 +145,7 @@ public enum DiagnosticCode: String, Sendable, CaseIterable, Hashable {
         case .invalidRegex: "a regex literal that PCRE2 cannot compile"
         case .unknownTimeZone: "a time zone that is not in the time zone database"
         case .emptyWindow: "a window that covers no time at all"
-        case .ttlTooShort: "the lock TTL is shorter than the longest health check timeout"
+        case .ttlTooShort: "the lock TTL is not longer than the longest health check timeout"
         case .unknownTestReference: "a test names a detector, window, rule or health check that does not exist"
         case .missingPolicy: "the file has no `policy` declaration"
         case .duplicateDeclaration: "a declaration that may appear once appears twice"
@@ -103,6 +159,24 @@ public enum DiagnosticCode: String, Sendable, CaseIterable, Hashable {
         case .noDetectors: "the policy has no detectors, so it never reboots"
         case .plaintextEtcd: "an etcd endpoint without TLS"
         case .insecureSkipVerify: "TLS certificate verification is turned off"
+        case .neverEligible: "no instant is ever eligible for a reboot: the windows or a rule always block"
+        case .overlappingWindows: "two windows of the same kind overlap or repeat each other"
+        case .allowWindowDenied: "an allow window lies entirely inside deny windows, so it never opens"
+        case .constantRule: "a rule whose condition is the same whatever the facts"
+        case .shadowedRule: "a rule that can only hold when an earlier rule already blocks"
+        case .impossibleThreshold: "a comparison that always or never holds, or a percentage of a count outside 0–100%"
+        case .overlappingDetectorConditions: "a command detector's `reboot_when` and `ok_when` can both hold"
+        case .windowWrapsWeek: "a window that wraps almost a whole week, usually a start and end written the wrong way round"
+        case .detectorWithoutTimeout: "a command detector without a `timeout`"
+        case .noPostLockHealth: "a lock shared by several nodes but no health gate that runs under it"
+        case .noKillSwitch: "the policy has no kill switch"
+        case .unusedWindow: "a window that changes no instant's eligibility"
+        case .unusedDetector: "a detector that can never fire, or repeats another one"
+        case .redundantTest: "a test that gives the same facts and expects the same as another"
+        case .overlappingPolicies: "two policies of one directory govern the same node"
+        case .suppressionWithoutReason: "an `rc:ignore` comment without a reason"
+        case .unusedSuppression: "an `rc:ignore` comment that suppresses nothing"
+        case .lintConfiguration: "an invalid `.rc-lint.yaml`"
         case .importSyntax: "the input is not valid YAML or JSON"
         case .importUnknownField: "an unknown field in the input, or a name the policy does not have"
         case .importInvalidValue: "a value of the wrong type or out of range"

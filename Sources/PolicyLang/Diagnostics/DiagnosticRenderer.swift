@@ -9,11 +9,17 @@ public struct DiagnosticRenderer: Sendable {
     public var color: Bool
     /// The tool version, for SARIF.
     public var toolVersion: String
+    /// The absolute path of the repository root: SARIF gives file paths relative to it (`uriBaseId` `SRCROOT`).
+    public var sourceRoot: String?
+    /// Each file's path relative to `sourceRoot` (files not below it keep their path and get no `uriBaseId`).
+    public var relativePaths: [String: String]
 
     /// Creates a renderer.
-    public init(color: Bool = false, toolVersion: String = "dev") {
+    public init(color: Bool = false, toolVersion: String = "dev", sourceRoot: String? = nil, relativePaths: [String: String] = [:]) {
         self.color = color
         self.toolVersion = toolVersion
+        self.sourceRoot = sourceRoot
+        self.relativePaths = relativePaths
     }
 
     private func paint(_ text: String, _ code: String) -> String {
@@ -113,12 +119,28 @@ public struct DiagnosticRenderer: Sendable {
         return (start, end)
     }
 
-    /// An array of `{file, line, column, endLine, endColumn, severity, code, message, help}`.
+    /// An array of `{file, line, column, endLine, endColumn, severity, code, name, message, label, help, fix, notes}`;
+    /// `name` is the lint's name (null for other codes), each note `{message, file, line, column, endLine,
+    /// endColumn}` with the location null when the note points nowhere.
     public func json(_ groups: [FileDiagnostics]) -> String {
         var items: [JSON] = []
         for group in groups {
             for d in group.diagnostics {
                 let (start, end) = location(d, group.file)
+                let notes: [JSON] = d.notes.map { note in
+                    var fields: [(String, JSON)] = [("message", .string(note.message))]
+                    if let span = note.span {
+                        let s = group.file.location(of: span.start)
+                        let e = group.file.location(of: max(span.end, span.start))
+                        fields += [
+                            ("file", .string(group.file.path)), ("line", .int(Int64(s.line))), ("column", .int(Int64(s.column))),
+                            ("endLine", .int(Int64(e.line))), ("endColumn", .int(Int64(e.column))),
+                        ]
+                    } else {
+                        fields += [("file", .null), ("line", .null), ("column", .null), ("endLine", .null), ("endColumn", .null)]
+                    }
+                    return .object(fields)
+                }
                 items.append(
                     .object([
                         ("file", .string(group.file.path)),
@@ -128,8 +150,12 @@ public struct DiagnosticRenderer: Sendable {
                         ("endColumn", .int(Int64(end.column))),
                         ("severity", .string(d.severity.rawValue)),
                         ("code", .string(d.code.rawValue)),
+                        ("name", d.code.lintName.map(JSON.string) ?? .null),
                         ("message", .string(d.message)),
+                        ("label", d.label.map(JSON.string) ?? .null),
                         ("help", .optional(d.help)),
+                        ("fix", d.fix.map { JSON.string($0.description) } ?? .null),
+                        ("notes", .array(notes)),
                     ]))
             }
         }
@@ -145,7 +171,8 @@ public struct DiagnosticRenderer: Sendable {
             .object([
                 ("id", .string(code.rawValue)),
                 ("shortDescription", .object([("text", .string(code.title))])),
-                ("help", .object([("text", .string("See \(code.rawValue) in docs/diagnostics.md for a bad example and its fix."))])),
+                ("name", .string(code.lintName ?? code.rawValue)),
+                ("help", .object([("text", .string("See \(code.rawValue) in docs/\(code.lintName == nil ? "diagnostics" : "lint").md for a bad example and its fix."))])),
                 ("defaultConfiguration", .object([("level", .string(sarifLevel(code.defaultSeverity)))])),
             ])
         }
@@ -185,11 +212,22 @@ public struct DiagnosticRenderer: Sendable {
                         ("rules", .array(rules)),
                     ]))])),
                     ("columnKind", .string("unicodeCodePoints")),
+                    ("originalUriBaseIds", .object(sourceRoot.map { [("SRCROOT", .object([("uri", .string(rootURI($0)))]))] } ?? [])),
                     ("results", .array(results)),
                 ])
             ])),
         ])
         return log.serialized(indent: 2)
+    }
+
+    /// The file relative to the source root, with `uriBaseId` `SRCROOT`; without a root, the path as given.
+    private func artifactLocation(_ path: String) -> [(String, JSON)] {
+        guard sourceRoot != nil, let relative = relativePaths[path] else { return [("uri", .string(path.sarifURI()))] }
+        return [("uri", .string(relative.sarifURI())), ("uriBaseId", .string("SRCROOT"))]
+    }
+
+    private func rootURI(_ root: String) -> String {
+        "file://" + (root.hasSuffix("/") ? root : root + "/").sarifURI()
     }
 
     private func sarifLevel(_ severity: Severity) -> String {
@@ -203,7 +241,7 @@ public struct DiagnosticRenderer: Sendable {
     private func physicalLocation(_ file: SourceFile, _ start: SourceLocation, _ end: SourceLocation) -> JSON {
         .object([
             ("physicalLocation", .object([
-                ("artifactLocation", .object([("uri", .string(file.path.sarifURI()))])),
+                ("artifactLocation", .object(artifactLocation(file.path))),
                 ("region", .object([
                     ("startLine", .int(Int64(start.line))),
                     ("startColumn", .int(Int64(start.column))),

@@ -85,7 +85,8 @@ extension Diagnostic {
     static func unknownWeekday(_ span: Span, _ word: String, suggestion: String?) -> Diagnostic {
         Diagnostic(
             .unknownWeekday, "unknown day `\(word)`", at: span, label: "not a weekday",
-            help: suggestion.map { "did you mean `\($0)`?" } ?? "days are Mon, Tue, Wed, Thu, Fri, Sat, Sun, or `daily`")
+            help: suggestion.map { "did you mean `\($0)`?" } ?? "days are Mon, Tue, Wed, Thu, Fri, Sat, Sun, or `daily`",
+            fix: suggestion.map { Fix("write `\($0)`", [TextEdit(span, $0)]) })
     }
 
     static func unknownDetectorKind(_ span: Span, _ word: String, suggestion: String?) -> Diagnostic {
