@@ -132,10 +132,12 @@ test: deps
 	$(SWIFT) test --skip-build --disable-xctest --filter ChaosTests
 	$(SWIFT) test --skip-build --disable-xctest --skip ChaosTests
 
+# The library is clean under every lint (notes included), formatted, and its tests cover every branch.
 test-policies:
-	$(RC_DEBUG) check --strict policies/
+	$(RC_DEBUG) check --fail-level info policies/
 	$(RC_DEBUG) fmt --check policies/
-	$(RC_DEBUG) test --min-coverage 100 policies/
+	@$(RC_DEBUG) test --coverage --min-coverage 100 policies/ > .build/policies-coverage.txt || { cat .build/policies-coverage.txt; exit 1; }
+	@tail -n 1 .build/policies-coverage.txt
 
 # The model of the etcd semaphore, checked with Spin (docs/etcd.md, "The model").
 model: deps

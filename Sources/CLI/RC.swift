@@ -32,7 +32,7 @@ struct RC: AsyncParsableCommand {
             blocked, 4 lock unavailable, 5 kill switch, 6 detector error, 7 window closed, 8 denied by a rule, 64 usage error.
             """,
         version: RCVersion.current,
-        subcommands: [CheckCommand.self, FormatCommand.self, ImportCommand.self, ExplainCommand.self, TestCommand.self, SimulateCommand.self, RunCommand.self, StatusCommand.self, LockCommand.self, FleetCommand.self, LogCommand.self, VersionCommand.self]
+        subcommands: [InitCommand.self, CheckCommand.self, FormatCommand.self, ImportCommand.self, ExplainCommand.self, TestCommand.self, SimulateCommand.self, RunCommand.self, StatusCommand.self, LockCommand.self, FleetCommand.self, LogCommand.self, VersionCommand.self]
     )
 }
 
