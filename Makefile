@@ -4,7 +4,7 @@ DEBS       := libpcre2-dev libyaml-dev libssl-dev pkg-config etcd-server etcd-cl
 RC_DEBUG   := .build/debug/rc
 RC_RELEASE := .build/release/rc
 
-.PHONY: deps build release run test test-unit test-policies model bench idle floor clean
+.PHONY: deps build release run test test-unit test-policies model bench bench-check idle floor clean
 
 # Installs the Debian packages that are missing (apt-get update only when something is).
 deps:
@@ -154,6 +154,11 @@ floor: release
 bench: release-prepare
 	$(SWIFT) build $(RELEASE_FLAGS) --product rc-bench
 	.build/release/rc-bench
+
+# `rc check` (parse, check, every lint) on a generated repository of 1,000 policies (docs/performance.md).
+bench-check: release
+	scripts/bench-check.sh .build/release/rc 1000 1000
+	scripts/bench-check.sh .build/release/rc 1000 10
 
 clean:
 	rm -rf .build dist

@@ -36,20 +36,21 @@ public enum Linter {
 
     private static func overlappingPolicies(_ group: [(CheckedPolicy, SyntaxTree)]) -> [DirectoryFinding] {
         let prepared = group.map { PreparedPolicy($0.0) }
+        let specific = prepared.indices.filter { prepared[$0].appliesTo != nil }
         // The nodes the tests describe: a name and labels, with the test that gave them.
-        var nodes: [(facts: Facts, test: String, policy: Int)] = []
-        for (index, (policy, _)) in group.enumerated() {
-            for test in policy.tests {
+        var nodes: [(facts: Facts, slots: FactSlots, test: String, policy: Int)] = []
+        for (index, policy) in prepared.enumerated() {
+            for test in policy.policy.tests {
                 let facts = Facts(given: test.given)
                 guard facts.nodeName != nil || facts.nodeLabels != nil else { continue }
-                nodes.append((facts, test.name, index))
+                nodes.append((facts, policy.slots(facts, phase: .preLock), test.name, index))
             }
         }
         var findings: [DirectoryFinding] = []
         var reported = Set<[Int]>()
         func report(_ a: Int, _ b: Int, because: String) {
             guard reported.insert([a, b]).inserted else { return }
-            let (first, second) = (group[a].0, group[b].0)
+            let (first, second) = (prepared[a].policy, prepared[b].policy)
             let span = policyNameSpan(group[b].1) ?? .at(0)
             findings.append(
                 DirectoryFinding(
@@ -61,18 +62,18 @@ public enum Linter {
                         notes: [DiagnosticNote("the other is \(quoteString(first.name)) in \(first.file.path)")],
                         help: "a node governed by two policies is refused by `rc run`; make their `applies_to` conditions exclusive")))
         }
-        let defaults = group.indices.filter { group[$0].0.appliesTo == nil }
+        let defaults = prepared.indices.filter { prepared[$0].appliesTo == nil }
         if defaults.count > 1 {
             for b in defaults.dropFirst() { report(defaults[0], b, because: "every node (neither has `applies_to`)") }
         }
         for node in nodes {
-            let matching = group.indices.filter { group[$0].0.appliesTo != nil && prepared[$0].applies(to: node.facts) }
+            let matching = specific.filter { (try? Interpreter.bool(prepared[$0].appliesTo!, node.slots, nil)) ?? false }
             guard matching.count > 1 else { continue }
             var what = "node " + quoteString(node.facts.nodeName ?? "")
             if let labels = node.facts.nodeLabels, !labels.isEmpty {
                 what += " with labels " + Value.map(labels.mapValues(Value.string)).description
             }
-            what += " (test \(quoteString(node.test)) of \(quoteString(group[node.policy].0.name)))"
+            what += " (test \(quoteString(node.test)) of \(quoteString(prepared[node.policy].policy.name)))"
             for b in matching.dropFirst() { report(matching[0], b, because: what) }
         }
         return findings
@@ -133,7 +134,8 @@ struct PolicyLinter {
                     continue
                 case nil: break
                 }
-                if let shadow = earlier.first(where: { model.implies(formula, $0.formula) == true }) {
+                // A condition implies one that reads none of its facts only when one of them is constant, said above.
+                if let shadow = earlier.first(where: { model.share(formula, $0.formula) && model.implies(formula, $0.formula) == true }) {
                     let same = shadow.rule == rule.name
                     findings.append(
                         Diagnostic(

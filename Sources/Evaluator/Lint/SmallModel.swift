@@ -32,6 +32,25 @@ struct SmallModel {
         var code: Code?
         /// A free boolean: `code` is not evaluated.
         var opaque: Bool
+        /// What the atom reads and compares with.
+        var facts = Set<FactKey>()
+        var labelKeys = Set<String>()
+        var ints = Set<Int64>()
+        var durations = Set<Int64>()
+        var instants = Set<Int64>()
+        var strings = Set<String>()
+    }
+
+    /// The points of one question: the facts, labels, constants and free atoms of the formulas asked about.
+    private struct Space {
+        var facts = Set<FactKey>()
+        var labelKeys = Set<String>()
+        var ints = Set<Int64>()
+        var durations = Set<Int64>()
+        var instants = Set<Int64>()
+        var strings = Set<String>()
+        /// Atom index → position among the free atoms.
+        var opaque: [Int: Int] = [:]
     }
 
     private let tables: ExpressionTables
@@ -39,13 +58,6 @@ struct SmallModel {
     private let file: SourceFile
     private var atoms: [Atom] = []
     private var atomIndex: [String: Int] = [:]
-    private var facts = Set<FactKey>()
-    private var labelKeys = Set<String>()
-    private var ints = Set<Int64>()
-    private var durations = Set<Int64>()
-    private var instants = Set<Int64>()
-    private var strings = Set<String>()
-    private var failed = false
 
     init(_ policy: CheckedPolicy, compiler: Compiler) {
         tables = policy.tables
@@ -70,8 +82,9 @@ struct SmallModel {
         let key = canonical(expr)
         if let index = atomIndex[key] { return index }
         let opaque = !enumerable(expr)
-        if !opaque { collect(expr) }
-        atoms.append(Atom(code: opaque ? nil : compiler.compile(expr), opaque: opaque))
+        var atom = Atom(code: opaque ? nil : compiler.compile(expr), opaque: opaque)
+        if !opaque { collect(expr, into: &atom) }
+        atoms.append(atom)
         atomIndex[key] = atoms.count - 1
         return atoms.count - 1
     }
@@ -130,25 +143,72 @@ struct SmallModel {
     }
 
     /// Records the facts and constants of an enumerable atom.
-    private mutating func collect(_ expr: Expr) {
+    private func collect(_ expr: Expr, into atom: inout Atom) {
         if let key = tables.facts[expr.id] {
-            facts.insert(key)
+            atom.facts.insert(key)
             return
         }
         switch expr.kind {
-        case .integer(let i): ints.insert(i)
-        case .duration(let d): durations.insert(d)
-        case .instant(let i): instants.insert(i.epochMilliseconds)
-        case .string: if let s = constantString(expr) { strings.insert(s) }
+        case .integer(let i): atom.ints.insert(i)
+        case .duration(let d): atom.durations.insert(d)
+        case .instant(let i): atom.instants.insert(i.epochMilliseconds)
+        case .string: if let s = constantString(expr) { atom.strings.insert(s) }
         case .index(let base, let key) where tables.facts[base.id] == .nodeLabels:
-            if let k = constantString(key) { labelKeys.insert(k) }
+            if let k = constantString(key) { atom.labelKeys.insert(k) }
             return
         case .binary(let op, let a, let b) where (op == .in || op == .notIn) && tables.facts[b.id] == .nodeLabels:
-            if let k = constantString(a) { labelKeys.insert(k) }
+            if let k = constantString(a) { atom.labelKeys.insert(k) }
             return
         default: break
         }
-        expr.kind.children.forEach { collect($0) }
+        for child in expr.kind.children { collect(child, into: &atom) }
+    }
+
+    /// The atoms a formula mentions.
+    private func atomsOf(_ f: Formula, into out: inout Set<Int>) {
+        switch f {
+        case .constant: break
+        case .atom(let i): out.insert(i)
+        case .not(let a): atomsOf(a, into: &out)
+        case .and(let a, let b), .or(let a, let b):
+            atomsOf(a, into: &out)
+            atomsOf(b, into: &out)
+        }
+    }
+
+    private func space(_ formulas: [Formula]) -> Space {
+        var used = Set<Int>()
+        for f in formulas { atomsOf(f, into: &used) }
+        var space = Space()
+        for i in used.sorted() {
+            let a = atoms[i]
+            if a.opaque {
+                space.opaque[i] = space.opaque.count
+                continue
+            }
+            space.facts.formUnion(a.facts)
+            space.labelKeys.formUnion(a.labelKeys)
+            space.ints.formUnion(a.ints)
+            space.durations.formUnion(a.durations)
+            space.instants.formUnion(a.instants)
+            space.strings.formUnion(a.strings)
+        }
+        return space
+    }
+
+    /// Whether two formulas read a fact (or two bounded by one another), a label or a free atom in common.
+    func share(_ a: Formula, _ b: Formula) -> Bool {
+        let x = space([a]), y = space([b])
+        func related(_ facts: Set<FactKey>) -> Set<FactKey> {
+            let counts: Set<FactKey> = [.clusterSize, .clusterHealthy, .clusterFallbackHealthy]
+            let lock: Set<FactKey> = [.lockSlots, .lockHolders]
+            var out = facts
+            if !facts.isDisjoint(with: counts) { out.formUnion(counts) }
+            if !facts.isDisjoint(with: lock) { out.formUnion(lock) }
+            return out
+        }
+        return !related(x.facts).isDisjoint(with: y.facts) || !x.labelKeys.isDisjoint(with: y.labelKeys)
+            || !Set(x.opaque.keys).isDisjoint(with: y.opaque.keys)
     }
 
     // MARK: - Questions
@@ -157,7 +217,7 @@ struct SmallModel {
     /// too large or an atom fails to evaluate.
     func constant(_ f: Formula) -> Bool? {
         var seen: (true: Bool, false: Bool) = (false, false)
-        let complete = forEachPoint { value in
+        let complete = forEachPoint([f]) { value in
             let v = evaluate(f, value)
             guard let v else { return false }
             if v { seen.true = true } else { seen.false = true }
@@ -173,7 +233,7 @@ struct SmallModel {
     func implies(_ premise: Formula, _ conclusion: Formula) -> Bool? {
         var premiseHeld = false
         var counterexample = false
-        let complete = forEachPoint { value in
+        let complete = forEachPoint([premise, conclusion]) { value in
             guard let p = evaluate(premise, value) else { return false }
             guard p else { return true }
             premiseHeld = true
@@ -189,7 +249,7 @@ struct SmallModel {
     /// Whether some point makes every formula true; `nil` when unknown.
     func satisfiable(_ formulas: [Formula]) -> Bool? {
         var found = false
-        let complete = forEachPoint { value in
+        let complete = forEachPoint(formulas) { value in
             for f in formulas {
                 guard let v = evaluate(f, value) else { return false }
                 if !v { return true }
@@ -209,6 +269,7 @@ struct SmallModel {
     private struct Point {
         var slots: FactSlots
         var opaque: [Bool]
+        var opaqueSlots: [Int: Int]
     }
 
     private func evaluate(_ f: Formula, _ point: Point) -> Bool? {
@@ -225,17 +286,14 @@ struct SmallModel {
             return evaluate(b, point)
         case .atom(let i):
             let atom = atoms[i]
-            guard let code = atom.code else { return point.opaque[opaqueSlot(i)] }
+            guard let code = atom.code else { return point.opaque[point.opaqueSlots[i]!] }
             return try? Interpreter.bool(code, point.slots, nil)
         }
     }
 
-    private func opaqueSlot(_ atom: Int) -> Int {
-        atoms[..<atom].count { $0.opaque }
-    }
-
     /// The values each fact takes.
-    private func candidates(_ key: FactKey) -> [Value] {
+    private func candidates(_ key: FactKey, _ space: Space) -> [Value] {
+        let (ints, durations, instants, strings) = (space.ints, space.durations, space.instants, space.strings)
         func around(_ values: Set<Int64>, base: [Int64], minimum: Int64) -> [Int64] {
             var out = Set(base)
             for v in values { for d in Int64(-1)...1 { let (x, o) = v.addingReportingOverflow(d); if !o { out.insert(x) } } }
@@ -269,18 +327,18 @@ struct SmallModel {
 
     /// Calls `body` on every point until it returns `false`; returns whether every point was visited (and there
     /// were no more than ``limit``).
-    private func forEachPoint(_ body: (Point) -> Bool) -> Bool {
-        guard !failed else { return false }
+    private func forEachPoint(_ formulas: [Formula], _ body: (Point) -> Bool) -> Bool {
+        let space = space(formulas)
         // A count bounded by another brings that one in, so the bound can vary with it.
-        var read = facts.filter { $0 != .nodeLabels }
+        var read = space.facts.filter { $0 != .nodeLabels }
         if read.contains(.clusterFallbackHealthy) { read.insert(.clusterHealthy) }
         if read.contains(.clusterHealthy) { read.insert(.clusterSize) }
         if read.contains(.lockHolders) { read.insert(.lockSlots) }
         let keys = read.sorted { $0.rawValue < $1.rawValue }
-        let values = keys.map(candidates)
-        let labels = labelKeys.sorted()
-        let labelValues: [String?] = [nil] + (strings.sorted() + ["", "\u{1}other"]).uniqued().map { Optional($0) }
-        let opaqueCount = atoms.count { $0.opaque }
+        let values = keys.map { candidates($0, space) }
+        let labels = space.labelKeys.sorted()
+        let labelValues: [String?] = [nil] + (space.strings.sorted() + ["", "\u{1}other"]).uniqued().map { Optional($0) }
+        let opaqueCount = space.opaque.count
         var total = 1
         for v in values { total = total.multipliedReportingOverflow(by: max(1, v.count)).partialValue }
         for _ in labels { total = total.multipliedReportingOverflow(by: labelValues.count).partialValue }
@@ -288,7 +346,7 @@ struct SmallModel {
         total = total.multipliedReportingOverflow(by: 1 << opaqueCount).partialValue
         guard total > 0, total <= SmallModel.limit else { return false }
 
-        var point = Point(slots: PreparedPolicyDefaults.slots, opaque: Array(repeating: false, count: opaqueCount))
+        var point = Point(slots: PreparedPolicyDefaults.slots, opaque: Array(repeating: false, count: opaqueCount), opaqueSlots: space.opaque)
         var stop = false
         func valid(_ slots: FactSlots) -> Bool {
             func int(_ k: FactKey) -> Int64 { if case .int(let i) = slots[k] { i } else { 0 } }
