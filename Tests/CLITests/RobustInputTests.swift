@@ -1,4 +1,5 @@
 import Foundation
+import RCTestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -97,16 +98,7 @@ import Testing
     // MARK: - Inputs
 
     /// SplitMix64, so that every run sees the same input.
-    struct Generator: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
+    typealias Generator = SplitMix64
 
     enum Garbage: String, CaseIterable, CustomTestStringConvertible {
         case randomBytes, printable, plausibleTokens

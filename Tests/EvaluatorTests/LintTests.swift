@@ -1,5 +1,6 @@
 import Foundation
 import PolicyLang
+import RCTestSupport
 import Testing
 
 @testable import Evaluator
@@ -8,7 +9,7 @@ import Testing
     /// Random conditions over counts, a duration and a bool: whenever the small model says a condition is constant,
     /// no point of a much denser grid disagrees; and it does say so for some of them (the check is not vacuous).
     @Test func theSmallModelIsSoundOnRandomConditions() throws {
-        var rng = SplitMix(seed: 0x5EED_1A7)
+        var rng = SplitMix64(seed: 0x5EED_1A7)
         var constants = 0
         for _ in 0..<300 {
             let text = randomCondition(&rng, depth: 3)
@@ -42,7 +43,7 @@ import Testing
         #expect(constants > 20, "only \(constants) of 300 conditions were found constant")
     }
 
-    private func randomCondition(_ rng: inout SplitMix, depth: Int) -> String {
+    private func randomCondition(_ rng: inout SplitMix64, depth: Int) -> String {
         let r = rng.next() % 10
         if depth > 0, r < 3 {
             let op = ["and", "or"][Int(rng.next() % 2)]
@@ -118,18 +119,5 @@ import Testing
         let bytes = Array("window deny \"a\" Tues\n".utf8)
         #expect(TextEdit.apply([TextEdit(Span(16, 20), "Tue")], to: bytes).map { String(decoding: $0, as: UTF8.self) } == "window deny \"a\" Tue\n")
         #expect(TextEdit.apply([TextEdit(Span(0, 6), "x"), TextEdit(Span(3, 8), "y")], to: bytes) == nil)
-    }
-}
-
-/// A small seeded generator, so a failing case can be replayed.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

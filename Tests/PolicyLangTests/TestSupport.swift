@@ -1,5 +1,6 @@
 import Foundation
 import PolicyLang
+import RCTestSupport
 
 /// Helpers shared by the PolicyLang tests.
 enum Support {
@@ -37,15 +38,6 @@ enum Support {
         Parser.parse(SourceFile(path: "x.rcl", text: text)).comments.map(\.text)
     }
 
-    /// A deterministic pseudo-random generator (SplitMix64) so failures can be replayed.
-    struct SeededGenerator: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
+    /// A deterministic pseudo-random generator so failures can be replayed.
+    typealias SeededGenerator = SplitMix64
 }
