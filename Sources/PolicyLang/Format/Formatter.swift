@@ -74,8 +74,15 @@ public struct Formatter {
         commentIndex += 1
     }
 
+    /// Whether a comment not printed yet starts inside `span` (comments are in source order, so the scan stops at
+    /// the first one past the span).
     private func hasComment(in span: Span) -> Bool {
-        tree.comments[commentIndex...].contains { $0.span.start >= span.start && $0.span.start < span.end }
+        var i = commentIndex
+        while i < tree.comments.count, tree.comments[i].span.start < span.end {
+            if tree.comments[i].span.start >= span.start { return true }
+            i += 1
+        }
+        return false
     }
 
     // MARK: - Declarations
