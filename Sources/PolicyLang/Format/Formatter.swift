@@ -113,17 +113,7 @@ public struct Formatter {
         case .timezone(let name):
             line("timezone \(src(name.span))", start: start, end: decl.span.end)
         case .window(let w):
-            var text = "window \(w.effect.name) \(src(w.name.span)) "
-            switch w.days {
-            case .daily: text += "daily"
-            case .days(let ranges):
-                text += ranges.map { r in
-                    day(r.from) + (r.to.map { ".." + day($0) } ?? "")
-                }.joined(separator: ", ")
-            }
-            if let s = w.start, let e = w.end {
-                text += " \(src(s.span)) .. " + (w.endDay.map { day($0) + " " } ?? "") + src(e.span)
-            }
+            var text = "window \(w.effect.name) \(src(w.name.span)) " + w.canonicalRange(in: file)
             if let tz = w.timeZone { text += " in \(src(tz.span))" }
             line(text, start: start, end: decl.span.end)
         case .health(let name, let script, let body):
@@ -149,8 +139,6 @@ public struct Formatter {
             testDecl(test, start: start)
         }
     }
-
-    private func day(_ ref: DayRef) -> String { ref.day?.shortName ?? ref.word.name }
 
     private func src(_ span: Span) -> String { file.text(span) }
 

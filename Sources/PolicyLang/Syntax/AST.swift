@@ -286,3 +286,19 @@ public struct SyntaxTree: Sendable {
     /// All syntax diagnostics, bounded, for the checker to merge its own with.
     var diagnosticBag = DiagnosticBag()
 }
+
+extension WindowDecl {
+    /// The days and times as the formatter writes them: `Mon..Fri 22:00 .. 04:00`, `Fri 18:00 .. Mon 08:00`.
+    func canonicalRange(in file: SourceFile) -> String {
+        func day(_ ref: DayRef) -> String { ref.day?.shortName ?? ref.word.name }
+        var text: String
+        switch days {
+        case .daily: text = "daily"
+        case .days(let ranges): text = ranges.map { day($0.from) + ($0.to.map { ".." + day($0) } ?? "") }.joined(separator: ", ")
+        }
+        if let start, let end {
+            text += " \(file.text(start.span)) .. " + (endDay.map { day($0) + " " } ?? "") + file.text(end.span)
+        }
+        return text
+    }
+}
