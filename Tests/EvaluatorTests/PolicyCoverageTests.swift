@@ -18,7 +18,7 @@ import Testing
               expect reboot
             }
             test "a does not hold" {
-              given { detector "flag" fired  cluster.healthy 5  cluster.size 4 }
+              given { detector "flag" fired  cluster.healthy 5  cluster.size 5 }
               expect reboot
             }
             """)

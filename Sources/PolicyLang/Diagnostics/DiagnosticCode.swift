@@ -48,6 +48,8 @@ public enum DiagnosticCode: String, Sendable, CaseIterable, Hashable {
     case unknownInterpolation = "RC2017"
     case endDayWithManyStartDays = "RC2018"
     case relativePath = "RC2019"
+    case duplicateExpectation = "RC2040"
+    case impossibleGiven = "RC2041"
 
     // Lints.
     case noDetectors = "RC3001"
@@ -112,6 +114,8 @@ public enum DiagnosticCode: String, Sendable, CaseIterable, Hashable {
         case .unknownInterpolation: "an interpolation names something that is not known"
         case .endDayWithManyStartDays: "a window with an end day must have exactly one start day"
         case .relativePath: "a path that must be absolute is relative"
+        case .duplicateExpectation: "a test has more than one `expect`"
+        case .impossibleGiven: "a test gives facts that no live node can have"
         case .noDetectors: "the policy has no detectors, so it never reboots"
         case .plaintextEtcd: "an etcd endpoint without TLS"
         case .insecureSkipVerify: "TLS certificate verification is turned off"

@@ -268,7 +268,7 @@ public struct Formatter {
                 trailingComment(after: givenSpan.end)
             }
         }
-        if let e = test.expectation {
+        for e in test.expectations {
             flushComments(before: e.span.start)
             line(expectation(e), start: e.span.start, end: e.span.end)
         }
@@ -284,7 +284,7 @@ public struct Formatter {
         else { return nil }
         var parts: [String] = []
         if test.givenSpan != nil { parts.append("given { " + test.given.map(givenItem).joined(separator: "  ") + " }") }
-        if let e = test.expectation { parts.append(expectation(e)) }
+        parts += test.expectations.map(expectation)
         return "{ " + parts.joined(separator: "  ") + " }"
     }
 

@@ -233,8 +233,12 @@ public struct TestDecl: Sendable {
     public var name: StringLiteral
     public var given: [GivenItem]
     public var givenSpan: Span?
-    public var expectation: Expectation?
+    /// Every `expect` line, in order; a valid test has exactly one (the checker reports the others, RC2040).
+    public var expectations: [Expectation]
     public var bodySpan: Span
+
+    /// The test's first `expect`.
+    public var expectation: Expectation? { expectations.first }
 }
 
 /// A top-level declaration.

@@ -462,7 +462,7 @@ public struct Parser {
         let open = try expect(.lBrace, context: "to open the test")
         var given: [GivenItem] = []
         var givenSpan: Span?
-        var expectation: Expectation?
+        var expectations: [Expectation] = []
         while current.kind != .rBrace {
             if current.kind == .eof || (isDeclarationStart(current) && startsLineAtColumnOne(current)) {
                 throw fail(.unclosed(open.span, opener: "{", closer: "}", found: current))
@@ -495,13 +495,13 @@ public struct Parser {
                         span = span.union(s.span)
                     }
                 }
-                expectation = Expectation(outcome: outcome, blockedBy: by, name: target, span: span)
+                expectations.append(Expectation(outcome: outcome, blockedBy: by, name: target, span: span))
             } else {
                 throw fail(.expected("`given` or `expect`", found: current, in: file, context: "in the test"))
             }
         }
         let close = advance()
-        let test = TestDecl(name: name, given: given, givenSpan: givenSpan, expectation: expectation, bodySpan: open.span.union(close.span))
+        let test = TestDecl(name: name, given: given, givenSpan: givenSpan, expectations: expectations, bodySpan: open.span.union(close.span))
         return Decl(keyword: keyword, kind: .test(test), span: keyword.span.union(close.span))
     }
 
