@@ -4,7 +4,7 @@ DEBS       := libpcre2-dev libyaml-dev libssl-dev pkg-config etcd-server etcd-cl
 RC_DEBUG   := .build/debug/rc
 RC_RELEASE := .build/release/rc
 
-.PHONY: deps build release run test test-unit test-policies model bench bench-check idle floor clean
+.PHONY: deps build release run test test-unit test-policies model bench bench-check bench-fmt idle floor clean
 
 # Installs the Debian packages that are missing (apt-get update only when something is).
 deps:
@@ -150,6 +150,10 @@ idle: release
 # The same next to the smallest programs on rc's stack (Benchmarks/Floor; FLOOR_SECONDS, default 60).
 floor: release
 	RELEASE_FLAGS="$(RELEASE_FLAGS)" Benchmarks/floor.sh .build/release/rc
+
+# `rc fmt --check` on a policy of which 8,000 lines change: wall time and peak RSS (Benchmarks/fmt-check.sh).
+bench-fmt: release
+	Benchmarks/fmt-check.sh $(RC_RELEASE)
 
 bench: release-prepare
 	$(SWIFT) build $(RELEASE_FLAGS) --product rc-bench

@@ -11,7 +11,8 @@ struct FormatCommand: ParsableCommand {
         abstract: "Format policies in the canonical layout.",
         discussion: """
             Rewrites each file in place (atomically: the new text is written beside the file and renamed over it). \
-            Every comment is kept, and formatting a formatted file changes nothing. A file with syntax errors is \
+            Every comment is kept on the line it annotates, lists and and/or chains over 100 columns are broken one \
+            element per line, and formatting a formatted file changes nothing. A file with syntax errors is \
             reported and left untouched. A directory stands for every *.rcl file below it; `-` reads standard input \
             and writes standard output.
 

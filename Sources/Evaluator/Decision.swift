@@ -76,7 +76,7 @@ public struct TraceEntry: Sendable {
     public var span: Span?
     /// The truth value of a condition, window or rule, for coverage (`nil` for other lines).
     public var truth: Bool?
-    /// Identifies the clause across decisions: the byte offset of its span and what kind of clause it is.
+    /// Identifies the clause across decisions: its span and what kind of clause it is.
     public var coverageKey: CoverageKey?
     /// Whether the line rests on an assumed fact.
     public var assumed: Bool
@@ -90,6 +90,7 @@ public struct CoverageKey: Sendable, Hashable {
     }
 
     public var kind: Kind
-    /// Start offset of the clause in the policy file.
-    public var offset: Int
+    /// Where the clause is written, start and end: `a and b` starts where its operand `a` does, so a start
+    /// offset alone would merge the two.
+    public var span: Span
 }

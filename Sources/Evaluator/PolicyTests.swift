@@ -96,7 +96,7 @@ public struct PolicyCoverage: Sendable {
         let file = policy.policy.file
         var items: [Item] = []
         func add(_ kind: CoverageKey.Kind, _ clause: String, _ span: Span) {
-            let s = seen[CoverageKey(kind: kind, offset: span.start)] ?? (false, false)
+            let s = seen[CoverageKey(kind: kind, span: span)] ?? (false, false)
             items.append(Item(kind: kind, clause: clause, span: span, seenTrue: s.0, seenFalse: s.1))
         }
         for window in policy.policy.windows {

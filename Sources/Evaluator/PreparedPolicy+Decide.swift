@@ -233,7 +233,7 @@ struct Run {
                     entry(
                         1, .window, "window \(window.spec.effect.rawValue) \(quoteString(window.spec.name)) \(window.spec.text)", result,
                         (open ? "open" : "closed") + " at " + window.zone.format(now, withDate: false), span: window.spec.span, truth: open,
-                        key: CoverageKey(kind: .window, offset: window.spec.span.start), assumed: facts.now == nil))
+                        key: CoverageKey(kind: .window, span: window.spec.span), assumed: facts.now == nil))
             }
         }
         if tracing, !calendar.hasAllow || anyAllowOpen {
@@ -314,13 +314,13 @@ struct Run {
                     let at = file.location(of: error.span.start)
                     denied = (rule, "rule \(quoteString(rule.spec.name)) could not be evaluated (\(error.message) at \(file.path):\(at)); a rule that cannot be evaluated denies")
                     if tracing {
-                        ruleLines.append(entry(2, .rule, file.text(expr.span), .block, "error: \(error.message)", span: expr.span, truth: true, key: CoverageKey(kind: .condition, offset: expr.span.start)))
+                        ruleLines.append(entry(2, .rule, file.text(expr.span), .block, "error: \(error.message)", span: expr.span, truth: true, key: CoverageKey(kind: .condition, span: expr.span)))
                     }
                 }
             }
             if tracing {
                 let assumed = rule.facts.contains { !facts.isGiven($0) }
-                lines.append(entry(1, .rule, "rule \(quoteString(rule.spec.name))", denies ? .block : .pass, denies ? "denies" : "allows", span: rule.spec.span, truth: denies, key: CoverageKey(kind: .rule, offset: rule.spec.span.start), assumed: assumed))
+                lines.append(entry(1, .rule, "rule \(quoteString(rule.spec.name))", denies ? .block : .pass, denies ? "denies" : "allows", span: rule.spec.span, truth: denies, key: CoverageKey(kind: .rule, span: rule.spec.span), assumed: assumed))
                 lines += ruleLines
             }
         }
@@ -344,14 +344,14 @@ struct Run {
     /// The lines of one `deny when` condition and, for `and`/`or`, of each operand.
     private func conditionLines(_ expr: Expr, _ code: Code, holds: Bool, log: ConditionLog) -> [TraceEntry] {
         var lines = [
-            entry(2, .rule, file.text(expr.span), holds ? .block : .pass, describe(expr, value: .bool(holds)), span: expr.span, truth: holds, key: CoverageKey(kind: .condition, offset: expr.span.start), assumed: factsRead(by: expr, policy.policy.tables).contains { !facts.isGiven($0) })
+            entry(2, .rule, file.text(expr.span), holds ? .block : .pass, describe(expr, value: .bool(holds)), span: expr.span, truth: holds, key: CoverageKey(kind: .condition, span: expr.span), assumed: factsRead(by: expr, policy.policy.tables).contains { !facts.isGiven($0) })
         ]
         switch code {
         case .and(let operands), .or(let operands):
             let exprs = operandExprs(expr)
             for (operand, e) in zip(operands, exprs) {
                 if let truth = log.results[operand.id] {
-                    lines.append(entry(3, .rule, file.text(e.span), .neutral, describe(e, value: .bool(truth)), span: e.span, truth: truth, key: CoverageKey(kind: .condition, offset: e.span.start)))
+                    lines.append(entry(3, .rule, file.text(e.span), .neutral, describe(e, value: .bool(truth)), span: e.span, truth: truth, key: CoverageKey(kind: .condition, span: e.span)))
                 } else {
                     lines.append(entry(3, .rule, file.text(e.span), .notReached, span: e.span))
                 }

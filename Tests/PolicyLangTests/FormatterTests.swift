@@ -90,4 +90,80 @@ import Testing
         #expect(out.contains("  \"/sbin/shutdown\",  # the program\n"))
         #expect(format(out) == out)
     }
+
+    // MARK: - Long lines and comments (seeded property tests)
+
+    /// The tokens of a text, as text, without the commas the formatter adds or drops before a closing `]`.
+    private func tokens(_ text: String) -> [String] {
+        let file = SourceFile(path: "f.rcl", text: text)
+        let all = Lexer.lex(file).tokens.filter { $0.kind != .eof }
+        return all.indices.compactMap { i in
+            all[i].kind == .comma && i + 1 < all.count && all[i + 1].kind == .rBracket ? nil : file.text(all[i].span)
+        }
+    }
+
+    /// For each comment at the end of a line, the last token before it (commas aside): what it annotates.
+    private func annotated(_ text: String) -> [String] {
+        let file = SourceFile(path: "f.rcl", text: text)
+        let lexed = Lexer.lex(file)
+        let tokens = lexed.tokens.filter { $0.kind != .comma && $0.kind != .eof }
+        return lexed.comments.filter { !$0.ownLine }.map { comment in
+            tokens.last { $0.span.end <= comment.span.start }.map { file.text($0.span) } ?? ""
+        }
+    }
+
+    /// A random policy with long `and`/`or` chains and lists, line breaks and comments in random places.
+    private func randomPolicy(_ rng: inout Support.SeededGenerator) -> String {
+        let comparisons = [
+            "cluster.healthy < 3", "cluster.size > 10", "node.name == \"web-1\"", "node.uptime < 24h",
+            "node.labels[\"tier\"] == \"canary\"", "cluster.fallback_healthy < 2", "not kill_switch",
+            "node.name in [\"cp-a\", \"cp-b\", \"cp-c\"]", "cluster.healthy < max(3, 60% of cluster.size)",
+        ]
+        var comment = 0
+        func gap() -> String {
+            switch Int.random(in: 0..<6, using: &rng) {
+            case 0:
+                comment += 1
+                return "  # note \(comment)\n    "
+            case 1: return "\n    "
+            default: return " "
+            }
+        }
+        var text = "policy \"p\" { applies_to true }\ndetector \"apt\" debian\nlock etcd {\n  endpoints ["
+        let endpoints = Int.random(in: 1...6, using: &rng)
+        for i in 0..<endpoints {
+            text += "\"https://etcd-\(i).example.org:2379\"" + (i + 1 < endpoints ? "," + gap() : "")
+        }
+        text += "]\n}\n"
+        for r in 0..<Int.random(in: 1...5, using: &rng) {
+            text += "rule \"r\(r)\" {\n  deny when "
+            let operands = Int.random(in: 1...10, using: &rng)
+            for i in 0..<operands {
+                text += comparisons[Int.random(in: 0..<comparisons.count, using: &rng)]
+                if i + 1 < operands { text += gap() + (Bool.random(using: &rng) ? "and" : "or") + " " }
+            }
+            text += (Bool.random(using: &rng) ? "  # end \(r)" : "") + "\n}\n"
+        }
+        return text
+    }
+
+    @Test func longLinesAndCommentsFormatStably() {
+        var rng = Support.SeededGenerator(state: 2026)
+        for _ in 0..<200 {
+            let text = randomPolicy(&rng)
+            let tree = Parser.parse(SourceFile(path: "f.rcl", text: text))
+            #expect(tree.diagnostics.isEmpty, "the generator wrote an invalid policy:\n\(text)")
+            let once = format(text)
+            #expect(format(once) == once, "not idempotent:\n\(text)")
+            #expect(tokens(once) == tokens(text), "the formatted policy reads differently:\n\(once)")
+            #expect(Support.comments(once) == Support.comments(text))
+            #expect(annotated(once) == annotated(text), "a comment moved off the line it annotates:\n\(text)\n→\n\(once)")
+            for line in once.split(separator: "\n") {
+                // The code of the line fits; a comment after it may reach further (it is never broken).
+                var code = line.split(separator: "#", maxSplits: 1).first.map(String.init) ?? ""
+                while code.hasSuffix(" ") { code.removeLast() }
+                #expect(code.count <= Formatter.lineWidth, "too long: \(line)")
+            }
+        }
+    }
 }

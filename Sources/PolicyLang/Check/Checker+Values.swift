@@ -59,10 +59,23 @@ extension Checker {
             return nil
         }
         guard let value = fold(expr) else {
-            report(.invalidValue(expr.span, "a setting must be a constant", label: "this is computed", help: "write the value itself"))
+            // A string with `${…}` is not constant either, but RC2017 has already said why.
+            if !containsInterpolation(expr) {
+                report(.invalidValue(expr.span, "a setting must be a constant", label: "this is computed", help: "write the value itself"))
+            }
             return nil
         }
         return value
+    }
+
+    /// Whether a string literal in `expr` (or in a list or map it builds) holds a `${…}` interpolation.
+    func containsInterpolation(_ expr: Expr) -> Bool {
+        switch expr.kind {
+        case .string(let s): return s.parts.contains { if case .interpolation = $0 { true } else { false } }
+        case .list(let items): return items.contains(where: containsInterpolation)
+        case .map(let entries): return entries.contains { containsInterpolation($0.key) || containsInterpolation($0.value) }
+        default: return false
+        }
     }
 
     /// The one value of a field (reports a list of several or a range where one value belongs).

@@ -163,7 +163,9 @@ public struct Checker {
 
         if !syntaxErrors {
             if policyName == nil { report(.missingPolicy(.at(0))) }
-            if detectors.isEmpty, let span = policyName?.1 { report(.noDetectors(span)) }
+            // A detector declared with an error has its own diagnostic: the policy is not without detectors.
+            let declaresDetectors = tree.decls.contains { if case .detector = $0.kind { true } else { false } }
+            if !declaresDetectors, let span = policyName?.1 { report(.noDetectors(span)) }
         }
 
         // `cluster { cooldown … }` acts as a rule of its own name, which tests may expect.
@@ -715,6 +717,33 @@ public struct Checker {
         return RuleSpec(name: name.value, conditions: conditions, description: stringField(f["description"])?.0, span: decl.span)
     }
 
+    /// Whether the facts a test gives could be a live node's: no negative count or uptime, no more healthy members
+    /// than members (RC2041). Reports each impossible one.
+    private mutating func checkGivenIsPossible(_ test: TestDecl) -> Bool {
+        var given: [FactKey: (Value, Span)] = [:]
+        for case .fact(let path, let valueExpr, _) in test.given {
+            guard let key = FactKey(rawValue: path.map(\.name).joined(separator: ".")), let value = fold(valueExpr) else { continue }
+            given[key] = (value, valueExpr.span)
+        }
+        var possible = true
+        for key in [FactKey.clusterSize, .clusterHealthy, .clusterFallbackHealthy, .lockSlots, .lockHolders, .nodeUptime] {
+            guard let (value, span) = given[key] else { continue }
+            switch value {
+            case .int(let n) where n < 0, .duration(let n) where n < 0:
+                report(.negativeGiven(span, fact: key.rawValue))
+                possible = false
+            default: break
+            }
+        }
+        if case (.int(let healthy), let span)? = given[.clusterHealthy], case (.int(let size), let sizeSpan)? = given[.clusterSize],
+            healthy > size, size >= 0
+        {
+            report(.healthierThanCluster(span, healthy: healthy, size: size, sizeSpan: sizeSpan))
+            possible = false
+        }
+        return possible
+    }
+
     struct KnownNames {
         var detectors: [String]
         var windows: [String]
@@ -793,9 +822,14 @@ public struct Checker {
                 }
             }
         }
+        ok = checkGivenIsPossible(test) && ok
         guard let expectation = test.expectation else {
             report(.missingField(test.bodySpan, "expect", context: "a test", example: "expect blocked by window \"weekend\""))
             return nil
+        }
+        for extra in test.expectations.dropFirst() {
+            report(.duplicateExpectation(extra.span, first: expectation.span))
+            ok = false
         }
         var expected: ExpectedOutcome?
         switch expectation.outcome.name {

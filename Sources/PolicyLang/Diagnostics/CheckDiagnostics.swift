@@ -124,7 +124,7 @@ extension Diagnostic {
             .unknownInterpolation, "unknown interpolation `${\(path)}`", at: span, label: "not a known value",
             notes: [
                 known.isEmpty
-                    ? DiagnosticNote("nothing can be interpolated here; write `\\$` for a literal dollar sign")
+                    ? DiagnosticNote("nothing is interpolated here: the text is used as written (only `reboot command` interpolates); write `\\$` for a literal dollar sign")
                     : DiagnosticNote("values that can be interpolated: \(known.map { "${\($0)}" }.joined(separator: ", "))")
             ],
             help: closestMatch(path, in: known).map { "did you mean `${\($0)}`?" })
@@ -160,6 +160,26 @@ extension Diagnostic {
             .insecureSkipVerify, "TLS certificate verification is turned off", at: span,
             label: "anyone on the path can impersonate etcd", help: "give the CA with `ca \"/path/ca.crt\"` instead")
     }
+
+    static func duplicateExpectation(_ span: Span, first: Span) -> Diagnostic {
+        Diagnostic(
+            .duplicateExpectation, "a test has one `expect`; this one is the second", at: span, label: "another expectation",
+            notes: [DiagnosticNote("the first `expect` of this test", span: first)],
+            help: "keep one, or write a test of its own for each expected outcome")
+    }
+
+    static func negativeGiven(_ span: Span, fact: String) -> Diagnostic {
+        Diagnostic(
+            .impossibleGiven, "`\(fact)` cannot be negative", at: span, label: "a negative \(fact == "node.uptime" ? "duration" : "count")",
+            help: "give a value of 0 or more")
+    }
+
+    static func healthierThanCluster(_ span: Span, healthy: Int64, size: Int64, sizeSpan: Span) -> Diagnostic {
+        Diagnostic(
+            .impossibleGiven, "`cluster.healthy` (\(healthy)) is more than `cluster.size` (\(size))", at: span,
+            label: "more healthy members than members", notes: [DiagnosticNote("the cluster's size", span: sizeSpan)],
+            help: "the healthy members are some of the cluster's members: give `cluster.healthy` of \(size) or less")
+    }
 }
 
 /// The first names of a list joined with commas, and how many more there are: a note stays short however many
@@ -175,4 +195,3 @@ func article(_ type: RCType) -> String {
     if text.hasPrefix("`") { return text }
     return (["a", "e", "i", "o", "u"].contains(text.first.map(String.init) ?? "") ? "an " : "a ") + text
 }
-

@@ -21,6 +21,12 @@ public enum DiagnosticCode: String, Sendable, CaseIterable, Hashable {
     case invalidInterpolation = "RC1016"
     case expressionTooLong = "RC1017"
     case tooManyDiagnostics = "RC1018"
+    case spacedDurationUnit = "RC1019"
+    case ifForWhen = "RC1020"
+    case hyphenatedName = "RC1021"
+    case hyphenRange = "RC1022"
+    case unclosedRegexClass = "RC1023"
+    case fractionTimesCount = "RC1024"
 
     // Checker.
     case unknownName = "RC2001"
@@ -42,6 +48,8 @@ public enum DiagnosticCode: String, Sendable, CaseIterable, Hashable {
     case unknownInterpolation = "RC2017"
     case endDayWithManyStartDays = "RC2018"
     case relativePath = "RC2019"
+    case duplicateExpectation = "RC2040"
+    case impossibleGiven = "RC2041"
 
     // Lints.
     case noDetectors = "RC3001"
@@ -137,6 +145,12 @@ public enum DiagnosticCode: String, Sendable, CaseIterable, Hashable {
         case .invalidInterpolation: "a malformed `${…}` interpolation"
         case .tooManyDiagnostics: "more diagnostics than are shown for one file"
         case .expressionTooLong: "an expression is too long: a chain of more operators than rc evaluates"
+        case .spacedDurationUnit: "a duration's unit is separated from its number by a space"
+        case .ifForWhen: "`if` where the language writes `when`"
+        case .hyphenatedName: "a field or declaration name written with `-` instead of `_`"
+        case .hyphenRange: "a range of days or times written with `-` instead of `..`"
+        case .unclosedRegexClass: "a `[` character class in a regex is never closed"
+        case .fractionTimesCount: "a fraction multiplied by a count, where the language writes a percentage"
         case .unknownName: "a name that is not a known fact or variable"
         case .typeMismatch: "a value of the wrong type"
         case .wrongArity: "a function called with the wrong number of arguments"
@@ -156,6 +170,8 @@ public enum DiagnosticCode: String, Sendable, CaseIterable, Hashable {
         case .unknownInterpolation: "an interpolation names something that is not known"
         case .endDayWithManyStartDays: "a window with an end day must have exactly one start day"
         case .relativePath: "a path that must be absolute is relative"
+        case .duplicateExpectation: "a test has more than one `expect`"
+        case .impossibleGiven: "a test gives facts that no live node can have"
         case .noDetectors: "the policy has no detectors, so it never reboots"
         case .plaintextEtcd: "an etcd endpoint without TLS"
         case .insecureSkipVerify: "TLS certificate verification is turned off"

@@ -109,4 +109,47 @@ extension Diagnostic {
             .tooManyDiagnostics, "and \(what) in this file", at: .at(offset), label: label,
             help: "only the first \(limit) diagnostics of a file are shown; fix those and check again")
     }
+
+    static func spacedDurationUnit(_ span: Span, number: String, unit: String, canonical: String) -> Diagnostic {
+        Diagnostic(
+            .spacedDurationUnit, "a duration is written without a space: `\(number)\(canonical)`", at: span,
+            label: "`\(unit)` is separated from `\(number)`",
+            help: "write `\(number)\(canonical)`; the units are ms, s, m, h, d and w, and combine as in `1h30m`")
+    }
+
+    static func ifForWhen(_ span: Span, written: String, fix: String) -> Diagnostic {
+        Diagnostic(.ifForWhen, "`\(written)` is written `\(fix)`", at: span, label: "`if` is not a keyword", help: "write `\(fix) …`")
+    }
+
+    static func allowIf(_ span: Span) -> Diagnostic {
+        Diagnostic(
+            .ifForWhen, "a rule cannot allow: rules only deny", at: span, label: "`allow if` is not a rule condition",
+            help: "write `deny when not (…)`, or an allow window: `window allow \"night\" daily 22:00 .. 04:00`")
+    }
+
+    static func hyphenatedName(_ span: Span, written: String, suggestion: String?, what: String) -> Diagnostic {
+        Diagnostic(
+            .hyphenatedName, "\(what) names are written with `_`, not `-`: `\(written)`", at: span,
+            label: suggestion == nil ? "not a \(what) name" : "`-` instead of `_`",
+            help: suggestion.map { "write `\($0)`" } ?? "no \(what) is called `\(written.replacingOccurrences(of: "-", with: "_"))` either")
+    }
+
+    static func hyphenRange(_ hyphens: [Span], what: String, fix: String) -> Diagnostic {
+        Diagnostic(
+            .hyphenRange, "a window's \(what) is written with `..`, not `-`", at: hyphens[0], label: "`-` here means minus",
+            notes: hyphens.dropFirst().map { DiagnosticNote("and here", span: $0) }, help: "write `\(fix)`")
+    }
+
+    static func unclosedRegexClass(_ open: Span, regex: Span) -> Diagnostic {
+        Diagnostic(
+            .unclosedRegexClass, "unclosed `[` in a regex", at: open, label: "this `[` is never closed with `]`",
+            notes: [DiagnosticNote("inside `[…]` a `/` does not end the regex, so this one runs to the end of the line", span: regex)],
+            help: "close the character class, as in `[0-9]+`; write `\\[` for a literal `[`")
+    }
+
+    static func fractionTimesCount(_ span: Span, percent: String, count: String) -> Diagnostic {
+        Diagnostic(
+            .fractionTimesCount, "a share of a count is written as a percentage", at: span, label: "a fraction times a count",
+            help: "write `\(percent)% of \(count)`")
+    }
 }

@@ -74,8 +74,29 @@ public struct Formatter {
         commentIndex += 1
     }
 
+    /// Whether a comment not printed yet starts inside `span` (comments are in source order, so the scan stops at
+    /// the first one past the span).
+    /// Appends the comment that ends the source line of `end` to the last printed line, when no more of the
+    /// expression (from `next` on, if given) is written on that line before it.
+    private mutating func trailingComment(after end: Int, before next: Int?) {
+        guard commentIndex < tree.comments.count else { return }
+        let comment = tree.comments[commentIndex]
+        let line = file.lineIndex(of: max(0, end - 1))
+        guard !comment.ownLine, file.lineIndex(of: comment.span.start) == line,
+            next.map { comment.span.start < $0 || file.lineIndex(of: $0) != line } ?? true
+        else { return }
+        lines[lines.count - 1] += "  " + comment.text
+        cursor = comment.span.end
+        commentIndex += 1
+    }
+
     private func hasComment(in span: Span) -> Bool {
-        tree.comments[commentIndex...].contains { $0.span.start >= span.start && $0.span.start < span.end }
+        var i = commentIndex
+        while i < tree.comments.count, tree.comments[i].span.start < span.end {
+            if tree.comments[i].span.start >= span.start { return true }
+            i += 1
+        }
+        return false
     }
 
     // MARK: - Declarations
@@ -106,17 +127,7 @@ public struct Formatter {
         case .timezone(let name):
             line("timezone \(src(name.span))", start: start, end: decl.span.end)
         case .window(let w):
-            var text = "window \(w.effect.name) \(src(w.name.span)) "
-            switch w.days {
-            case .daily: text += "daily"
-            case .days(let ranges):
-                text += ranges.map { r in
-                    day(r.from) + (r.to.map { ".." + day($0) } ?? "")
-                }.joined(separator: ", ")
-            }
-            if let s = w.start, let e = w.end {
-                text += " \(src(s.span)) .. " + (w.endDay.map { day($0) + " " } ?? "") + src(e.span)
-            }
+            var text = "window \(w.effect.name) \(src(w.name.span)) " + w.canonicalRange(in: file)
             if let tz = w.timeZone { text += " in \(src(tz.span))" }
             line(text, start: start, end: decl.span.end)
         case .health(let name, let script, let body):
@@ -128,7 +139,11 @@ public struct Formatter {
         case .killSwitch(let kind, let argument):
             line("kill_switch \(kind.name)" + (argument.map { " " + src($0.span) } ?? ""), start: start, end: decl.span.end)
         case .reboot(let command):
-            valueLines(prefix: "reboot command ", command, start: start, end: decl.span.end)
+            if mustBreak("reboot command ", command) {
+                valueLines(prefix: "reboot command ", command, start: start, end: decl.span.end)
+            } else {
+                line("reboot command " + expr(command), start: start, end: decl.span.end)
+            }
         case .settings(let keyword, let body):
             block(keyword.name, body, start: start)
         case .notify(let kind, let target, let body):
@@ -142,8 +157,6 @@ public struct Formatter {
             testDecl(test, start: start)
         }
     }
-
-    private func day(_ ref: DayRef) -> String { ref.day?.shortName ?? ref.word.name }
 
     private func src(_ span: Span) -> String { file.text(span) }
 
@@ -188,7 +201,7 @@ public struct Formatter {
             var name = field.name.name.padding(to: width)
             if case .block = field.value { name = field.name.name }
             switch field.value {
-            case .exprs(let items) where items.count == 1 && isMultilineList(items[0]):
+            case .exprs(let items) where items.count == 1 && mustBreak(name + " ", items[0]):
                 valueLines(prefix: name + " ", items[0], start: field.span.start, end: field.span.end)
             case .exprs(let items):
                 line(name + " " + items.map(expr).joined(separator: ", "), start: field.span.start, end: field.span.end)
@@ -205,25 +218,74 @@ public struct Formatter {
         trailingComment(after: block.span.end)
     }
 
-    /// Prints `prefix VALUE`, spreading a list that was written across lines one element per line.
-    private mutating func valueLines(prefix: String, _ value: Expr, start: Int, end: Int) {
-        guard isMultilineList(value), case .list(let items) = value.kind else {
-            line(prefix + expr(value), start: start, end: end)
-            return
+    /// Whether `prefix VALUE` is printed over several lines: a list written across lines, or a list or an
+    /// `and`/`or` chain that would pass ``lineWidth`` or has a comment inside (joined, the comment would move off
+    /// the line it annotates).
+    private func mustBreak(_ prefix: String, _ value: Expr) -> Bool {
+        switch value.kind {
+        case .list(let items) where !items.isEmpty:
+            if isMultilineList(value) { return true }
+        case .binary(.and, _, _), .binary(.or, _, _):
+            guard !parenthesized(value) else { return false }
+        default:
+            return false
         }
+        return hasComment(in: value.span) || pad.count + prefix.count + expr(value).count > Formatter.lineWidth
+    }
+
+    /// Prints `prefix VALUE` over several lines (``mustBreak(_:_:)``): a list one element per line, an `and`/`or`
+    /// chain one operand per line, each after the first led by its operator and indented. A comment stays on the
+    /// line of the element or operand it follows.
+    private mutating func valueLines(prefix: String, _ value: Expr, start: Int, end: Int) {
+        if case .list(let items) = value.kind, !items.isEmpty {
+            listLines(prefix: prefix, value, items, start: start, end: end)
+        } else if case let operands = chain(value), operands.count > 1 {
+            for (i, (op, operand)) in operands.enumerated() {
+                flushComments(before: operand.span.start)
+                let text = i == 0 ? prefix + expr(operand) : "  " + (op?.rawValue ?? "") + " " + expr(operand)
+                emit(text, at: i == 0 ? start : operand.span.start)
+                cursor = operand.span.end
+                trailingComment(after: operand.span.end, before: i + 1 < operands.count ? operands[i + 1].1.span.start : nil)
+            }
+            cursor = max(cursor, end)
+            trailingComment(after: end)
+        } else {
+            line(prefix + expr(value), start: start, end: end)
+        }
+    }
+
+    /// The operands of an `and`/`or` chain outside parentheses, left to right, each with the operator before it
+    /// (`a and b or c`: a, and b, or c). Breaking the line before each operator reads the same: the parser does
+    /// not look at line breaks there.
+    private func chain(_ e: Expr) -> [(BinaryOperator?, Expr)] {
+        var result: [(BinaryOperator?, Expr)] = []
+        func walk(_ e: Expr, _ op: BinaryOperator?) {
+            if case .binary(let inner, let l, let r) = e.kind, inner == .and || inner == .or, !parenthesized(e) {
+                walk(l, op)
+                walk(r, inner)
+            } else {
+                result.append((op, e))
+            }
+        }
+        walk(e, nil)
+        return result
+    }
+
+    private mutating func listLines(prefix: String, _ value: Expr, _ items: [Expr], start: Int, end: Int) {
         emit(prefix + "[", at: start)
         cursor = value.span.start + 1
-        trailingComment(after: value.span.start + 1)
+        // A comment after `[` annotates the bracket's line only when no element is written on it.
+        if file.lineIndex(of: items[0].span.start) != file.lineIndex(of: value.span.start) {
+            trailingComment(after: value.span.start + 1)
+        }
         indent += 1
-        for item in items {
+        for (i, item) in items.enumerated() {
             flushComments(before: item.span.start)
-            line(expr(item) + ",", start: item.span.start, end: item.span.end)
-            // A comment after the element's comma belongs to the element.
-            if commentIndex < tree.comments.count, !tree.comments[commentIndex].ownLine,
-                file.lineIndex(of: tree.comments[commentIndex].span.start) == file.lineIndex(of: item.span.end)
-            {
-                trailingComment(after: tree.comments[commentIndex].span.start + 1)
-            }
+            emit(expr(item) + ",", at: item.span.start)
+            cursor = item.span.end
+            // A comment at the end of a source line belongs to the last element written on that line.
+            // (After the last one, a comment past the `]` on its line is the element's too.)
+            trailingComment(after: item.span.end, before: i + 1 < items.count ? items[i + 1].span.start : nil)
         }
         flushComments(before: value.span.end - 1)
         indent -= 1
@@ -273,7 +335,7 @@ public struct Formatter {
                 trailingComment(after: givenSpan.end)
             }
         }
-        if let e = test.expectation {
+        for e in test.expectations {
             flushComments(before: e.span.start)
             line(expectation(e), start: e.span.start, end: e.span.end)
         }
@@ -289,7 +351,7 @@ public struct Formatter {
         else { return nil }
         var parts: [String] = []
         if test.givenSpan != nil { parts.append("given { " + test.given.map(givenItem).joined(separator: "  ") + " }") }
-        if let e = test.expectation { parts.append(expectation(e)) }
+        parts += test.expectations.map(expectation)
         return "{ " + parts.joined(separator: "  ") + " }"
     }
 

@@ -233,8 +233,12 @@ public struct TestDecl: Sendable {
     public var name: StringLiteral
     public var given: [GivenItem]
     public var givenSpan: Span?
-    public var expectation: Expectation?
+    /// Every `expect` line, in order; a valid test has exactly one (the checker reports the others, RC2040).
+    public var expectations: [Expectation]
     public var bodySpan: Span
+
+    /// The test's first `expect`.
+    public var expectation: Expectation? { expectations.first }
 }
 
 /// A top-level declaration.
@@ -285,4 +289,20 @@ public struct SyntaxTree: Sendable {
     public var exprCount: Int
     /// All syntax diagnostics, bounded, for the checker to merge its own with.
     var diagnosticBag = DiagnosticBag()
+}
+
+extension WindowDecl {
+    /// The days and times as the formatter writes them: `Mon..Fri 22:00 .. 04:00`, `Fri 18:00 .. Mon 08:00`.
+    func canonicalRange(in file: SourceFile) -> String {
+        func day(_ ref: DayRef) -> String { ref.day?.shortName ?? ref.word.name }
+        var text: String
+        switch days {
+        case .daily: text = "daily"
+        case .days(let ranges): text = ranges.map { day($0.from) + ($0.to.map { ".." + day($0) } ?? "") }.joined(separator: ", ")
+        }
+        if let start, let end {
+            text += " \(file.text(start.span)) .. " + (endDay.map { day($0) + " " } ?? "") + file.text(end.span)
+        }
+        return text
+    }
 }

@@ -335,6 +335,12 @@ public struct Lexer {
             if peek() == 37 {
                 index += 1
                 emit(.percent, from: start, value: .percent(Double(text) ?? 0))
+            } else if let count = countAfterFraction() ?? countBeforeFraction() {
+                // `0.6 * cluster.size`: the share of a count, which the language writes `60% of cluster.size`.
+                diagnostics.add(
+                    at: min(start, count.span.start),
+                    .fractionTimesCount(Span(min(start, count.span.start), max(index, count.span.end)), percent: Self.percentText(text), count: count.text))
+                emit(.integer, from: start, value: .integer(0))
             } else {
                 diagnostics.add(
                     at: start,
@@ -376,6 +382,47 @@ public struct Lexer {
                 .invalidLiteral(Span(start, index), "number `\(digits)` is too large", label: "the largest number is 9223372036854775807"))
             emit(.integer, from: start, value: .integer(0))
         }
+    }
+
+    /// After a fraction that ends at `index`: ` * cluster.size` or ` of cluster.size`, with the count's span and text.
+    private func countAfterFraction() -> (span: Span, text: String)? {
+        var i = index
+        while i < bytes.count, bytes[i] == 32 || bytes[i] == 9 { i += 1 }
+        if i < bytes.count, bytes[i] == 42 {
+            i += 1
+        } else if i + 2 <= bytes.count, bytes[i] == 111, bytes[i + 1] == 102, i + 2 == bytes.count || !Self.isIdentContinue(bytes[i + 2]) {
+            i += 2
+        } else {
+            return nil
+        }
+        while i < bytes.count, bytes[i] == 32 || bytes[i] == 9 { i += 1 }
+        let start = i
+        guard start < bytes.count, Self.isIdentStart(bytes[start]) else { return nil }
+        while i < bytes.count, Self.isIdentContinue(bytes[i]) || (bytes[i] == 46 && i + 1 < bytes.count && Self.isIdentStart(bytes[i + 1])) {
+            i += 1
+        }
+        return (Span(start, i), String(decoding: bytes[start..<i], as: UTF8.self))
+    }
+
+    /// Before a fraction: `cluster.size * ` as the last tokens, with the count's span and text.
+    private func countBeforeFraction() -> (span: Span, text: String)? {
+        guard tokens.count >= 2, tokens[tokens.count - 1].kind == .star, tokens[tokens.count - 2].kind == .identifier else { return nil }
+        var first = tokens.count - 2
+        while first >= 2, tokens[first - 1].kind == .dot, tokens[first - 2].kind == .identifier { first -= 2 }
+        let span = Span(tokens[first].span.start, tokens[tokens.count - 2].span.end)
+        return (span, String(decoding: bytes[span.start..<span.end], as: UTF8.self))
+    }
+
+    /// `0.6` as a percentage's number: `60`; `0.625` gives `62.5`.
+    static func percentText(_ fraction: String) -> String {
+        let parts = fraction.split(separator: ".", maxSplits: 1).map(String.init)
+        var digits = parts.count == 2 ? parts[1] : ""
+        while digits.count < 2 { digits += "0" }
+        var whole = String((parts[0] + digits.prefix(2)).drop { $0 == "0" })
+        if whole.isEmpty { whole = "0" }
+        var rest = String(digits.dropFirst(2))
+        while rest.hasSuffix("0") { rest.removeLast() }
+        return rest.isEmpty ? whole : whole + "." + rest
     }
 
     /// Parses `1h30m`-style text into milliseconds; `nil` when malformed or too large.
@@ -507,9 +554,19 @@ public struct Lexer {
     private mutating func lexRegex() {
         let start = index
         index += 1
-        var inClass = false
+        // Where the `[` of the character class we are in starts (`-1` outside one): a `/` inside `[…]` does not end
+        // the regex, and a `]` right after `[` or `[^` is a literal one.
+        var classStart = -1
         while true {
             guard index < bytes.count, bytes[index] != 10 else {
+                var end = index
+                if end > start, bytes[end - 1] == 13 { end -= 1 }
+                if classStart >= 0 {
+                    // The class is the mistake; an `.invalid` token, so the regex is not compiled and reported again.
+                    diagnostics.add(at: start, .unclosedRegexClass(Span(classStart, classStart + 1), regex: Span(start, end)))
+                    emit(.invalid, from: start)
+                    return
+                }
                 diagnostics.add(at: start, .unterminatedRegex(Span(start, index)))
                 let pattern = String(decoding: bytes[(start + 1)..<index], as: UTF8.self)
                 emit(.regex, from: start, value: .regex(pattern: pattern, flags: ""))
@@ -521,7 +578,18 @@ public struct Lexer {
                 if index > bytes.count { index = bytes.count }
                 continue
             }
-            if c == 91 { inClass = true } else if c == 93 { inClass = false } else if c == 47, !inClass { break }
+            if classStart < 0 {
+                if c == 91 {
+                    classStart = index
+                    index += 1
+                    if peek() == 94 { index += 1 }
+                    if peek() == 93 { index += 1 }
+                    continue
+                }
+                if c == 47 { break }
+            } else if c == 93 {
+                classStart = -1
+            }
             if c >= 0x80 { _ = checkScalar() } else { index += 1 }
         }
         let patternEnd = index

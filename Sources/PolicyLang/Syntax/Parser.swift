@@ -10,6 +10,23 @@ public struct Parser {
     ]
     static let declarationKeywordSet = Set(declarationKeywords)
 
+    /// Words written after a number for a duration's unit, with the unit the language writes.
+    static let durationUnits: [String: String] = [
+        "ms": "ms", "s": "s", "sec": "s", "secs": "s", "second": "s", "seconds": "s", "m": "m", "min": "m", "mins": "m",
+        "minute": "m", "minutes": "m", "h": "h", "hr": "h", "hrs": "h", "hour": "h", "hours": "h", "d": "d", "day": "d",
+        "days": "d", "w": "w", "week": "w", "weeks": "w",
+    ]
+
+    /// Every field name of every block (the checker says which block takes which), to suggest `applies_to` for
+    /// `applies-to`.
+    static let fieldNames: Set<String> = [
+        "applies_to", "description", "node_name", "retain", "reboot_when", "ok_when", "timeout", "run", "env", "path",
+        "endpoints", "tls", "key", "ttl", "slots", "group", "max_reboot_duration", "user", "password_file", "legacy_mutex",
+        "ca", "cert", "insecure_skip_verify", "server_name", "check_interval", "backoff", "cooldown", "fallback_nodes",
+        "publish_interval", "forget_after", "events", "retries", "header", "token_env", "token_file", "enabled", "listen",
+        "stuck_after",
+    ]
+
     /// How deeply expressions (parentheses, lists, calls, `not`, `-`) and blocks may nest before the parser refuses them.
     public static let maxNesting = 100
 
@@ -222,8 +239,17 @@ public struct Parser {
             }
             throw fail(.expected("a declaration", found: token, in: file, help: "a declaration starts with one of: \(Parser.declarationKeywords.joined(separator: ", "))"))
         }
-        let word = text(token)
-        let keyword = Identifier(word, span: token.span)
+        var word = text(token)
+        var keyword = Identifier(word, span: token.span)
+        if peek().kind == .minus, !Parser.declarationKeywordSet.contains(word) {
+            // `kill-switch`: reported once, then read as `kill_switch`.
+            _ = advance()
+            if let joined = try hyphenatedName(after: keyword, known: Parser.declarationKeywordSet, what: "declaration") {
+                (word, keyword) = (joined.name, joined)
+            }
+            // Each case below starts by stepping over its keyword: here, its last piece.
+            position -= 1
+        }
         switch word {
         case "policy":
             _ = advance()
@@ -375,6 +401,7 @@ public struct Parser {
                     help: Diagnostic.didYouMean(closestMatch(effect.name, in: ["allow", "deny"]))))
         }
         let name = try expectString("a window name", context: "after `window \(effect.name)`")
+        var hyphens: [Span] = []
         var days: DaySpec
         if let daily = eatWord("daily") {
             days = .daily(daily.span)
@@ -383,7 +410,13 @@ public struct Parser {
             repeat {
                 let from = try parseDayRef()
                 var to: DayRef?
-                if eat(.dotDot) != nil { to = try parseDayRef() }
+                if eat(.dotDot) != nil {
+                    to = try parseDayRef()
+                } else if current.kind == .minus, peek().kind == .identifier {
+                    // `Mon-Fri`: a day range written with a hyphen.
+                    hyphens.append(advance().span)
+                    to = try parseDayRef()
+                }
                 ranges.append(DayRange(from: from, to: to))
             } while eat(.comma) != nil
             days = .days(ranges)
@@ -394,7 +427,12 @@ public struct Parser {
         var end: TimeOfDayLiteral?
         if current.kind == .timeOfDay {
             let s = try parseTime(context: "as the window's start")
-            _ = try expect(.dotDot, "`..`", context: "between the window's start and end")
+            if current.kind == .minus, peek().kind == .timeOfDay || peek().kind == .identifier {
+                // `22:00-04:00`
+                hyphens.append(advance().span)
+            } else {
+                _ = try expect(.dotDot, "`..`", context: "between the window's start and end")
+            }
             if current.kind == .identifier, !isWord("in"), !current.lineBreakBefore { endDay = try parseDayRef() }
             let e = try parseTime(context: "as the window's end")
             start = s
@@ -408,6 +446,11 @@ public struct Parser {
             span = span.union(tz.span)
         }
         let window = WindowDecl(effect: effect, name: name, days: days, start: start, endDay: endDay, end: end, timeZone: timeZone)
+        if !hyphens.isEmpty {
+            // One mistake, one diagnostic: every hyphen of the window, and the window as it is meant.
+            let what = hyphens.count > 1 ? "range of days and times" : hyphens[0].start < days.span.end ? "range of days" : "range of times"
+            record(.hyphenRange(hyphens, what: what, fix: window.canonicalRange(in: file)))
+        }
         return Decl(keyword: keyword, kind: .window(window), span: span)
     }
 
@@ -419,7 +462,7 @@ public struct Parser {
         let open = try expect(.lBrace, context: "to open the test")
         var given: [GivenItem] = []
         var givenSpan: Span?
-        var expectation: Expectation?
+        var expectations: [Expectation] = []
         while current.kind != .rBrace {
             if current.kind == .eof || (isDeclarationStart(current) && startsLineAtColumnOne(current)) {
                 throw fail(.unclosed(open.span, opener: "{", closer: "}", found: current))
@@ -452,13 +495,13 @@ public struct Parser {
                         span = span.union(s.span)
                     }
                 }
-                expectation = Expectation(outcome: outcome, blockedBy: by, name: target, span: span)
+                expectations.append(Expectation(outcome: outcome, blockedBy: by, name: target, span: span))
             } else {
                 throw fail(.expected("`given` or `expect`", found: current, in: file, context: "in the test"))
             }
         }
         let close = advance()
-        let test = TestDecl(name: name, given: given, givenSpan: givenSpan, expectation: expectation, bodySpan: open.span.union(close.span))
+        let test = TestDecl(name: name, given: given, givenSpan: givenSpan, expectations: expectations, bodySpan: open.span.union(close.span))
         return Decl(keyword: keyword, kind: .test(test), span: keyword.span.union(close.span))
     }
 
@@ -499,9 +542,12 @@ public struct Parser {
             }
             var nameToken = advance()
             var name = Identifier(text(nameToken), span: nameToken.span)
+            if let hyphenated = try hyphenatedName(after: name, known: Parser.fieldNames, what: "field") { name = hyphenated }
             if name.name == "deny", isWord("when") {
                 nameToken = advance()
                 name = Identifier("deny when", span: name.span.union(nameToken.span))
+            } else if isWord("if"), !current.lineBreakBefore, let fixed = try whenForIf(after: name) {
+                name = fixed
             }
             let value: FieldValue
             if current.kind == .lBrace {
@@ -530,6 +576,42 @@ public struct Parser {
         let close = advance()
         let singleLine = file.lineIndex(of: open.span.start) == file.lineIndex(of: close.span.start)
         return Block(fields: fields, span: open.span.union(close.span), singleLine: singleLine)
+    }
+
+    /// `applies-to`: a name followed, without spaces, by `-word` pieces. When the name with `_` is `known`, reports
+    /// it once and goes on with that name; otherwise the declaration is given up. `nil` when there is no `-` to join.
+    private mutating func hyphenatedName(after name: Identifier, known: Set<String>, what: String) throws -> Identifier? {
+        var end = name.span.end
+        var pieces = [name.name]
+        var ahead = 0
+        while peek(ahead).kind == .minus, peek(ahead).span.start == end, peek(ahead + 1).kind == .identifier,
+            peek(ahead + 1).span.start == peek(ahead).span.end
+        {
+            pieces.append(text(peek(ahead + 1)))
+            end = peek(ahead + 1).span.end
+            ahead += 2
+        }
+        guard pieces.count > 1 else { return nil }
+        let span = Span(name.span.start, end)
+        let joined = pieces.joined(separator: "_")
+        let suggestion = known.contains(joined) ? joined : nil
+        for _ in 0..<ahead { _ = advance() }
+        let diagnostic = Diagnostic.hyphenatedName(span, written: pieces.joined(separator: "-"), suggestion: suggestion, what: what)
+        guard suggestion != nil else { throw fail(diagnostic) }
+        record(diagnostic)
+        return Identifier(joined, span: span)
+    }
+
+    /// `deny if`, `ok if`, `reboot if` at `if`: reported once, and read as `deny when`, `ok_when`, `reboot_when`
+    /// (`nil`: not one of those). `allow if` is refused, as rules only deny.
+    private mutating func whenForIf(after name: Identifier) throws -> Identifier? {
+        let fixes = ["deny": "deny when", "ok": "ok_when", "reboot": "reboot_when", "ok_when": "ok_when", "reboot_when": "reboot_when"]
+        let ifToken = current
+        if name.name == "allow" { throw fail(.allowIf(name.span.union(ifToken.span))) }
+        guard let fix = fixes[name.name] else { return nil }
+        _ = advance()
+        record(.ifForWhen(name.span.union(ifToken.span), written: "\(name.name) if", fix: fix))
+        return Identifier(fix, span: name.span.union(ifToken.span))
     }
 
     /// A block inside a block (`tls { … }`); nesting counts towards ``maxNesting``.
@@ -673,6 +755,11 @@ public struct Parser {
         switch t.kind {
         case .integer:
             _ = advance()
+            if current.kind == .identifier, !current.lineBreakBefore, let unit = Parser.durationUnits[text(current)] {
+                // `10 min`: a duration with a space before its unit.
+                let number = text(t)
+                throw fail(.spacedDurationUnit(t.span.union(current.span), number: number, unit: text(current), canonical: unit))
+            }
             if case .integer(let v) = value(t) { return try makeExpr(.integer(v), t.span) }
         case .percent:
             _ = advance()
