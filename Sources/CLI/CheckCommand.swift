@@ -31,7 +31,18 @@ struct CheckCommand: ParsableCommand {
     @Option(help: "Colour the text output: auto, always or never.")
     var color: ColorChoice = .auto
 
+    @Option(help: "The instant a one-off window is held against (RFC 3339; default: now, from the clock).")
+    var now: String?
+
     func run() throws {
+        var clock = Int64((Date().timeIntervalSince1970 * 1000).rounded(.down))
+        if let now {
+            guard case .success(let instant) = Instant.parse(now) else {
+                printError("error: --now: invalid instant \(quoteString(now)) (expected RFC 3339, e.g. 2026-12-01T09:00:00+01:00)")
+                throw ExitCode(ExitStatus.usage)
+            }
+            clock = instant.epochMilliseconds
+        }
         let files = try PolicyFiles.collectOrExit(paths.isEmpty ? ["."] : paths)
         if files.isEmpty {
             printError("error: no .rcl files found in \((paths.isEmpty ? ["."] : paths).joined(separator: ", "))")
@@ -42,7 +53,7 @@ struct CheckCommand: ParsableCommand {
         var warnings = 0
         for path in files {
             let source = try PolicyFiles.readOrExit(path)
-            let result = Checker.check(source)
+            let result = Checker.check(source, now: clock)
             errors += result.diagnostics.filter { $0.severity == .error }.count
             warnings += result.diagnostics.filter { $0.severity == .warning }.count
             if !result.diagnostics.isEmpty { groups.append(FileDiagnostics(file: source, diagnostics: result.diagnostics)) }

@@ -8,7 +8,7 @@ public struct Decision: Sendable {
     public var blockedBy: BlockReason?
     /// The window, rule, health check or detector that blocked.
     public var name: String?
-    /// When a window blocks: the first instant the windows let the node through (within 14 days).
+    /// When a window blocks: the first instant the windows let the node through (within 400 days).
     public var nextEligible: Instant?
     /// Why, in a sentence each, most important first.
     public var reasons: [String]

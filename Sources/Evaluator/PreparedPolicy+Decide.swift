@@ -222,9 +222,9 @@ struct Run {
         var denying: Int?
         var anyAllowOpen = false
         var lines: [TraceEntry] = []
-        let minutes = calendar.minutesOfWeek(at: now)
+        let minutes = calendar.localMinutes(at: now)
         for (i, window) in calendar.windows.enumerated() {
-            let open = window.isOpen(minuteOfWeek: minutes[window.zoneIndex])
+            let open = window.isOpen(localMinute: minutes[window.zoneIndex])
             if open, window.spec.effect == .deny, denying == nil { denying = i }
             if open, window.spec.effect == .allow { anyAllowOpen = true }
             if tracing {
@@ -245,10 +245,11 @@ struct Run {
             record(lines)
             return true
         }
-        let next = calendar.nextEligible(from: now)
+        let search = calendar.search(from: now)
+        let next = search.next
         decision.nextEligible = next.map { Instant(epochMilliseconds: $0, utcOffsetSeconds: policy.zone.offsetSeconds(at: $0)) }
-        let until = next.map { "until " + policy.zone.format($0) } ?? "for at least 14 days"
-        let eligible = next.map { "eligible at " + policy.zone.format($0) } ?? "not eligible within 14 days"
+        let until = next.map { "until " + policy.zone.format($0) } ?? "for at least \(WindowCalendar.horizonDays) days"
+        let eligible = next.map { "eligible at " + policy.zone.format($0) } ?? "not eligible within \(WindowCalendar.horizonDays) days"
         if let i = denying {
             let w = calendar.windows[i]
             record(entry(0, .window, title(.window), .block, "closed " + until))
@@ -256,8 +257,7 @@ struct Run {
             block(.window, w.spec.name, "deny window \(quoteString(w.spec.name)) (\(w.spec.text)) is open at \(w.zone.format(now)); \(eligible)")
         } else {
             // No allow window open: name the one that opens first.
-            let allows = calendar.windows.indices.filter { calendar.windows[$0].spec.effect == .allow }
-            let soonest = allows.min { (calendar.nextOpening(of: $0, from: now) ?? .max) < (calendar.nextOpening(of: $1, from: now) ?? .max) } ?? allows[0]
+            let soonest = search.soonestAllow ?? calendar.windows.firstIndex { !$0.isDeny }!
             let w = calendar.windows[soonest]
             record(entry(0, .window, title(.window), .block, "no allow window open; closed " + until))
             record(lines)
@@ -511,10 +511,4 @@ func operandExprs(_ expr: Expr) -> [Expr] {
     }
     walk(expr)
     return result
-}
-
-/// 1st, 2nd, 3rd, 4th, …, 11th, 12th, 13th, 21st.
-public func ordinal(_ n: Int) -> String {
-    let suffix = (11...13).contains(n % 100) ? "th" : [1: "st", 2: "nd", 3: "rd"][n % 10] ?? "th"
-    return "\(n)\(suffix)"
 }

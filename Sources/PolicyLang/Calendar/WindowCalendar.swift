@@ -1,46 +1,57 @@
-import PolicyLang
-
 /// The maintenance windows of a policy, ready to answer "is this instant eligible?" and "when is it next?".
 public struct WindowCalendar: Sendable {
-    final class Window: Sendable {
-        let spec: WindowSpec
-        let zone: Zone
+    /// One window with its zone resolved.
+    public final class Window: Sendable {
+        public let spec: WindowSpec
+        public let zone: Zone
         /// The window's zone in `WindowCalendar.zones`.
-        let zoneIndex: Int
-        let isDeny: Bool
-        let intervals: [WeeklyInterval]
-        /// Every minute of the week at which the window opens or closes.
-        let boundaries: Set<Int>
+        public let zoneIndex: Int
+        public let isDeny: Bool
 
         init(spec: WindowSpec, zone: Zone, zoneIndex: Int) {
             self.spec = spec
             self.zone = zone
             self.zoneIndex = zoneIndex
             isDeny = spec.effect == .deny
-            intervals = spec.intervals
-            var boundaries = Set<Int>()
-            for interval in spec.intervals {
-                boundaries.insert(interval.start % WeeklyInterval.week)
-                boundaries.insert(interval.end % WeeklyInterval.week)
-            }
-            self.boundaries = boundaries
         }
 
-        func isOpen(at ms: Int64) -> Bool { isOpen(minuteOfWeek: zone.minuteOfWeek(at: ms)) }
+        /// Whether the window is open at an instant.
+        public func isOpen(at ms: Int64) -> Bool { spec.schedule.contains(localMinute: zone.localMinute(at: ms)) }
 
-        func isOpen(minuteOfWeek m: Int) -> Bool {
-            for interval in intervals where interval.contains(minuteOfWeek: m) { return true }
-            return false
+        /// Whether the window is open at local minute `m` of its zone.
+        public func isOpen(localMinute m: Int) -> Bool { spec.schedule.contains(localMinute: m) }
+
+        /// The first instant after `t`, up to `deadline`, at which the window is open (`open`) or closed (`!open`).
+        ///
+        /// Openness changes only where the window's wall-clock boundary falls or where the zone's offset changes, so
+        /// those instants are the only candidates, visited in order; each is tested with the real openness, which
+        /// keeps the answer right across daylight-saving changes (a skipped boundary, a repeated hour).
+        func nextInstant(after t: Int64, open: Bool, deadline: Int64) -> Int64? {
+            var cursor = t
+            let localLimit = zone.localMinute(at: deadline) + 1440
+            while true {
+                let offset = Int64(zone.offsetSeconds(at: cursor)) * 1000
+                let local = Int((cursor + offset).quotientAndRemainderFloor(dividingBy: 60_000).0)
+                var candidate = Int64.max
+                if let b = spec.schedule.nextBoundary(after: local, limit: localLimit) { candidate = Int64(b) * 60_000 - offset }
+                if let transition = zone.nextTransition(after: cursor), transition < candidate { candidate = transition }
+                guard candidate <= deadline else { return nil }
+                if isOpen(at: candidate) == open { return candidate }
+                cursor = candidate
+            }
         }
     }
 
-    let windows: [Window]
+    public let windows: [Window]
     /// The distinct zones of the windows; most policies have one.
-    let zones: [Zone]
-    let hasAllow: Bool
+    public let zones: [Zone]
+    /// Whether any window allows (then one must be open).
+    public let hasAllow: Bool
 
-    /// How far ahead `nextEligible` looks.
-    public static let horizon: Int64 = 14 * 86_400_000
+    /// How far ahead `nextEligible` looks: a yearly freeze and the weeks around it fit.
+    public static let horizon: Int64 = 400 * 86_400_000
+    /// `horizon` in days, for messages.
+    public static let horizonDays = 400
 
     /// Prepares the windows of a policy. Zones were checked by the checker; an unknown one falls back to UTC.
     public init(_ specs: [WindowSpec]) {
@@ -57,9 +68,9 @@ public struct WindowCalendar: Sendable {
         hasAllow = specs.contains { $0.effect == .allow }
     }
 
-    /// The local minute of the week in each zone at an instant, computed once for all windows.
-    func minutesOfWeek(at ms: Int64) -> [Int] {
-        zones.map { $0.minuteOfWeek(at: ms) }
+    /// The local minute in each zone at an instant, computed once for all windows.
+    public func localMinutes(at ms: Int64) -> [Int] {
+        zones.map { $0.localMinute(at: ms) }
     }
 
     /// Whether window `index` is open at an instant.
@@ -67,49 +78,82 @@ public struct WindowCalendar: Sendable {
 
     /// Whether reboots may happen at an instant: no deny window open and, when there are allow windows, one open.
     public func isEligible(at ms: Int64) -> Bool {
-        let minutes = minutesOfWeek(at: ms)
+        let minutes = localMinutes(at: ms)
         var allowed = !hasAllow
-        for window in windows where window.isOpen(minuteOfWeek: minutes[window.zoneIndex]) {
+        for window in windows where window.isOpen(localMinute: minutes[window.zoneIndex]) {
             if window.isDeny { return false }
             allowed = true
         }
         return allowed
     }
 
-    /// The first instant at or after `from`, within `horizon`, at which `predicate` holds; `nil` if none.
+    /// What one search for the next eligible instant found.
+    public struct Search: Sendable {
+        /// The first eligible instant, within the horizon.
+        public var next: Int64?
+        /// When no window was open at the start and allow windows exist: the allow window that opens first.
+        public var soonestAllow: Int?
+    }
+
+    /// The first eligible instant at or after `from`, within `horizon`, and the allow window that opens first.
     ///
-    /// Openness changes only where some window's wall-clock boundary falls or where a zone's offset changes, so
-    /// those instants (and `from`) are the only candidates; each is tested with the real predicate, which keeps
-    /// the answer right across daylight-saving changes (a skipped boundary, a repeated hour).
-    public func firstInstant(from: Int64, within horizon: Int64 = WindowCalendar.horizon, where predicate: (Int64) -> Bool) -> Int64? {
-        if predicate(from) { return from }
-        let to = from + horizon + 1
-        var candidates: [Int64] = []
-        var zonesDone = Set<String>()
-        for window in windows {
-            for minute in window.boundaries {
-                candidates += window.zone.instants(ofMinuteOfWeek: minute, from: from, to: to)
+    /// While deny windows are open nothing is eligible before the last of them closes; while none is open and no
+    /// allow window is, nothing is eligible before the first allow window opens. The search jumps from one such
+    /// instant to the next and tests each, so it visits a few instants however long the horizon.
+    public func search(from: Int64, within horizon: Int64 = WindowCalendar.horizon) -> Search {
+        let deadline = from + horizon
+        var t = from
+        var result = Search()
+        var first = true
+        while t <= deadline {
+            let minutes = localMinutes(at: t)
+            var denyOpen = false
+            var allowOpen = false
+            for window in windows where window.isOpen(localMinute: minutes[window.zoneIndex]) {
+                if window.isDeny { denyOpen = true } else { allowOpen = true }
             }
-            if zonesDone.insert(window.zone.identifier).inserted {
-                candidates += window.zone.transitions(from: from, to: to)
+            if !denyOpen, allowOpen || !hasAllow {
+                result.next = t
+                return result
             }
+            var jump: Int64?
+            if denyOpen {
+                for window in windows where window.isDeny && window.isOpen(localMinute: minutes[window.zoneIndex]) {
+                    guard let closes = window.nextInstant(after: t, open: false, deadline: deadline) else { return result }
+                    jump = max(jump ?? closes, closes)
+                }
+            } else {
+                for (i, window) in windows.enumerated() where !window.isDeny {
+                    if let opens = window.nextInstant(after: t, open: true, deadline: jump ?? deadline), opens < (jump ?? .max) {
+                        jump = opens
+                        if first { result.soonestAllow = i }
+                    }
+                }
+            }
+            first = false
+            guard let jump else { return result }
+            t = jump
         }
-        for t in Set(candidates).sorted() where t > from && predicate(t) { return t }
-        return nil
+        return result
     }
 
-    /// The first eligible instant at or after `from`, within 14 days.
-    public func nextEligible(from: Int64) -> Int64? {
-        firstInstant(from: from) { isEligible(at: $0) }
+    /// The first eligible instant at or after `from`, within `horizon` (400 days).
+    public func nextEligible(from: Int64) -> Int64? { search(from: from).next }
+
+    /// The first eligible instant at or after `from` within `days` days, or `nil` when the windows let nothing
+    /// through in that time (the linter's "never eligible").
+    public func firstEligible(from: Int64, withinDays days: Int) -> Int64? {
+        search(from: from, within: Int64(days) * 86_400_000).next
     }
 
-    /// The first instant at or after `from` at which window `index` is open.
+    /// The first instant at or after `from` at which window `index` is open, within the horizon.
     public func nextOpening(of index: Int, from: Int64) -> Int64? {
-        firstInstant(from: from) { windows[index].isOpen(at: $0) }
+        if windows[index].isOpen(at: from) { return from }
+        return windows[index].nextInstant(after: from, open: true, deadline: from + WindowCalendar.horizon)
     }
 
-    /// The first instant after `from` at which window `index` (open at `from`) closes.
+    /// The first instant after `from` at which window `index` (open at `from`) closes, within the horizon.
     public func nextClosing(of index: Int, from: Int64) -> Int64? {
-        firstInstant(from: from) { !windows[index].isOpen(at: $0) }
+        windows[index].nextInstant(after: from, open: false, deadline: from + WindowCalendar.horizon)
     }
 }

@@ -1,71 +1,135 @@
+import class Foundation.NSLock
 import struct Foundation.Date
 import struct Foundation.TimeZone
-import PolicyLang
 
-/// Wall-clock arithmetic in one IANA time zone. Foundation supplies the zone's rules (offsets and daylight-saving
-/// transitions); everything else is integer arithmetic on milliseconds.
-struct Zone: Sendable {
-    let identifier: String
-    private let timeZone: TimeZone
+/// Wall-clock arithmetic in one IANA time zone. Foundation supplies the zone's rules once: the offsets and
+/// daylight-saving transitions from 1970 to 2200 are read into a table shared by every `Zone` of that identifier
+/// (a zone with a fixed offset has none), and everything else is integer arithmetic on milliseconds.
+public struct Zone: Sendable {
+    /// The IANA identifier.
+    public let identifier: String
+    private let rules: Rules
 
-    init?(identifier: String) {
-        guard let tz = TimeZone(identifier: identifier) else { return nil }
-        self.identifier = identifier
-        self.timeZone = tz
+    /// The offsets of a zone, from its transitions.
+    final class Rules: Sendable {
+        /// Offset in seconds before the first transition.
+        let initialOffset: Int
+        /// Instants (ms) at which the offset changes, ascending.
+        let transitions: [Int64]
+        /// `offsets[i]`: the offset from `transitions[i]` on.
+        let offsets: [Int]
+        /// Instants at and after this one ask Foundation (past the table).
+        let tableEnd: Int64
+        let timeZone: TimeZone
+
+        init(_ timeZone: TimeZone) {
+            self.timeZone = timeZone
+            let start = Date(timeIntervalSince1970: 0)
+            tableEnd = Int64(CivilDate.daysFromCivil(year: 2200, month: 1, day: 1)) * 86_400_000
+            initialOffset = timeZone.secondsFromGMT(for: start)
+            var transitions: [Int64] = []
+            var offsets: [Int] = []
+            var cursor = start
+            while let next = timeZone.nextDaylightSavingTimeTransition(after: cursor) {
+                let ms = Int64((next.timeIntervalSince1970 * 1000).rounded())
+                if ms >= tableEnd { break }
+                transitions.append(ms)
+                offsets.append(timeZone.secondsFromGMT(for: next))
+                cursor = next
+            }
+            self.transitions = transitions
+            self.offsets = offsets
+        }
+
+        func offset(at ms: Int64) -> Int {
+            guard ms >= 0, ms < tableEnd else {
+                return timeZone.secondsFromGMT(for: Date(timeIntervalSince1970: Double(ms) / 1000))
+            }
+            // The last transition at or before `ms`.
+            var low = 0
+            var high = transitions.count
+            while low < high {
+                let mid = (low + high) / 2
+                if transitions[mid] <= ms { low = mid + 1 } else { high = mid }
+            }
+            return low == 0 ? initialOffset : offsets[low - 1]
+        }
+
+        func nextTransition(after ms: Int64) -> Int64? {
+            guard ms >= 0, ms < tableEnd else {
+                guard let next = timeZone.nextDaylightSavingTimeTransition(after: Date(timeIntervalSince1970: Double(ms) / 1000)) else { return nil }
+                return Int64((next.timeIntervalSince1970 * 1000).rounded())
+            }
+            var low = 0
+            var high = transitions.count
+            while low < high {
+                let mid = (low + high) / 2
+                if transitions[mid] <= ms { low = mid + 1 } else { high = mid }
+            }
+            return low < transitions.count ? transitions[low] : nil
+        }
     }
 
-    static let utc = Zone(identifier: "UTC")!
+    private static let lock = NSLock()
+    nonisolated(unsafe) private static var shared: [String: Rules] = [:]
+
+    /// The zone, or `nil` for an identifier Foundation does not know. Its rules are read once per process.
+    public init?(identifier: String) {
+        Zone.lock.lock()
+        defer { Zone.lock.unlock() }
+        if let rules = Zone.shared[identifier] {
+            self.identifier = identifier
+            self.rules = rules
+            return
+        }
+        guard let tz = TimeZone(identifier: identifier) else { return nil }
+        let rules = Rules(tz)
+        Zone.shared[identifier] = rules
+        self.identifier = identifier
+        self.rules = rules
+    }
+
+    /// UTC.
+    public static let utc = Zone(identifier: "UTC")!
+
+    /// Whether the zone's offset never changes (UTC, `Etc/GMT+5`): then local time is a shift of UTC.
+    public var isFixed: Bool { rules.transitions.isEmpty }
 
     /// The UTC offset in seconds at an instant.
-    func offsetSeconds(at epochMilliseconds: Int64) -> Int {
-        timeZone.secondsFromGMT(for: Date(timeIntervalSince1970: Double(epochMilliseconds) / 1000))
+    public func offsetSeconds(at epochMilliseconds: Int64) -> Int {
+        rules.transitions.isEmpty ? rules.initialOffset : rules.offset(at: epochMilliseconds)
+    }
+
+    /// The first instant after `epochMilliseconds` at which the offset changes, if any.
+    public func nextTransition(after epochMilliseconds: Int64) -> Int64? {
+        rules.transitions.isEmpty ? nil : rules.nextTransition(after: epochMilliseconds)
+    }
+
+    /// The local minute (minutes since 1970-01-01 00:00 on this zone's wall clock) at an instant.
+    public func localMinute(at epochMilliseconds: Int64) -> Int {
+        let local = epochMilliseconds + Int64(offsetSeconds(at: epochMilliseconds)) * 1000
+        return Int(local.quotientAndRemainderFloor(dividingBy: 60_000).0)
     }
 
     /// The local minute of the week (Monday 00:00 = 0) at an instant.
-    func minuteOfWeek(at epochMilliseconds: Int64) -> Int {
-        let local = epochMilliseconds + Int64(offsetSeconds(at: epochMilliseconds)) * 1000
-        let (days, ms) = (local).quotientAndRemainderFloor(dividingBy: 86_400_000)
-        return CivilDate.weekday(ofDays: Int(days)) * 1440 + Int(ms / 60_000)
+    public func minuteOfWeek(at epochMilliseconds: Int64) -> Int {
+        let (days, minute) = localMinute(at: epochMilliseconds).quotientAndRemainderFloor(dividingBy: 1440)
+        return CivilDate.weekday(ofDays: days) * 1440 + minute
     }
 
     /// The instants in `from ..< to` at which the zone's UTC offset changes.
-    func transitions(from: Int64, to: Int64) -> [Int64] {
+    public func transitions(from: Int64, to: Int64) -> [Int64] {
         var result: [Int64] = []
-        var cursor = Date(timeIntervalSince1970: Double(from) / 1000 - 0.001)
-        while let next = timeZone.nextDaylightSavingTimeTransition(after: cursor) {
-            let ms = Int64((next.timeIntervalSince1970 * 1000).rounded())
-            if ms >= to || result.count > 64 { break }
-            if ms >= from { result.append(ms) }
+        var cursor = from - 1
+        while let next = nextTransition(after: cursor), next < to {
+            result.append(next)
             cursor = next
         }
         return result
     }
 
-    /// Every instant in `from ..< to` whose local wall-clock minute of the week is `minute`: usually one per week,
-    /// none when a daylight-saving change skips it, two when one repeats it.
-    func instants(ofMinuteOfWeek minute: Int, from: Int64, to: Int64) -> [Int64] {
-        var offsets = Set([offsetSeconds(at: from), offsetSeconds(at: to)])
-        for t in transitions(from: from, to: to) { offsets.insert(offsetSeconds(at: t)) }
-        let week: Int64 = 7 * 86_400_000
-        // Local Monday 00:00 of the week holding `from` (with the smallest offset, to start early enough).
-        let earliestLocal = from + Int64(offsets.min() ?? 0) * 1000
-        let (days, _) = (earliestLocal).quotientAndRemainderFloor(dividingBy: 86_400_000)
-        let monday = (days - Int64(CivilDate.weekday(ofDays: Int(days)))) * 86_400_000
-        var result: [Int64] = []
-        var weekStart = monday - week
-        while weekStart + Int64(minute) * 60_000 - Int64(offsets.max() ?? 0) * 1000 < to {
-            let local = weekStart + Int64(minute) * 60_000
-            for offset in offsets {
-                let instant = local - Int64(offset) * 1000
-                if instant >= from, instant < to, offsetSeconds(at: instant) == offset { result.append(instant) }
-            }
-            weekStart += week
-        }
-        return result
-    }
-
     /// `Mon 2026-11-23 08:00 +01:00`: the local time, as operators read it.
-    func format(_ epochMilliseconds: Int64, withDate: Bool = true) -> String {
+    public func format(_ epochMilliseconds: Int64, withDate: Bool = true) -> String {
         let offset = offsetSeconds(at: epochMilliseconds)
         let local = epochMilliseconds + Int64(offset) * 1000
         let (days, ms) = (local).quotientAndRemainderFloor(dividingBy: 86_400_000)
@@ -79,7 +143,7 @@ struct Zone: Sendable {
     }
 
     /// The instant shown in RFC 3339 with the zone's offset at that instant.
-    func rfc3339(_ epochMilliseconds: Int64) -> String {
+    public func rfc3339(_ epochMilliseconds: Int64) -> String {
         Instant(epochMilliseconds: epochMilliseconds, utcOffsetSeconds: offsetSeconds(at: epochMilliseconds)).description
     }
 }

@@ -42,11 +42,16 @@ public enum DiagnosticCode: String, Sendable, CaseIterable, Hashable {
     case unknownInterpolation = "RC2017"
     case endDayWithManyStartDays = "RC2018"
     case relativePath = "RC2019"
+    case invalidDate = "RC2020"
+    case invalidOrdinal = "RC2021"
+    case backwardsDates = "RC2022"
+    case windowTimesDoNotFit = "RC2023"
 
     // Lints.
     case noDetectors = "RC3001"
     case plaintextEtcd = "RC3002"
     case insecureSkipVerify = "RC3003"
+    case windowInThePast = "RC3050"
 
     // Import.
     case importSyntax = "RC4001"
@@ -100,9 +105,14 @@ public enum DiagnosticCode: String, Sendable, CaseIterable, Hashable {
         case .unknownInterpolation: "an interpolation names something that is not known"
         case .endDayWithManyStartDays: "a window with an end day must have exactly one start day"
         case .relativePath: "a path that must be absolute is relative"
+        case .invalidDate: "a date that no calendar has (`Feb 30`, `day 32`)"
+        case .invalidOrdinal: "a weekday's place in the month that not every month has (`5th Tue`)"
+        case .backwardsDates: "a range of dates or days that ends before it starts"
+        case .windowTimesDoNotFit: "a window's dates, days and times do not fit together"
         case .noDetectors: "the policy has no detectors, so it never reboots"
         case .plaintextEtcd: "an etcd endpoint without TLS"
         case .insecureSkipVerify: "TLS certificate verification is turned off"
+        case .windowInThePast: "a one-off window that is over, so it never acts again"
         case .importSyntax: "the input is not valid YAML or JSON"
         case .importUnknownField: "an unknown field in the input, or a name the policy does not have"
         case .importInvalidValue: "a value of the wrong type or out of range"

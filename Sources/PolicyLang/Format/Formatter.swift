@@ -113,6 +113,20 @@ public struct Formatter {
                 text += ranges.map { r in
                     day(r.from) + (r.to.map { ".." + day($0) } ?? "")
                 }.joined(separator: ", ")
+            case .monthlyWeekday(let ordinal, let r):
+                text += src(ordinal.span) + " " + day(r.from) + (r.to.map { ".." + day($0) } ?? "")
+            case .monthDays(.range(let from, let to, _)):
+                text += "day \(from.value)" + (to.map { " .. \($0.value)" } ?? "")
+            case .monthDays(.last(let count, _)):
+                text += count.map { "last \($0.value) days" } ?? "last day"
+            case .dated(let d):
+                func date(_ date: DateLiteral) -> String {
+                    date.year == nil && date.month > 0 ? "\(MonthName.shortNames[date.month - 1]) \(date.day)" : src(date.span)
+                }
+                text += date(d.from) + (d.fromTime.map { " " + src($0.span) } ?? "")
+                if d.to != nil || d.toTime != nil {
+                    text += " .." + (d.to.map { " " + date($0) } ?? "") + (d.toTime.map { " " + src($0.span) } ?? "")
+                }
             }
             if let s = w.start, let e = w.end {
                 text += " \(src(s.span)) .. " + (w.endDay.map { day($0) + " " } ?? "") + src(e.span)
