@@ -152,6 +152,13 @@ floor: release
 bench: release-prepare
 	$(SWIFT) build $(RELEASE_FLAGS) --product rc-bench
 	.build/release/rc-bench
+	$(MAKE) --no-print-directory bench-decide
+
+# Decision latency over the peer mix, untraced and traced, in UTC and Europe/Berlin (docs/performance.md).
+.PHONY: bench-decide
+bench-decide: release-prepare
+	$(SWIFT) build $(RELEASE_FLAGS) --product rc-bench-decide
+	.build/release/rc-bench-decide
 
 clean:
 	rm -rf .build dist
