@@ -18,10 +18,10 @@ struct Timing {
 /// (each with one clock read pair, about 40 ns, subtracted).
 func time(_ policy: PreparedPolicy, _ facts: [Facts], trace: Bool, passes: Int) -> Timing {
     var sink = 0
-    for f in facts { sink &+= policy.decide(f, trace: trace).reasons.count }
+    for f in facts { sink &+= policy.decide(f, trace: trace).reasonCount }
     let start = nanos()
     for _ in 0..<passes {
-        for f in facts { sink &+= policy.decide(f, trace: trace).reasons.count }
+        for f in facts { sink &+= policy.decide(f, trace: trace).reasonCount }
     }
     let mean = Double(nanos() - start) / Double(passes * facts.count) / 1000
     var overhead = UInt64.max
@@ -34,7 +34,7 @@ func time(_ policy: PreparedPolicy, _ facts: [Facts], trace: Bool, passes: Int) 
     for _ in 0..<passes {
         for f in facts {
             let a = nanos()
-            sink &+= policy.decide(f, trace: trace).reasons.count
+            sink &+= policy.decide(f, trace: trace).reasonCount
             let b = nanos()
             samples.append(b - a - min(overhead, b - a))
         }
@@ -81,6 +81,17 @@ if arguments.count == 3, arguments[1] == "--peers" {
     exit(0)
 }
 
+if let zone = ProcessInfo.processInfo.environment["RC_BENCH_PROFILE"] {
+    // Loops over the mix untraced (or traced with RC_BENCH_TRACE=1), for `perf record`.
+    let policy = prepared(zone)
+    let facts = Mix.rows(seed: 42, zone: zone).map(\.facts)
+    let trace = ProcessInfo.processInfo.environment["RC_BENCH_TRACE"] == "1"
+    var n = 0
+    for _ in 0..<2000 { for f in facts { n &+= policy.decide(f, trace: trace).reasonCount } }
+    print(n)
+    exit(0)
+}
+
 print("decision latency over the peer mix (Benchmarks/Decide/Mix.swift, seed 42), next_eligible included:")
 for zone in ["UTC", "Europe/Berlin"] {
     let policy = prepared(zone)
@@ -91,4 +102,10 @@ for zone in ["UTC", "Europe/Berlin"] {
     print(String(format: "  %@: %d fact sets, %d%% blocked by a window", zone, facts.count, windowBlocked * 100 / facts.count))
     print(String(format: "    tracing off: mean %.3f µs, p50 %.3f µs, p99 %.3f µs", off.mean, off.p50, off.p99))
     print(String(format: "    tracing on:  mean %.3f µs, p50 %.3f µs, p99 %.3f µs (%.1f× untraced)", on.mean, on.p50, on.p99, on.mean / off.mean))
+    // What a log line costs on top: the reasons written out (the daemon does it when a decision changes).
+    let start = nanos()
+    var written = 0
+    for _ in 0..<50 { for f in facts { written &+= policy.decide(f).reasons.reduce(0) { $0 + $1.utf8.count } } }
+    let rendered = Double(nanos() - start) / Double(50 * facts.count) / 1000
+    print(String(format: "    tracing off, reasons written out: mean %.3f µs", rendered + (written == 0 ? 1 : 0)))
 }

@@ -7,19 +7,55 @@ public struct WindowCalendar: Sendable {
         /// The window's zone in `WindowCalendar.zones`.
         public let zoneIndex: Int
         public let isDeny: Bool
+        let schedule: WindowSchedule
+        /// A weekly window's minutes of the week, one bit each (empty for other windows): openness in one lookup.
+        let weekBits: [UInt64]
+        /// A weekly window's opening and closing minutes of the week, ascending.
+        let weekEdges: [Int]
 
         init(spec: WindowSpec, zone: Zone, zoneIndex: Int) {
             self.spec = spec
             self.zone = zone
             self.zoneIndex = zoneIndex
             isDeny = spec.effect == .deny
+            schedule = spec.schedule
+            var bits: [UInt64] = []
+            var edges = Set<Int>()
+            if case .weekly(let intervals) = spec.schedule {
+                bits = Array(repeating: 0, count: (WeeklyInterval.week + 63) / 64)
+                for interval in intervals {
+                    for m in interval.start..<interval.end {
+                        let w = m % WeeklyInterval.week
+                        bits[w >> 6] |= 1 << UInt64(w & 63)
+                    }
+                    edges.insert(interval.start % WeeklyInterval.week)
+                    edges.insert(interval.end % WeeklyInterval.week)
+                }
+            }
+            weekBits = bits
+            weekEdges = edges.sorted()
         }
 
         /// Whether the window is open at an instant.
-        public func isOpen(at ms: Int64) -> Bool { spec.schedule.contains(localMinute: zone.localMinute(at: ms)) }
+        public func isOpen(at ms: Int64) -> Bool { isOpen(localMinute: zone.localMinute(at: ms)) }
 
         /// Whether the window is open at local minute `m` of its zone.
-        public func isOpen(localMinute m: Int) -> Bool { spec.schedule.contains(localMinute: m) }
+        public func isOpen(localMinute m: Int) -> Bool {
+            guard !weekBits.isEmpty else { return schedule.contains(localMinute: m) }
+            let (day, minute) = m.quotientAndRemainderFloor(dividingBy: 1440)
+            let w = CivilDate.weekday(ofDays: day) * 1440 + minute
+            return weekBits[w >> 6] & (1 << UInt64(w & 63)) != 0
+        }
+
+        /// The first local minute after `m`, up to `limit`, at which the window opens or closes.
+        func nextBoundary(after m: Int, limit: Int) -> Int? {
+            guard !weekEdges.isEmpty else { return schedule.nextBoundary(after: m, limit: limit) }
+            let (day, minute) = m.quotientAndRemainderFloor(dividingBy: 1440)
+            let weekStart = m - (CivilDate.weekday(ofDays: day) * 1440 + minute)
+            let w = m - weekStart
+            let edge = weekEdges.first { $0 > w }.map { weekStart + $0 } ?? weekStart + WeeklyInterval.week + weekEdges[0]
+            return edge <= limit ? edge : nil
+        }
 
         /// The first instant after `t`, up to `deadline`, at which the window is open (`open`) or closed (`!open`).
         ///
@@ -33,7 +69,7 @@ public struct WindowCalendar: Sendable {
                 let offset = Int64(zone.offsetSeconds(at: cursor)) * 1000
                 let local = Int((cursor + offset).quotientAndRemainderFloor(dividingBy: 60_000).0)
                 var candidate = Int64.max
-                if let b = spec.schedule.nextBoundary(after: local, limit: localLimit) { candidate = Int64(b) * 60_000 - offset }
+                if let b = nextBoundary(after: local, limit: localLimit) { candidate = Int64(b) * 60_000 - offset }
                 if let transition = zone.nextTransition(after: cursor), transition < candidate { candidate = transition }
                 guard candidate <= deadline else { return nil }
                 if isOpen(at: candidate) == open { return candidate }
@@ -68,9 +104,19 @@ public struct WindowCalendar: Sendable {
         hasAllow = specs.contains { $0.effect == .allow }
     }
 
-    /// The local minute in each zone at an instant, computed once for all windows.
-    public func localMinutes(at ms: Int64) -> [Int] {
-        zones.map { $0.localMinute(at: ms) }
+    /// The local minute in each zone at an instant, computed once for all windows (no allocation for one zone).
+    public struct LocalMinutes: Sendable {
+        let first: Int
+        let others: [Int]
+
+        /// The local minute in zone `index` of `WindowCalendar.zones`.
+        public subscript(index: Int) -> Int { index == 0 ? first : others[index - 1] }
+    }
+
+    /// The local minute in each zone at an instant.
+    public func localMinutes(at ms: Int64) -> LocalMinutes {
+        guard let zone = zones.first else { return LocalMinutes(first: 0, others: []) }
+        return LocalMinutes(first: zone.localMinute(at: ms), others: zones.count == 1 ? [] : zones.dropFirst().map { $0.localMinute(at: ms) })
     }
 
     /// Whether window `index` is open at an instant.

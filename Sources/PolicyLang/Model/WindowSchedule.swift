@@ -129,8 +129,12 @@ extension WindowSchedule {
             }
             return false
         case .dated(let range):
+            if !range.isYearly {
+                let o = range.occurrence(startingIn: 0)
+                return m >= o.start && m < o.end
+            }
             let year = CivilDate.civilFromDays(day).year
-            for y in range.isYearly ? [year - 1, year] : [year] {
+            for y in year - 1...year {
                 let o = range.occurrence(startingIn: y)
                 if m >= o.start, m < o.end { return true }
             }
@@ -145,15 +149,17 @@ extension WindowSchedule {
         switch self {
         case .weekly(let intervals):
             let weekStart = (day - CivilDate.weekday(ofDays: day)) * 1440
-            var best: Int?
-            for interval in intervals {
-                for edge in [interval.start, interval.end] {
-                    var t = weekStart + edge % WeeklyInterval.week - WeeklyInterval.week
-                    while t <= m { t += WeeklyInterval.week }
-                    if t <= limit, t < (best ?? .max) { best = t }
-                }
+            var best = Int.max
+            func consider(_ edge: Int) {
+                var t = weekStart + edge % WeeklyInterval.week - WeeklyInterval.week
+                while t <= m { t += WeeklyInterval.week }
+                if t < best { best = t }
             }
-            return best
+            for interval in intervals {
+                consider(interval.start)
+                consider(interval.end)
+            }
+            return best <= limit ? best : nil
         case .monthly(let days, let times):
             var best: Int?
             var d = day - times.reach
@@ -167,12 +173,13 @@ extension WindowSchedule {
             return best.flatMap { $0 <= limit ? $0 : nil }
         case .dated(let range):
             let year = CivilDate.civilFromDays(day).year
-            var best: Int?
-            for y in range.isYearly ? [year - 1, year, year + 1] : [0] {
+            var best = Int.max
+            for y in range.isYearly ? year - 1...year + 1 : 0...0 {
                 let o = range.occurrence(startingIn: y)
-                for edge in [o.start, o.end] where edge > m && edge < (best ?? .max) { best = edge }
+                if o.start > m, o.start < best { best = o.start }
+                if o.end > m, o.end < best { best = o.end }
             }
-            return best.flatMap { $0 <= limit ? $0 : nil }
+            return best <= limit ? best : nil
         }
     }
 }
