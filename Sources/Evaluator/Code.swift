@@ -58,6 +58,7 @@ struct FactSlots: Sendable {
     var labels: [String: String] = [:]
 
     init(_ values: ContiguousArray<Value>) {
+        assert(values.count == FactKey.allCases.count, "one value per fact key")
         self.values = values
     }
 
