@@ -158,6 +158,33 @@ bench-fmt: release
 bench: release-prepare
 	$(SWIFT) build $(RELEASE_FLAGS) --product rc-bench
 	.build/release/rc-bench
+	$(MAKE) --no-print-directory bench-decide
+
+# The same reboot decision in rc, Rego (OPA), Cedar and CEL on the same seeded mix: every engine checked against a
+# plain reference (a mismatch fails the run), then timed in-process (Benchmarks/Peers/peers.py; docs/performance.md).
+PEERS_VENV := .build/peers-venv
+PEERS_DEBS := python3-venv
+.PHONY: bench-peers
+$(PEERS_VENV)/.installed:
+	@$(MAKE) --no-print-directory deps DEBS="$(PEERS_DEBS)"
+	rm -rf $(PEERS_VENV)
+	python3 -m venv $(PEERS_VENV)
+	$(PEERS_VENV)/bin/pip install --quiet cedarpy==4.12.2 common-expression-language==0.10.0
+	@# Declares Python 3.14 or later; its wheel (a Go c-shared library and a ctypes wrapper) works on 3.11.
+	$(PEERS_VENV)/bin/pip install --quiet --ignore-requires-python opa-golib-python-bindings==0.4.4
+	touch $@
+
+bench-peers: release-prepare $(PEERS_VENV)/.installed
+	$(SWIFT) build $(RELEASE_FLAGS) --product rc-bench-decide
+	mkdir -p .build/peers
+	.build/release/rc-bench-decide --peers .build/peers
+	$(PEERS_VENV)/bin/python Benchmarks/Peers/peers.py .build/peers
+
+# Decision latency over the peer mix, untraced and traced, in UTC and Europe/Berlin (docs/performance.md).
+.PHONY: bench-decide
+bench-decide: release-prepare
+	$(SWIFT) build $(RELEASE_FLAGS) --product rc-bench-decide
+	.build/release/rc-bench-decide
 
 # `rc check` (parse, check, every lint) on a generated repository of 1,000 policies (docs/performance.md).
 bench-check: release

@@ -53,6 +53,11 @@ let package = Package(
             path: "Sources/CLI"
         ),
         .executableTarget(
+            name: "rc-bench-decide",
+            dependencies: ["PolicyLang", "Evaluator"],
+            path: "Benchmarks/Decide"
+        ),
+        .executableTarget(
             name: "rc-bench",
             dependencies: ["PolicyLang", "Evaluator", "Executors", "RCTestSupport", .product(name: "Logging", package: "swift-log")],
             path: "Benchmarks/RCBench"

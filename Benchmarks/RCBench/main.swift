@@ -98,7 +98,7 @@ windowFacts.now = instant("2026-11-21T10:00:00+01:00")
 // RC_BENCH_PROFILE=1 loops over the reboot decision only, for `perf record`.
 if ProcessInfo.processInfo.environment["RC_BENCH_PROFILE"] == "1" {
     var n = 0
-    for _ in 0..<3_000_000 { n &+= web.decide(rebootFacts).reasons.count }
+    for _ in 0..<3_000_000 { n &+= web.decide(rebootFacts).reasonCount }
     print(n)
     exit(0)
 }
@@ -108,12 +108,12 @@ func latency(_ facts: Facts, trace: Bool, runs: Int) -> (p50: Double, p99: Doubl
     var nanos: [UInt64] = []
     nanos.reserveCapacity(runs)
     var sink = 0
-    for _ in 0..<1000 { sink &+= web.decide(facts, trace: trace).reasons.count }
+    for _ in 0..<1000 { sink &+= web.decide(facts, trace: trace).reasonCount }
     for _ in 0..<runs {
         let start = DispatchTime.now().uptimeNanoseconds
         let d = web.decide(facts, trace: trace)
         nanos.append(DispatchTime.now().uptimeNanoseconds - start)
-        sink &+= d.reasons.count
+        sink &+= d.reasonCount
     }
     precondition(sink > 0)
     nanos.sort()

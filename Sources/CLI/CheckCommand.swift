@@ -69,6 +69,9 @@ struct CheckCommand: ParsableCommand {
     @Option(help: "Colour the text output: auto, always or never.")
     var color: ColorChoice = .auto
 
+    @Option(help: "The instant a one-off window is held against (RFC 3339; default: now, from the clock).")
+    var now: String?
+
     func validate() throws {
         if strict, let failLevel, failLevel != .warning {
             throw ValidationError("--strict is --fail-level warning; give one of them")
@@ -76,6 +79,14 @@ struct CheckCommand: ParsableCommand {
     }
 
     func run() throws {
+        var clock = Int64((Date().timeIntervalSince1970 * 1000).rounded(.down))
+        if let now {
+            guard case .success(let instant) = Instant.parse(now) else {
+                printError("error: --now: invalid instant \(quoteString(now)) (expected RFC 3339, e.g. 2026-12-01T09:00:00+01:00)")
+                throw ExitCode(ExitStatus.usage)
+            }
+            clock = instant.epochMilliseconds
+        }
         let inputs = paths.isEmpty ? ["."] : paths
         let root = LintConfigurationFile.root(for: inputs[0])
         let configuration = try loadConfiguration(root: root)
@@ -87,8 +98,8 @@ struct CheckCommand: ParsableCommand {
             throw ExitCode(ExitStatus.usage)
         }
         var sources = try files.map { try PolicyFiles.readOrExit($0) }
-        if fix { sources = try applyFixes(sources, configuration) }
-        let groups = PolicyAnalysis.analyze(sources, configuration: configuration)
+        if fix { sources = try applyFixes(sources, configuration, now: clock) }
+        let groups = PolicyAnalysis.analyze(sources, configuration: configuration, now: clock)
         let all = groups.flatMap(\.diagnostics)
         let errors = all.count { $0.severity == .error }
         let warnings = all.count { $0.severity == .warning }
@@ -139,14 +150,14 @@ struct CheckCommand: ParsableCommand {
     }
 
     /// Applies every safe fix, then formats; a file whose result would have errors it did not have is left alone.
-    private func applyFixes(_ sources: [SourceFile], _ configuration: LintConfiguration) throws -> [SourceFile] {
+    private func applyFixes(_ sources: [SourceFile], _ configuration: LintConfiguration, now: Int64) throws -> [SourceFile] {
         var out = sources
         for (i, source) in sources.enumerated() {
             var current = source
             var applied: [String] = []
             // Fixes can uncover others (a deleted duplicate leaves a blank line to format): a few rounds at most.
             for _ in 0..<3 {
-                let findings = PolicyAnalysis.analyze([current], configuration: configuration).flatMap(\.diagnostics)
+                let findings = PolicyAnalysis.analyze([current], configuration: configuration, now: now).flatMap(\.diagnostics)
                 let fixes = findings.compactMap(\.fix)
                 var edits: [TextEdit] = []
                 for fix in fixes where !fix.edits.contains(where: { e in edits.contains { $0.span.start < e.span.end && e.span.start < $0.span.end } }) {
@@ -165,8 +176,8 @@ struct CheckCommand: ParsableCommand {
                 }
             }
             guard current.bytes != source.bytes else { continue }
-            let before = Checker.check(source).diagnostics.count { $0.severity == .error }
-            let after = Checker.check(current).diagnostics.count { $0.severity == .error }
+            let before = Checker.check(source, now: now).diagnostics.count { $0.severity == .error }
+            let after = Checker.check(current, now: now).diagnostics.count { $0.severity == .error }
             if after > before {
                 printError("warning: \(source.path): the fixes would leave \(after) error\(after == 1 ? "" : "s"); the file was not changed")
                 continue

@@ -53,11 +53,12 @@ public struct EvaluationError: Error, Sendable, Hashable {
 
 /// The facts of one decision, in slots indexed by `FactKey`, ready for expressions. The labels stay a plain
 /// dictionary; `node.labels` as a whole is built only when an expression reads it whole.
-struct FactSlots {
+struct FactSlots: Sendable {
     private var values: ContiguousArray<Value>
     var labels: [String: String] = [:]
 
     init(_ values: ContiguousArray<Value>) {
+        assert(values.count == FactKey.allCases.count, "one value per fact key")
         self.values = values
     }
 

@@ -8,10 +8,17 @@ public struct Decision: Sendable {
     public var blockedBy: BlockReason?
     /// The window, rule, health check or detector that blocked.
     public var name: String?
-    /// When a window blocks: the first instant the windows let the node through (within 14 days).
+    /// When a window blocks: the first instant the windows let the node through (within 400 days).
     public var nextEligible: Instant?
-    /// Why, in a sentence each, most important first.
-    public var reasons: [String]
+    /// Why, in a sentence each, most important first; written when read (``LazyText``).
+    public var reasons: [String] {
+        get { reasonTexts.map(\.text) }
+        set { reasonTexts = newValue.map(LazyText.init) }
+    }
+    /// The reasons as recorded.
+    public var reasonTexts: [LazyText]
+    /// How many reasons there are, without writing them.
+    public var reasonCount: Int { reasonTexts.count }
     /// The facts that were not given and what was assumed for them.
     public var assumed: [Assumption]
     /// The phase decided.
@@ -20,6 +27,22 @@ public struct Decision: Sendable {
     public var applies: Bool?
     /// One entry per step and evaluated condition, when traced.
     public var trace: [TraceEntry]
+
+    /// Creates a decision.
+    public init(
+        outcome: Outcome, blockedBy: BlockReason?, name: String?, nextEligible: Instant?, reasons: [String], assumed: [Assumption],
+        phase: HealthPhase, applies: Bool?, trace: [TraceEntry]
+    ) {
+        self.outcome = outcome
+        self.blockedBy = blockedBy
+        self.name = name
+        self.nextEligible = nextEligible
+        self.reasonTexts = reasons.map(LazyText.init)
+        self.assumed = assumed
+        self.phase = phase
+        self.applies = applies
+        self.trace = trace
+    }
 
     /// The exit status of DESIGN.md for this decision.
     public var exitCode: Int32 { ExitStatus.of(outcome, blockedBy: blockedBy) }
@@ -70,8 +93,13 @@ public struct TraceEntry: Sendable {
     /// What was evaluated: `rule "keep quorum"`, a condition's source text, `detector "apt"`.
     public var clause: String
     public var result: TraceResult
-    /// The value that decided, readable: `cluster.healthy = 3, 3 < 3 is false`.
-    public var value: String?
+    /// The value that decided, readable: `cluster.healthy = 3, 3 < 3 is false`; written when read.
+    public var value: String? {
+        get { valueText?.text }
+        set { valueText = newValue.map(LazyText.init) }
+    }
+    /// The value as recorded.
+    public var valueText: LazyText?
     /// Where the clause is written.
     public var span: Span?
     /// The truth value of a condition, window or rule, for coverage (`nil` for other lines).
@@ -80,6 +108,22 @@ public struct TraceEntry: Sendable {
     public var coverageKey: CoverageKey?
     /// Whether the line rests on an assumed fact.
     public var assumed: Bool
+
+    /// Creates a trace line.
+    public init(
+        depth: Int, step: Step, clause: String, result: TraceResult, value: LazyText?, span: Span?, truth: Bool?, coverageKey: CoverageKey?,
+        assumed: Bool
+    ) {
+        self.depth = depth
+        self.step = step
+        self.clause = clause
+        self.result = result
+        self.valueText = value
+        self.span = span
+        self.truth = truth
+        self.coverageKey = coverageKey
+        self.assumed = assumed
+    }
 }
 
 /// A clause that tests can cover: a rule, a window, or a condition (a `deny when` line or an operand of

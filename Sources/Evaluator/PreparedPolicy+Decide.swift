@@ -71,15 +71,28 @@ struct Run {
         _ depth: Int, _ step: Step, _ clause: String, _ result: TraceResult, _ value: String? = nil, span: Span? = nil,
         truth: Bool? = nil, key: CoverageKey? = nil, assumed: Bool = false
     ) -> TraceEntry {
+        TraceEntry(depth: depth, step: step, clause: clause, result: result, value: value.map(LazyText.init), span: span, truth: truth, coverageKey: key, assumed: assumed)
+    }
+
+    /// A trace line whose value is written when the trace is rendered.
+    func entry(
+        _ depth: Int, _ step: Step, _ clause: String, _ result: TraceResult, lazy value: LazyText, span: Span? = nil,
+        truth: Bool? = nil, key: CoverageKey? = nil, assumed: Bool = false
+    ) -> TraceEntry {
         TraceEntry(depth: depth, step: step, clause: clause, result: result, value: value, span: span, truth: truth, coverageKey: key, assumed: assumed)
     }
 
-    mutating func block(_ reason: BlockReason, _ name: String?, _ why: String) {
+    mutating func block(_ reason: BlockReason, _ name: String?, _ why: String) { block(reason, name, LazyText(why)) }
+
+    /// Blocks with a reason written when it is read.
+    mutating func block(_ reason: BlockReason, _ name: String?, _ why: LazyText) {
         decision.outcome = .blocked
         decision.blockedBy = reason
         decision.name = name
-        decision.reasons.insert(why, at: 0)
+        decision.reasonTexts.insert(why, at: 0)
     }
+
+    mutating func reason(_ text: String) { decision.reasonTexts.append(LazyText(text)) }
 
     /// Marks the steps after `step` as not reached.
     mutating func notReached(after step: Step) {
@@ -114,7 +127,7 @@ struct Run {
         let applies = (try? Interpreter.bool(code, slots, nil)) ?? false
         decision.applies = applies
         if !applies {
-            decision.reasons.append("policy \(quoteString(policy.policy.name)) does not apply to node \(quoteString(slots[.nodeName].stringValue)) (applies_to is false)")
+            reason("policy \(quoteString(policy.policy.name)) does not apply to node \(quoteString(slots[.nodeName].stringValue)) (applies_to is false)")
         }
         assumeFacts(factsRead(by: expr, policy.policy.tables))
         if tracing {
@@ -137,9 +150,9 @@ struct Run {
         guard lock() else { return }
         decision.outcome = .reboot
         if phase == .preLock {
-            decision.reasons.append("every gate passed: take the lock slot and reboot")
+            reason("every gate passed: take the lock slot and reboot")
         } else {
-            decision.reasons.append("every gate passed under the lock: reboot")
+            reason("every gate passed under the lock: reboot")
         }
     }
 
@@ -167,10 +180,10 @@ struct Run {
             if tracing {
                 for i in lines.indices where lines[i].result == .block { lines[i].result = .neutral }
             }
-            let why = fired.count == 1 ? fired[0] + " fired" : fired.map { $0 + " fired" }.joined(separator: ", ")
-            record(entry(0, .detect, title(.detect), .pass, "reboot needed: " + why))
+            let why = LazyText { [fired] in fired.count == 1 ? fired[0] + " fired" : fired.map { $0 + " fired" }.joined(separator: ", ") }
+            record(entry(0, .detect, title(.detect), .pass, "reboot needed: " + why.text))
             record(lines)
-            decision.reasons.append(why)
+            decision.reasonTexts.append(why)
             return true
         }
         if let (name, message) = errors.first {
@@ -183,8 +196,7 @@ struct Run {
         record(entry(0, .detect, title(.detect), .block, policy.policy.detectors.isEmpty ? "the policy has no detectors" : "no detector fired"))
         record(lines)
         decision.outcome = .noRebootNeeded
-        decision.reasons.append(
-            phase == .postLock ? "no detector fires any more: release the lock slot without rebooting" : "no detector fired: no reboot needed")
+        reason(phase == .postLock ? "no detector fires any more: release the lock slot without rebooting" : "no detector fired: no reboot needed")
         notReached(after: .detect)
         return false
     }
@@ -222,17 +234,18 @@ struct Run {
         var denying: Int?
         var anyAllowOpen = false
         var lines: [TraceEntry] = []
-        let minutes = calendar.minutesOfWeek(at: now)
+        let minutes = calendar.localMinutes(at: now)
         for (i, window) in calendar.windows.enumerated() {
-            let open = window.isOpen(minuteOfWeek: minutes[window.zoneIndex])
+            let open = window.isOpen(localMinute: minutes[window.zoneIndex])
             if open, window.spec.effect == .deny, denying == nil { denying = i }
             if open, window.spec.effect == .allow { anyAllowOpen = true }
             if tracing {
                 let result: TraceResult = window.spec.effect == .deny ? (open ? .block : .pass) : (open ? .pass : .block)
+                let (zone, now) = (window.zone, now)
                 lines.append(
                     entry(
                         1, .window, "window \(window.spec.effect.rawValue) \(quoteString(window.spec.name)) \(window.spec.text)", result,
-                        (open ? "open" : "closed") + " at " + window.zone.format(now, withDate: false), span: window.spec.span, truth: open,
+                        lazy: LazyText { (open ? "open" : "closed") + " at " + zone.format(now, withDate: false) }, span: window.spec.span, truth: open,
                         key: CoverageKey(kind: .window, span: window.spec.span), assumed: facts.now == nil))
             }
         }
@@ -241,27 +254,29 @@ struct Run {
         }
         let isEligible = denying == nil && (!calendar.hasAllow || anyAllowOpen)
         if isEligible {
-            record(entry(0, .window, title(.window), .pass, "open at " + policy.zone.format(now)))
+            record(entry(0, .window, title(.window), .pass, lazy: LazyText { [zone = policy.zone, now] in "open at " + zone.format(now) }))
             record(lines)
             return true
         }
-        let next = calendar.nextEligible(from: now)
+        let search = calendar.search(from: now)
+        let next = search.next
         decision.nextEligible = next.map { Instant(epochMilliseconds: $0, utcOffsetSeconds: policy.zone.offsetSeconds(at: $0)) }
-        let until = next.map { "until " + policy.zone.format($0) } ?? "for at least 14 days"
-        let eligible = next.map { "eligible at " + policy.zone.format($0) } ?? "not eligible within 14 days"
+        let zone = policy.zone
+        let until = LazyText { next.map { "until " + zone.format($0) } ?? "for at least \(WindowCalendar.horizonDays) days" }
+        let eligible = { @Sendable in next.map { "eligible at " + zone.format($0) } ?? "not eligible within \(WindowCalendar.horizonDays) days" }
+        let now = now
         if let i = denying {
             let w = calendar.windows[i]
-            record(entry(0, .window, title(.window), .block, "closed " + until))
+            record(entry(0, .window, title(.window), .block, lazy: LazyText { "closed " + until.text }))
             record(lines)
-            block(.window, w.spec.name, "deny window \(quoteString(w.spec.name)) (\(w.spec.text)) is open at \(w.zone.format(now)); \(eligible)")
+            block(.window, w.spec.name, LazyText { "deny window \(quoteString(w.spec.name)) (\(w.spec.text)) is open at \(w.zone.format(now)); \(eligible())" })
         } else {
             // No allow window open: name the one that opens first.
-            let allows = calendar.windows.indices.filter { calendar.windows[$0].spec.effect == .allow }
-            let soonest = allows.min { (calendar.nextOpening(of: $0, from: now) ?? .max) < (calendar.nextOpening(of: $1, from: now) ?? .max) } ?? allows[0]
+            let soonest = search.soonestAllow ?? calendar.windows.firstIndex { !$0.isDeny }!
             let w = calendar.windows[soonest]
-            record(entry(0, .window, title(.window), .block, "no allow window open; closed " + until))
+            record(entry(0, .window, title(.window), .block, lazy: LazyText { "no allow window open; closed " + until.text }))
             record(lines)
-            block(.window, w.spec.name, "no allow window is open at \(policy.zone.format(now)) (next: \(quoteString(w.spec.name)) \(w.spec.text)); \(eligible)")
+            block(.window, w.spec.name, LazyText { "no allow window is open at \(zone.format(now)) (next: \(quoteString(w.spec.name)) \(w.spec.text)); \(eligible())" })
         }
         return false
     }
@@ -295,7 +310,7 @@ struct Run {
             record(lines)
             return true
         }
-        var denied: (rule: PreparedPolicy.Rule, why: String)?
+        var denied: (rule: PreparedPolicy.Rule, why: LazyText)?
         var index = 0
         while index < policy.rules.count, denied == nil {
             let rule = policy.rules[index]
@@ -308,11 +323,14 @@ struct Run {
                 do {
                     denies = try Interpreter.bool(code, slots, log)
                     if tracing { ruleLines += conditionLines(expr, code, holds: denies, log: log!) }
-                    if denies { denied = (rule, "rule \(quoteString(rule.spec.name)) denies: \(file.text(expr.span))" + (tracing ? ": " + (describe(expr, value: .bool(true)) ?? "") : "")) }
+                    if denies {
+                        let (file, tracing, values) = (file, tracing, describeLater(expr, value: .bool(true)))
+                        denied = (rule, LazyText { "rule \(quoteString(rule.spec.name)) denies: \(file.text(expr.span))" + (tracing ? ": " + values.text : "") })
+                    }
                 } catch {
                     denies = true
                     let at = file.location(of: error.span.start)
-                    denied = (rule, "rule \(quoteString(rule.spec.name)) could not be evaluated (\(error.message) at \(file.path):\(at)); a rule that cannot be evaluated denies")
+                    denied = (rule, LazyText("rule \(quoteString(rule.spec.name)) could not be evaluated (\(error.message) at \(file.path):\(at)); a rule that cannot be evaluated denies"))
                     if tracing {
                         ruleLines.append(entry(2, .rule, file.text(expr.span), .block, "error: \(error.message)", span: expr.span, truth: true, key: CoverageKey(kind: .condition, span: expr.span)))
                     }
@@ -333,7 +351,8 @@ struct Run {
             record(entry(0, .rule, title(.rule), .block, "denied by rule \(quoteString(denied.rule.spec.name))"))
             record(lines)
             // A rule's description says why it exists: it goes with the reason.
-            block(.rule, denied.rule.spec.name, denied.why + (denied.rule.spec.description.map { " (\($0))" } ?? ""))
+            let (why, description) = (denied.why, denied.rule.spec.description)
+            block(.rule, denied.rule.spec.name, LazyText { why.text + (description.map { " (\($0))" } ?? "") })
             return false
         }
         record(entry(0, .rule, title(.rule), .pass, "no rule denies"))
@@ -344,14 +363,14 @@ struct Run {
     /// The lines of one `deny when` condition and, for `and`/`or`, of each operand.
     private func conditionLines(_ expr: Expr, _ code: Code, holds: Bool, log: ConditionLog) -> [TraceEntry] {
         var lines = [
-            entry(2, .rule, file.text(expr.span), holds ? .block : .pass, describe(expr, value: .bool(holds)), span: expr.span, truth: holds, key: CoverageKey(kind: .condition, span: expr.span), assumed: factsRead(by: expr, policy.policy.tables).contains { !facts.isGiven($0) })
+            entry(2, .rule, file.text(expr.span), holds ? .block : .pass, lazy: describeLater(expr, value: .bool(holds)), span: expr.span, truth: holds, key: CoverageKey(kind: .condition, span: expr.span), assumed: factsRead(by: expr, policy.policy.tables).contains { !facts.isGiven($0) })
         ]
         switch code {
         case .and(let operands), .or(let operands):
             let exprs = operandExprs(expr)
             for (operand, e) in zip(operands, exprs) {
                 if let truth = log.results[operand.id] {
-                    lines.append(entry(3, .rule, file.text(e.span), .neutral, describe(e, value: .bool(truth)), span: e.span, truth: truth, key: CoverageKey(kind: .condition, span: e.span)))
+                    lines.append(entry(3, .rule, file.text(e.span), .neutral, lazy: describeLater(e, value: .bool(truth)), span: e.span, truth: truth, key: CoverageKey(kind: .condition, span: e.span)))
                 } else {
                     lines.append(entry(3, .rule, file.text(e.span), .notReached, span: e.span))
                 }
@@ -456,27 +475,37 @@ struct Run {
         }
         record(entry(0, .lock, title(.lock), .pass, "release the slot"))
         decision.outcome = .noRebootNeeded
-        decision.reasons.append("the node is back and the post-boot health gate passed: release the lock slot")
+        reason("the node is back and the post-boot health gate passed: release the lock slot")
     }
 
     // MARK: describing values
 
-    /// The values behind a condition: `2 < 3 is true, with cluster.healthy = 2, cluster.size = 5`.
-    func describe(_ expr: Expr, value: Value) -> String? {
-        var text = "is \(value)"
-        if case .binary(let op, let l, let r) = expr.kind, op.isComparison || op == .matches, let a = valueOf(l) {
-            let b = op == .matches ? file.text(r.span) : (valueOf(r) ?? file.text(r.span))
-            text = "\(a) \(op.rawValue) \(b) is \(value)"
-        }
-        let facts = factsRead(by: expr, policy.policy.tables).map { "\($0.rawValue) = \(slots[$0])" }
-        return facts.isEmpty ? text : text + ", with " + facts.joined(separator: ", ")
-    }
+    /// The values behind a condition (``PreparedPolicy/describe(_:value:_:)``).
+    func describe(_ expr: Expr, value: Value) -> String? { policy.describe(expr, value: value, slots) }
 
-    private func valueOf(_ expr: Expr) -> String? { policy.value(of: expr, slots)?.description }
+    /// The same, written when the trace is rendered.
+    func describeLater(_ expr: Expr, value: Value) -> LazyText {
+        let (policy, slots) = (policy, slots)
+        return LazyText { policy.describe(expr, value: value, slots) ?? "" }
+    }
 
     private func outputSuffix(_ output: String?) -> String {
         guard let output, !output.isEmpty else { return "" }
         return ": " + firstLine(output)
+    }
+}
+
+extension PreparedPolicy {
+    /// The values behind a condition: `2 < 3 is true, with cluster.healthy = 2, cluster.size = 5`.
+    func describe(_ expr: Expr, value: Value, _ slots: FactSlots) -> String? {
+        let file = policy.file
+        var text = "is \(value)"
+        if case .binary(let op, let l, let r) = expr.kind, op.isComparison || op == .matches, let a = self.value(of: l, slots)?.description {
+            let b = op == .matches ? file.text(r.span) : (self.value(of: r, slots)?.description ?? file.text(r.span))
+            text = "\(a) \(op.rawValue) \(b) is \(value)"
+        }
+        let facts = factsRead(by: expr, policy.tables).map { "\($0.rawValue) = \(slots[$0])" }
+        return facts.isEmpty ? text : text + ", with " + facts.joined(separator: ", ")
     }
 }
 
@@ -511,10 +540,4 @@ func operandExprs(_ expr: Expr) -> [Expr] {
     }
     walk(expr)
     return result
-}
-
-/// 1st, 2nd, 3rd, 4th, …, 11th, 12th, 13th, 21st.
-public func ordinal(_ n: Int) -> String {
-    let suffix = (11...13).contains(n % 100) ? "th" : [1: "st", 2: "nd", 3: "rd"][n % 10] ?? "th"
-    return "\(n)\(suffix)"
 }

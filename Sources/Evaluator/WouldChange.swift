@@ -51,7 +51,7 @@ extension PreparedPolicy {
             case .blocked:
                 next = change(for: decision, current)
             }
-            guard let next, !changes.contains(next) else { return (merged(changes), false) }
+            guard let next, !changes.contains(next), !turnsTimeBack(next, current) else { return (merged(changes), false) }
             next.apply(to: &current)
             changes.append(next)
         }
@@ -102,7 +102,7 @@ extension PreparedPolicy {
             let phase = decision.phase
             let slots = slots(facts, phase: phase)
             for (expr, code) in rule.conditions where (try? Interpreter.bool(code, slots, nil)) ?? true {
-                for candidate in solve(expr, want: false, slots) {
+                for candidate in solve(expr, want: false, slots) where !turnsTimeBack(candidate, facts) {
                     var changed = facts
                     candidate.apply(to: &changed)
                     if (try? Interpreter.bool(code, self.slots(changed, phase: phase), nil)) == false { return candidate }
@@ -112,6 +112,13 @@ extension PreparedPolicy {
         case nil:
             return nil
         }
+    }
+
+    /// Whether a change sets `now` to the current instant or before it: time only moves on, so such a change is
+    /// no answer (`now < Fri 18 Dec` on 20 Dec), and one that is already true (`now ≥ 03:00` at 04:00) changes nothing.
+    private func turnsTimeBack(_ change: FactChange, _ facts: Facts) -> Bool {
+        guard case .fact(.now, .instant(let target)) = change.edit else { return false }
+        return target.epochMilliseconds <= (facts.now ?? FactDefaults.now).epochMilliseconds
     }
 
     /// Single changes that would each make `expr` evaluate to `want`, the most natural first.

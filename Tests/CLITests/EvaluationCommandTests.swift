@@ -32,6 +32,42 @@ import Testing
         #expect(run.stdout == (try String(contentsOf: url, encoding: .utf8)))
     }
 
+    /// Dated and monthly windows: a Christmas freeze (Europe/Berlin) and a Patch-Tuesday night (America/New_York),
+    /// explained and simulated over 60 days.
+    static let calendarDir = "Tests/CLITests/Calendar/"
+
+    @Test(arguments: ["christmas", "patch-tuesday"])
+    func calendarGolden(_ name: String) throws {
+        let policy = Self.calendarDir + name + ".rcl"
+        let facts = Self.calendarDir + name + ".facts.yaml"
+        let explain = try cli.rc(["explain", policy, "--facts", facts, "--color", "never"])
+        #expect(explain.status == 7, "\(explain.stderr)")
+        let simulate = try cli.rc(["simulate", policy, "--facts", facts, "--days", "60", "--step", "1h"])
+        #expect(simulate.status == 0, "\(simulate.stderr)")
+        for (run, suffix) in [(explain, ".explain.txt"), (simulate, ".simulate.txt")] {
+            let url = CLITests.root.appendingPathComponent(Self.calendarDir + name + suffix)
+            if ProcessInfo.processInfo.environment["RC_UPDATE_GOLDEN"] == "1" {
+                try run.stdout.write(to: url, atomically: true, encoding: .utf8)
+                continue
+            }
+            #expect(run.stdout == (try String(contentsOf: url, encoding: .utf8)), "\(name)\(suffix)")
+        }
+    }
+
+    @Test func checkWarnsAboutAOneOffWindowThatIsOver() throws {
+        try cli.withTemporaryDirectory { dir in
+            let policy = dir.appendingPathComponent("freeze.rcl")
+            try "policy \"p\" {}\ndetector \"apt\" debian\nwindow deny \"freeze\" 2026-12-18 .. 2027-01-04\n".write(to: policy, atomically: true, encoding: .utf8)
+            let during = try cli.rc(["check", "--strict", "--now", "2027-01-04T23:59:00Z", policy.path])
+            #expect(during.status == 0, "\(during.stdout)")
+            let after = try cli.rc(["check", "--strict", "--now", "2027-01-05T00:00:00Z", "--color", "never", policy.path])
+            #expect(after.status == 1)
+            #expect(after.stdout.contains("warning[RC3050]: this one-off window ended on 2027-01-04"))
+            let bad = try cli.rc(["check", "--now", "soon", policy.path])
+            #expect(bad.status == 64 && bad.stderr.contains("--now: invalid instant"))
+        }
+    }
+
     @Test func explainJSONHasTheDocumentedFields() throws {
         let run = try cli.rc(["explain", Self.dir + "fleet.rcl", "--facts", Self.dir + "window.facts.yaml", "--format", "json"])
         #expect(run.status == 7)

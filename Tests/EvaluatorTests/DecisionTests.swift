@@ -162,6 +162,35 @@ import Testing
         #expect(Self.policy.wouldChange(fired).changes.isEmpty)
     }
 
+    @Test func wouldChangeNeverTurnsTimeBack() {
+        // A freeze written as a rule on `now` (how operators worked before dated windows): the window lets the node
+        // through at 22:00, then the rule holds it until Jan 10. Moving `now` before the freeze would be going back in
+        // time; the answer is the freeze's end.
+        let p = prepare(
+            """
+            policy "p" {}
+            detector "apt" debian
+            timezone "Europe/Berlin"
+            window allow "night" daily 22:00 .. 04:00
+            rule "freeze" { deny when now >= 2026-12-19T00:00:00+01:00 and now < 2027-01-10T00:00:00+01:00 }
+            """)
+        var f = Facts(now: at("2026-12-20T10:00:00+01:00"), detectors: ["apt": DetectorObservation(.fired)])
+        let (changes, complete) = p.wouldChange(f)
+        #expect(complete)
+        #expect(changes.map(\.text) == ["now ≥ Sun 2027-01-10 00:00 +01:00"])
+        // The same at 04:30 on a day the freeze started at 03:00: `now ≥ 03:00` is already true, so it is no change.
+        let early = prepare(
+            """
+            policy "p" {}
+            detector "apt" debian
+            rule "soak" { deny when now >= 2026-12-20T03:00:00Z and node.uptime < 24h }
+            """)
+        f = Facts(now: at("2026-12-20T04:00:00Z"), nodeUptime: 3_600_000, detectors: ["apt": DetectorObservation(.fired)])
+        let answer = early.wouldChange(f)
+        #expect(answer.complete)
+        #expect(answer.changes.map(\.text) == ["node.uptime ≥ 1d"])
+    }
+
     @Test func selectionByAppliesTo() {
         let web = prepare("policy \"web\" { applies_to node.name matches /^web-/ }\ndetector \"apt\" debian")
         let canary = prepare("policy \"canary\" { applies_to node.labels[\"tier\"] == \"canary\" }\ndetector \"apt\" debian")

@@ -119,12 +119,12 @@ import Testing
         #expect(next(p, "2026-11-01T06:30:00Z") == ms("2026-11-08T06:00:00Z"))  // next Sunday, 01:00 EST
     }
 
-    @Test func nothingEligibleWithinFourteenDays() {
+    @Test func nothingEligibleWithinTheHorizon() {
         let p = windows("window deny \"always\" daily 00:00 .. 24:00")
         #expect(next(p, "2026-11-24T00:00:00Z") == nil)
         let d = p.decide(Facts(now: at("2026-11-24T00:00:00Z"), detectors: ["apt": DetectorObservation(.fired)]))
         #expect(d.blockedBy == .window && d.nextEligible == nil)
-        #expect(d.reasons.first?.contains("not eligible within 14 days") == true)
+        #expect(d.reasons.first?.contains("not eligible within 400 days") == true)
     }
 
     @Test func nextEligibleIsAlwaysEligibleAndNothingEarlierIs() {

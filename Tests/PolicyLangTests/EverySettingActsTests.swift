@@ -58,6 +58,36 @@ import Testing
         c("detector builtin.timeout", base + #"detector "d" debian { timeout 4s }"#, { .acts(effect: "ProcessExecutorTests") { $0.detectors.last!.timeout == 4_000 } }),
         c("timezone", base + #"timezone "Europe/Berlin""#, { .acts(effect: "WindowCalendarTests") { $0.timeZone == "Europe/Berlin" } }),
         c("window", base + #"window deny "w" daily 02:00 .. 03:00"#, { .acts(effect: "WindowCalendarTests") { $0.windows.count == 1 } }),
+        c("window (every year)", base + #"window deny "w" Dec 20 18:00 .. Jan 6 08:00"#, {
+            .acts(effect: "CalendarWindowTests.yearlyWithTimesInNewYork") {
+                $0.windows.first?.schedule == .dated(DatedRange(start: CalendarPoint(year: nil, month: 12, day: 20, minute: 1080), end: CalendarPoint(year: nil, month: 1, day: 6, minute: 480)))
+            }
+        }),
+        c("window (once)", base + #"window deny "w" 2026-12-18 .. 2027-01-04"#, {
+            .acts(effect: "CalendarWindowTests.oneOffReleaseFreeze") {
+                $0.windows.first?.schedule == .dated(DatedRange(start: CalendarPoint(year: 2026, month: 12, day: 18, minute: 0), end: CalendarPoint(year: 2027, month: 1, day: 4, minute: 1440)))
+            }
+        }),
+        c("window (monthly by weekday)", base + #"window allow "w" 2nd Tue 22:00 .. 04:00"#, {
+            .acts(effect: "CalendarWindowTests.patchTuesdayNight") {
+                $0.windows.first?.schedule == .monthly(.weekday(ordinal: 2, weekday: .tuesday, count: 1), .daily(start: 1320, end: 240))
+            }
+        }),
+        c("window (monthly by weekday, a run)", base + #"window allow "w" last Fri 18:00 .. Mon 08:00"#, {
+            .acts(effect: "CalendarWindowTests.lastFridayEveningThroughMonday") {
+                $0.windows.first?.schedule == .monthly(.weekday(ordinal: -1, weekday: .friday, count: 1), .through(start: 1080, endDay: .monday, end: 480))
+            }
+        }),
+        c("window (monthly by day)", base + #"window deny "w" day 28 .. 31"#, {
+            .acts(effect: "CalendarWindowTests.daysClampedToTheMonthsLength") { $0.windows.first?.schedule == .monthly(.days(from: 28, to: 31), .wholeDay) }
+        }),
+        c("window (the last days of the month)", base + #"window deny "w" last 3 days"#, {
+            .acts(effect: "CalendarWindowTests.lastDaysOfTheMonthAroundFebruary29") { $0.windows.first?.schedule == .monthly(.last(count: 3), .wholeDay) }
+        }),
+        c("window (monthly by day, with an end day)", base + #"window deny "w" last day 18:00 .. Mon 08:00"#, {
+            .refused("an end day needs a single weekday to start from")
+        }),
+        c("window (a fifth weekday)", base + #"window deny "w" 5th Tue"#, { .refused("not every month has a 5th Tue") }),
         c("health", base + #"health "h" script "/bin/true" { timeout 5s  run pre_lock, post_boot }"#, {
             .acts(effect: "FleetTests.e2e2AFailingHealthCheckStopsEveryone") { $0.health.first?.timeout == 5_000 && $0.health.first?.phases == [.preLock, .postBoot] }
         }),

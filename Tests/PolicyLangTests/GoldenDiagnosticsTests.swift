@@ -28,7 +28,7 @@ import Testing
         var seen = Set<String>()
         for name in Self.cases {
             let file = try Support.source(Support.goldenDirectory.appendingPathComponent(name))
-            for d in Checker.check(file).diagnostics { seen.insert(d.code.rawValue) }
+            for d in Checker.check(file, now: Support.goldenNow).diagnostics { seen.insert(d.code.rawValue) }
         }
         // The lints of the checker itself; the others come from the linter (Tests/EvaluatorTests/Lint).
         let checkerLints: [DiagnosticCode] = [.noDetectors, .plaintextEtcd, .insecureSkipVerify]
@@ -42,7 +42,7 @@ import Testing
         for name in Self.cases where name.hasPrefix("RC") {
             let code = String(name.prefix(6))
             let file = try Support.source(Support.goldenDirectory.appendingPathComponent(name))
-            let codes = Checker.check(file).diagnostics.map(\.code.rawValue)
+            let codes = Checker.check(file, now: Support.goldenNow).diagnostics.map(\.code.rawValue)
             #expect(codes.contains(code), "\(name) does not emit \(code); it emits \(codes)")
         }
     }

@@ -27,9 +27,13 @@ enum Support {
         return SourceFile(path: relative, bytes: Array(data))
     }
 
-    /// Parses, checks and renders diagnostics as plain text.
+    /// The instant the golden cases are checked at (RC3050 holds one-off windows against it), as `rc check` passes
+    /// the clock's: 2026-12-01T00:00:00Z.
+    static let goldenNow: Int64 = 1_796_083_200_000
+
+    /// Parses, checks (at `goldenNow`) and renders diagnostics as plain text.
     static func render(_ file: SourceFile) -> String {
-        let result = Checker.check(file)
+        let result = Checker.check(file, now: goldenNow)
         return DiagnosticRenderer().text([FileDiagnostics(file: file, diagnostics: result.diagnostics)])
     }
 

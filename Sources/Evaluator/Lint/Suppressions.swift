@@ -189,13 +189,14 @@ enum Glob {
 /// the files of a directory), with suppressions and the configuration applied.
 public enum PolicyAnalysis {
     /// The findings of each file that has any, in the order of `files`.
-    public static func analyze(_ files: [SourceFile], configuration: LintConfiguration = LintConfiguration()) -> [FileDiagnostics] {
+    /// `now` (epoch milliseconds) is the instant one-off windows are held against (RC3050); `nil` skips that check.
+    public static func analyze(_ files: [SourceFile], configuration: LintConfiguration = LintConfiguration(), now: Int64? = nil) -> [FileDiagnostics] {
         var perFile: [[Diagnostic]] = []
         var checked: [(CheckedPolicy, SyntaxTree)] = []
         var trees: [SyntaxTree] = []
         var linted: [Bool] = []
         for file in files {
-            let result = Checker.check(file)
+            let result = Checker.check(file, now: now)
             var diagnostics = result.diagnostics
             if let policy = result.policy { diagnostics += Linter.lint(policy, tree: result.tree) }
             if let policy = result.policy { checked.append((policy, result.tree)) }

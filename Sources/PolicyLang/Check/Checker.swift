@@ -22,22 +22,27 @@ public struct Checker {
     private var file: SourceFile { tree.file }
     let interpolatableFacts = ["node.name", "phase", "policy.name"]
 
-    /// Parses and checks a file.
-    public static func check(_ file: SourceFile) -> CheckResult {
-        check(Parser.parse(file))
+    /// The current instant, when the caller has one (`rc check`): then a one-off window that is over is reported.
+    /// Checking stays a function of its inputs; without `now` no diagnostic depends on the date.
+    let now: Int64?
+
+    /// Parses and checks a file; `now` (epoch milliseconds) enables the diagnostics that depend on the date.
+    public static func check(_ file: SourceFile, now: Int64? = nil) -> CheckResult {
+        check(Parser.parse(file), now: now)
     }
 
-    /// Checks a parsed file.
-    public static func check(_ tree: SyntaxTree) -> CheckResult {
-        var checker = Checker(tree: tree)
+    /// Checks a parsed file; `now` (epoch milliseconds) enables the diagnostics that depend on the date.
+    public static func check(_ tree: SyntaxTree, now: Int64? = nil) -> CheckResult {
+        var checker = Checker(tree: tree, now: now)
         let policy = checker.run()
         var all = tree.diagnosticBag
         all.add(contentsOf: checker.diagnostics)
         return CheckResult(policy: all.hasErrors ? nil : policy, diagnostics: all.items, tree: tree)
     }
 
-    private init(tree: SyntaxTree) {
+    private init(tree: SyntaxTree, now: Int64?) {
         self.tree = tree
+        self.now = now
         self.tables = ExpressionTables(count: tree.exprCount)
     }
 
@@ -291,9 +296,15 @@ public struct Checker {
             guard checkTimeZone(tz) else { return nil }
             zone = tz.value
         }
+        let effect: WindowEffect = window.effect.name == "allow" ? .allow : .deny
+        let textEnd = window.end?.span.end ?? window.days.span.end
+        let text = file.text(Span(window.days.span.start, textEnd))
         var days: [Weekday] = []
         var singleStartDay: Weekday?
         switch window.days {
+        case .monthlyWeekday, .monthDays, .dated:
+            guard let schedule = calendarSchedule(window, zone: zone) else { return nil }
+            return WindowSpec(name: window.name.value, effect: effect, schedule: schedule, timeZone: zone, text: text, span: span)
         case .daily:
             days = Weekday.allCases
         case .days(let ranges):
@@ -349,11 +360,7 @@ public struct Checker {
         } else {
             for day in days { intervals.append(WeeklyInterval(start: day.rawValue * 1440, end: day.rawValue * 1440 + 1440)) }
         }
-        let textEnd = window.end?.span.end ?? window.days.span.end
-        let text = file.text(Span(window.days.span.start, textEnd))
-        return WindowSpec(
-            name: window.name.value, effect: window.effect.name == "allow" ? .allow : .deny, intervals: intervals, timeZone: zone,
-            text: text, span: span)
+        return WindowSpec(name: window.name.value, effect: effect, schedule: .weekly(intervals), timeZone: zone, text: text, span: span)
     }
 
     // MARK: - Health, lock, kill switch, reboot, settings

@@ -143,6 +143,45 @@ extension Diagnostic {
             help: "write the full path, starting with `/`")
     }
 
+    static func invalidDate(_ span: Span, _ text: String, days: Int, month: String) -> Diagnostic {
+        Diagnostic(
+            .invalidDate, "there is no \(text)", at: span, label: "\(month) has \(days) days",
+            help: "write a day from 1 to \(days)" + (days >= 28 && days < 31 ? ", or `last day` for a window on the last day of every month" : ""))
+    }
+
+    static func invalidDayOfMonth(_ span: Span, _ day: Int64) -> Diagnostic {
+        Diagnostic(
+            .invalidDate, "there is no day \(day) in any month", at: span, label: "days of the month run from 1 to 31",
+            help: "days past a month's end are clamped to it: `day 28 .. 31` is the 28th to the last day of every month")
+    }
+
+    static func invalidOrdinal(_ span: Span, _ n: Int, _ day: String) -> Diagnostic {
+        if n == 5 {
+            return Diagnostic(
+                .invalidOrdinal, "not every month has a 5th \(day)", at: span, label: "only some months have five",
+                help: "write `last \(day)` for the last \(day) of every month")
+        }
+        return Diagnostic(
+            .invalidOrdinal, "no month has a \(ordinal(n)) \(day)", at: span, label: "a weekday comes four or five times a month",
+            help: "write `1st`, `2nd`, `3rd`, `4th` or `last`")
+    }
+
+    static func backwardsDates(_ span: Span, _ what: String) -> Diagnostic {
+        Diagnostic(
+            .backwardsDates, "the window ends before it starts", at: span, label: what,
+            help: "write the earlier end first")
+    }
+
+    static func windowTimesDoNotFit(_ span: Span, _ message: String, label: String, help: String) -> Diagnostic {
+        Diagnostic(.windowTimesDoNotFit, message, at: span, label: label, help: help)
+    }
+
+    static func windowInThePast(_ span: Span, ended: String) -> Diagnostic {
+        Diagnostic(
+            .windowInThePast, "this one-off window ended \(ended)", at: span, label: "entirely in the past",
+            help: "remove the window, or give its new dates")
+    }
+
     static func noDetectors(_ span: Span) -> Diagnostic {
         Diagnostic(
             .noDetectors, "policy has no detectors, so it never reboots a node", at: span, label: "no `detector` in this policy",

@@ -50,6 +50,10 @@ public enum DiagnosticCode: String, Sendable, CaseIterable, Hashable {
     case relativePath = "RC2019"
     case duplicateExpectation = "RC2040"
     case impossibleGiven = "RC2041"
+    case invalidDate = "RC2020"
+    case invalidOrdinal = "RC2021"
+    case backwardsDates = "RC2022"
+    case windowTimesDoNotFit = "RC2023"
 
     // Lints.
     case noDetectors = "RC3001"
@@ -72,6 +76,7 @@ public enum DiagnosticCode: String, Sendable, CaseIterable, Hashable {
     case overlappingPolicies = "RC3018"
     case suppressionWithoutReason = "RC3019"
     case unusedSuppression = "RC3020"
+    case windowInThePast = "RC3050"
 
     // Import.
     case importSyntax = "RC4001"
@@ -114,6 +119,7 @@ public enum DiagnosticCode: String, Sendable, CaseIterable, Hashable {
         case .overlappingPolicies: "overlapping-policies"
         case .suppressionWithoutReason: "suppression-without-reason"
         case .unusedSuppression: "unused-suppression"
+        case .windowInThePast: "window-in-the-past"
         default: nil
         }
     }
@@ -193,6 +199,11 @@ public enum DiagnosticCode: String, Sendable, CaseIterable, Hashable {
         case .suppressionWithoutReason: "an `rc:ignore` comment without a reason"
         case .unusedSuppression: "an `rc:ignore` comment that suppresses nothing"
         case .lintConfiguration: "an invalid `.rc-lint.yaml`"
+        case .invalidDate: "a date that no calendar has (`Feb 30`, `day 32`)"
+        case .invalidOrdinal: "a weekday's place in the month that not every month has (`5th Tue`)"
+        case .backwardsDates: "a range of dates or days that ends before it starts"
+        case .windowTimesDoNotFit: "a window's dates, days and times do not fit together"
+        case .windowInThePast: "a one-off window that is over, so it never acts again"
         case .importSyntax: "the input is not valid YAML or JSON"
         case .importUnknownField: "an unknown field in the input, or a name the policy does not have"
         case .importInvalidValue: "a value of the wrong type or out of range"

@@ -60,7 +60,13 @@ public struct WeeklyInterval: Sendable, Hashable {
 public struct WindowSpec: Sendable {
     public var name: String
     public var effect: WindowEffect
-    public var intervals: [WeeklyInterval]
+    /// When the window is open.
+    public var schedule: WindowSchedule
+    /// The weekly stretches of a weekly window (empty for a monthly or dated one).
+    public var intervals: [WeeklyInterval] {
+        if case .weekly(let intervals) = schedule { return intervals }
+        return []
+    }
     /// IANA time zone identifier the intervals are in.
     public var timeZone: String
     /// The window as written, e.g. `Fri 18:00 .. Mon 08:00`.

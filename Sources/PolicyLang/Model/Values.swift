@@ -125,9 +125,10 @@ func pad(_ value: Int, _ width: Int) -> String {
     return s.count >= width ? s : String(repeating: "0", count: width - s.count) + s
 }
 
-extension Int64 {
+extension BinaryInteger {
     /// Division rounding towards negative infinity, with a non-negative remainder.
-    public func quotientAndRemainderFloor(dividingBy d: Int64) -> (Int64, Int64) {
+    @inlinable
+    public func quotientAndRemainderFloor(dividingBy d: Self) -> (quotient: Self, remainder: Self) {
         var q = self / d
         var r = self % d
         if r < 0 {
@@ -214,4 +215,10 @@ public enum Weekday: Int, Sendable, CaseIterable, Hashable, Comparable {
     }
 
     public static func < (lhs: Weekday, rhs: Weekday) -> Bool { lhs.rawValue < rhs.rawValue }
+}
+
+/// 1st, 2nd, 3rd, 4th, …, 11th, 12th, 13th, 21st.
+public func ordinal(_ n: Int) -> String {
+    let suffix = (11...13).contains(n % 100) ? "th" : [1: "st", 2: "nd", 3: "rd"][n % 10] ?? "th"
+    return "\(n)\(suffix)"
 }

@@ -172,6 +172,12 @@ public struct DayRange: Sendable {
 public enum DaySpec: Sendable {
     case daily(Span)
     case days([DayRange])
+    /// `2nd Tue`, `last Fri`, `1st Mon..Wed`: the run of days from a weekday's place in the month.
+    case monthlyWeekday(OrdinalRef, DayRange)
+    /// `day 15`, `day 28 .. 31`, `last day`, `last 3 days`.
+    case monthDays(MonthDaysLiteral)
+    /// `Dec 20 .. Jan 6`, `2026-12-18 18:00 .. 2027-01-04 08:00`: the window's times are part of it.
+    case dated(DatedLiteral)
 
     /// The span of the whole day specification.
     public var span: Span {
@@ -181,8 +187,67 @@ public enum DaySpec: Sendable {
             ranges.reduce(ranges.first.map { $0.from.word.span } ?? .at(0)) { acc, r in
                 acc.union(r.from.word.span).union(r.to?.word.span ?? r.from.word.span)
             }
+        case .monthlyWeekday(let ordinal, let range): ordinal.span.union(range.to?.word.span ?? range.from.word.span)
+        case .monthDays(let days): days.span
+        case .dated(let dated): dated.span
         }
     }
+}
+
+/// `1st` … `5th`, or `last` (value -1).
+public struct OrdinalRef: Sendable {
+    public var value: Int
+    public var span: Span
+}
+
+/// A whole number written in a window (`28` in `day 28 .. 31`).
+public struct NumberLiteral: Sendable {
+    public var value: Int64
+    public var span: Span
+}
+
+/// Days of the month in a window.
+public enum MonthDaysLiteral: Sendable {
+    /// `day N` or `day N .. M`.
+    case range(from: NumberLiteral, to: NumberLiteral?, span: Span)
+    /// `last day` (`count` nil) or `last N days`.
+    case last(count: NumberLiteral?, span: Span)
+
+    /// From `day`/`last` to the last word.
+    public var span: Span {
+        switch self {
+        case .range(_, _, let s), .last(_, let s): s
+        }
+    }
+}
+
+/// A date in a window: `Dec 20` (every year) or `2026-12-18` (once).
+public struct DateLiteral: Sendable {
+    /// `nil` for `Dec 20`.
+    public var year: Int?
+    /// 1…12, or 0 when the month word was not a month (already diagnosed).
+    public var month: Int
+    public var day: Int64
+    public var span: Span
+}
+
+/// `DATE [TIME] [.. [DATE] [TIME]]`.
+public struct DatedLiteral: Sendable {
+    public var from: DateLiteral
+    public var fromTime: TimeOfDayLiteral?
+    public var to: DateLiteral?
+    public var toTime: TimeOfDayLiteral?
+
+    /// A date alone; the parser adds the rest.
+    public init(from: DateLiteral, fromTime: TimeOfDayLiteral? = nil, to: DateLiteral? = nil, toTime: TimeOfDayLiteral? = nil) {
+        self.from = from
+        self.fromTime = fromTime
+        self.to = to
+        self.toTime = toTime
+    }
+
+    /// From the first date to the last date or time.
+    public var span: Span { from.span.union(toTime?.span ?? to?.span ?? fromTime?.span ?? from.span) }
 }
 
 /// A time of day written in a window.
@@ -295,10 +360,25 @@ extension WindowDecl {
     /// The days and times as the formatter writes them: `Mon..Fri 22:00 .. 04:00`, `Fri 18:00 .. Mon 08:00`.
     func canonicalRange(in file: SourceFile) -> String {
         func day(_ ref: DayRef) -> String { ref.day?.shortName ?? ref.word.name }
-        var text: String
+        func src(_ span: Span) -> String { file.text(span) }
+        var text = ""
         switch days {
         case .daily: text = "daily"
         case .days(let ranges): text = ranges.map { day($0.from) + ($0.to.map { ".." + day($0) } ?? "") }.joined(separator: ", ")
+        case .monthlyWeekday(let ordinal, let r):
+            text += src(ordinal.span) + " " + day(r.from) + (r.to.map { ".." + day($0) } ?? "")
+        case .monthDays(.range(let from, let to, _)):
+            text += "day \(from.value)" + (to.map { " .. \($0.value)" } ?? "")
+        case .monthDays(.last(let count, _)):
+            text += count.map { "last \($0.value) days" } ?? "last day"
+        case .dated(let d):
+            func date(_ date: DateLiteral) -> String {
+                date.year == nil && date.month > 0 ? "\(MonthName.shortNames[date.month - 1]) \(date.day)" : src(date.span)
+            }
+            text += date(d.from) + (d.fromTime.map { " " + src($0.span) } ?? "")
+            if d.to != nil || d.toTime != nil {
+                text += " .." + (d.to.map { " " + date($0) } ?? "") + (d.toTime.map { " " + src($0.span) } ?? "")
+            }
         }
         if let start, let end {
             text += " \(file.text(start.span)) .. " + (endDay.map { day($0) + " " } ?? "") + file.text(end.span)

@@ -177,7 +177,7 @@ public struct Lexer {
         case .identifier:
             let text = String(decoding: bytes[last.span.start..<last.span.end], as: UTF8.self)
             return ["matches", "and", "or", "not", "in", "of", "when"].contains(text)
-        case .string, .regex, .integer, .percent, .duration, .timeOfDay, .instant, .rParen, .rBracket, .rBrace:
+        case .string, .regex, .integer, .percent, .duration, .timeOfDay, .instant, .date, .ordinal, .rParen, .rBracket, .rBrace:
             return false
         default:
             return true
@@ -289,6 +289,8 @@ public struct Lexer {
         {
             while index < bytes.count {
                 let c = bytes[index]
+                // `2026-12-18..2027-01-04`: `..` ends the date.
+                if c == 46, peek(1) == 46 { break }
                 if Self.isDigit(c) || c == 45 || c == 58 || c == 43 || c == 46 || c == 84 || c == 90 || c == 116 || c == 122 {
                     index += 1
                 } else {
@@ -296,6 +298,10 @@ public struct Lexer {
                 }
             }
             let text = String(decoding: bytes[start..<index], as: UTF8.self)
+            if let date = Self.parseDate(text) {
+                emit(.date, from: start, value: .date(year: date.year, month: date.month, day: date.day))
+                return
+            }
             switch Instant.parse(text) {
             case .success(let instant):
                 emit(.instant, from: start, value: .instant(instant))
@@ -361,6 +367,10 @@ public struct Lexer {
         if Self.isIdentStart(peek()) {
             while index < bytes.count, Self.isIdentContinue(bytes[index]) { index += 1 }
             let text = String(decoding: bytes[start..<index], as: UTF8.self)
+            if let n = Int(digits), digits.count <= 2, ["st", "nd", "rd", "th"].contains(text.dropFirst(digits.count)) {
+                emit(.ordinal, from: start, value: .ordinal(n))
+                return
+            }
             if let ms = Self.parseDuration(text) {
                 emit(.duration, from: start, value: .duration(ms))
             } else {
@@ -427,6 +437,16 @@ public struct Lexer {
 
     /// Parses `1h30m`-style text into milliseconds; `nil` when malformed or too large.
     /// Parses a duration written as the language writes it (`1h30m`, `500ms`); `nil` when it is not one.
+    /// `YYYY-MM-DD` with a month of 1…12 and a day of 1…31 (the checker holds the day against the month).
+    static func parseDate(_ text: String) -> (year: Int, month: Int, day: Int)? {
+        let parts = text.split(separator: "-", omittingEmptySubsequences: false)
+        guard parts.count == 3, parts[0].count == 4, parts[1].count == 2, parts[2].count == 2,
+            parts.allSatisfy({ $0.allSatisfy(\.isASCII) && $0.allSatisfy(\.isNumber) }),
+            let y = Int(parts[0]), let m = Int(parts[1]), let d = Int(parts[2]), (1...12).contains(m), (1...31).contains(d)
+        else { return nil }
+        return (y, m, d)
+    }
+
     public static func parseDuration(_ text: String) -> Int64? {
         let b = Array(text.utf8)
         var i = 0

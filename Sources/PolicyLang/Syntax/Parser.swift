@@ -390,6 +390,43 @@ public struct Parser {
         return TimeOfDayLiteral(minutes: minutes, span: t.span)
     }
 
+    private mutating func parseNumber(_ what: String, context: String) throws -> NumberLiteral {
+        guard current.kind == .integer, case .integer(let n) = value(current) else {
+            throw fail(.expected(what, found: current, in: file, context: context))
+        }
+        let t = advance()
+        return NumberLiteral(value: n, span: t.span)
+    }
+
+    /// `2026-12-18` or `Dec 20`.
+    private mutating func parseDate(context: String) throws -> DateLiteral {
+        if current.kind == .date, case .date(let y, let m, let d) = value(current) {
+            let t = advance()
+            return DateLiteral(year: y, month: m, day: Int64(d), span: t.span)
+        }
+        guard current.kind == .identifier, let month = MonthName.number(text(current)) else {
+            throw fail(.expected("a date such as `Jan 6` or `2027-01-04`", found: current, in: file, context: context))
+        }
+        let word = advance()
+        let day = try parseNumber("a day of the month, as in `\(text(word)) 6`", context: "after the month")
+        return DateLiteral(year: nil, month: month, day: day.value, span: word.span.union(day.span))
+    }
+
+    /// `DATE [TIME] [.. [DATE] [TIME]]`.
+    private mutating func parseDated() throws -> DatedLiteral {
+        let from = try parseDate(context: "in the window")
+        var dated = DatedLiteral(from: from)
+        if current.kind == .timeOfDay { dated.fromTime = try parseTime(context: "after the date") }
+        guard eat(.dotDot) != nil else { return dated }
+        if current.kind == .date || current.kind == .identifier { dated.to = try parseDate(context: "after `..`") }
+        if current.kind == .timeOfDay {
+            dated.toTime = try parseTime(context: "as the window's end")
+        } else if dated.to == nil {
+            throw fail(.expected("a date or a time of day", found: current, in: file, context: "after `..`"))
+        }
+        return dated
+    }
+
     private mutating func parseWindow(_ keyword: Identifier) throws -> Decl {
         _ = advance()
         let effect = try expectIdentifier("`allow` or `deny`", context: "after `window`")
@@ -405,6 +442,33 @@ public struct Parser {
         var days: DaySpec
         if let daily = eatWord("daily") {
             days = .daily(daily.span)
+        } else if current.kind == .date || (current.kind == .identifier && MonthName.number(text(current)) != nil) {
+            days = .dated(try parseDated())
+        } else if current.kind == .ordinal || (isWord("last") && peek().kind == .identifier && !isWord("day", peek()) && !isWord("days", peek())) {
+            let t = advance()
+            var ordinal = -1
+            if case .ordinal(let n) = value(t) { ordinal = n }
+            let from = try parseDayRef()
+            var to: DayRef?
+            if eat(.dotDot) != nil { to = try parseDayRef() }
+            days = .monthlyWeekday(OrdinalRef(value: ordinal, span: t.span), DayRange(from: from, to: to))
+        } else if let last = eatWord("last") {
+            if let day = eatWord("day") {
+                days = .monthDays(.last(count: nil, span: last.span.union(day.span)))
+            } else {
+                let count = try parseNumber("a number of days, as in `last 3 days`", context: "after `last`")
+                let unit = eatWord("days") ?? eatWord("day")
+                guard let unit else { throw fail(.expected("`days`", found: current, in: file, context: "after `last \(count.value)`")) }
+                days = .monthDays(.last(count: count, span: last.span.union(unit.span)))
+            }
+        } else if let day = eatWord("day") {
+            let from = try parseNumber("a day of the month, as in `day 28 .. 31`", context: "after `day`")
+            var to: NumberLiteral?
+            if current.kind == .dotDot, peek().kind == .integer {
+                _ = advance()
+                to = try parseNumber("a day of the month", context: "after `..`")
+            }
+            days = .monthDays(.range(from: from, to: to, span: day.span.union(to?.span ?? from.span)))
         } else {
             var ranges: [DayRange] = []
             repeat {
@@ -425,7 +489,9 @@ public struct Parser {
         var start: TimeOfDayLiteral?
         var endDay: DayRef?
         var end: TimeOfDayLiteral?
-        if current.kind == .timeOfDay {
+        if case .dated = days {
+            // A dated window's times belong to its dates.
+        } else if current.kind == .timeOfDay {
             let s = try parseTime(context: "as the window's start")
             if current.kind == .minus, peek().kind == .timeOfDay || peek().kind == .identifier {
                 // `22:00-04:00`
@@ -773,6 +839,11 @@ public struct Parser {
         case .instant:
             _ = advance()
             if case .instant(let v) = value(t) { return try makeExpr(.instant(v), t.span) }
+        case .date:
+            throw fail(
+                .expected(
+                    "an expression", found: t, in: file,
+                    help: "a date alone is not an instant: write `\(text(t))T00:00:00Z` (a time and an offset), or use a dated window"))
         case .string:
             _ = advance()
             if case .string(let parts) = value(t) { return try makeExpr(.string(StringLiteral(parts: parts, span: t.span)), t.span) }

@@ -8,6 +8,10 @@ public enum TokenKind: Sendable, Equatable, Hashable {
     case duration
     case timeOfDay
     case instant
+    /// A calendar date without a time: `2026-12-18`.
+    case date
+    /// A day's place in its month: `1st`, `2nd`, `3rd`, `4th`.
+    case ordinal
     case lBrace, rBrace, lParen, rParen, lBracket, rBracket
     case comma, dot, dotDot, colon
     case equalEqual, bangEqual, less, lessEqual, greater, greaterEqual
@@ -27,6 +31,8 @@ public enum TokenKind: Sendable, Equatable, Hashable {
         case .duration: "a duration"
         case .timeOfDay: "a time of day"
         case .instant: "an instant"
+        case .date: "a date"
+        case .ordinal: "an ordinal such as `2nd`"
         case .lBrace: "`{`"
         case .rBrace: "`}`"
         case .lParen: "`(`"
@@ -70,6 +76,10 @@ public enum TokenValue: Sendable, Hashable {
     /// Minutes since midnight (0…1440).
     case timeOfDay(Int)
     case instant(Instant)
+    /// A date as written: year, month (1…12), day (1…31), not yet checked against the month's length.
+    case date(year: Int, month: Int, day: Int)
+    /// `2nd` is 2.
+    case ordinal(Int)
     case string([StringPart])
     case regex(pattern: String, flags: String)
 }
