@@ -5,8 +5,9 @@ import PolicyLang
 /// is documented in docs/lint.md. Pure: it reads the checked policy and its syntax tree only.
 public enum Linter {
     /// The findings about one checked policy, in source order.
-    public static func lint(_ policy: CheckedPolicy, tree: SyntaxTree) -> [Diagnostic] {
-        var linter = PolicyLinter(policy: policy, tree: tree)
+    /// `now` (epoch milliseconds) is where the search for an eligible instant starts; without it, a fixed Monday.
+    public static func lint(_ policy: CheckedPolicy, tree: SyntaxTree, now: Int64? = nil) -> [Diagnostic] {
+        var linter = PolicyLinter(policy: policy, tree: tree, now: now)
         linter.run()
         return linter.findings.sorted { ($0.span.start, $0.span.end) < ($1.span.start, $1.span.end) }
     }
@@ -90,11 +91,13 @@ struct PolicyLinter {
     let policy: CheckedPolicy
     let tree: SyntaxTree
     let compiler: Compiler
+    let now: Int64?
     var findings: [Diagnostic] = []
 
-    init(policy: CheckedPolicy, tree: SyntaxTree) {
+    init(policy: CheckedPolicy, tree: SyntaxTree, now: Int64?) {
         self.policy = policy
         self.tree = tree
+        self.now = now
         compiler = Compiler(tables: policy.tables, policyName: policy.name)
     }
 
@@ -215,8 +218,8 @@ struct PolicyLinter {
     private mutating func windows() {
         let decls = windowDecls()
         let calendar = WindowCalendar(policy.windows)
-        // A Monday, 00:00 UTC; the windows repeat every week, so two weeks from any instant see all of them.
-        let from: Int64 = 1_799_884_800_000
+        // Weekly windows repeat every week; the calendar looks far enough ahead for yearly and monthly ones (400 days).
+        let from: Int64 = now ?? 1_799_884_800_000
         let neverEligible = !policy.windows.isEmpty && calendar.nextEligible(from: from) == nil
         if neverEligible {
             let allows = policy.windows.filter { $0.effect == .allow }
@@ -224,13 +227,15 @@ struct PolicyLinter {
             findings.append(
                 Diagnostic(
                     .neverEligible, "no instant is ever eligible: the deny windows cover \(allows.isEmpty ? "the whole week" : "every allow window")",
-                    at: span, label: allows.isEmpty ? "deny windows" : "never open",
+                    at: span, label: allows.isEmpty ? "deny windows" : "never open in the next 400 days",
                     notes: policy.windows.filter { $0.effect == .deny }.prefix(3).map {
                         DiagnosticNote("deny \(quoteString($0.name)): \($0.text)", span: decls[$0.name]?.name)
                     },
                     help: "shorten a deny window or add an allow window outside them; `rc simulate` shows the week"))
         }
-        let byZone = Dictionary(grouping: policy.windows.indices, by: { policy.windows[$0].timeZone })
+        // Weekly windows are compared on the minutes of the week; dated and monthly ones only by the calendar.
+        let weekly = policy.windows.indices.filter { if case .weekly = policy.windows[$0].schedule { true } else { false } }
+        let byZone = Dictionary(grouping: weekly, by: { policy.windows[$0].timeZone })
         for (_, indices) in byZone.sorted(by: { $0.key < $1.key }) {
             windowsOfOneZone(indices, decls, neverEligible: neverEligible)
         }
@@ -273,6 +278,11 @@ struct PolicyLinter {
         let denyUnion = MinuteSet.union(zip(windows, sets).filter { $0.0.effect == .deny }.map(\.1))
         let allowUnion = MinuteSet.union(zip(windows, sets).filter { $0.0.effect == .allow }.map(\.1))
         let hasAllow = windows.contains { $0.effect == .allow } || policy.windows.contains { $0.effect == .allow }
+        // "Never overlaps an allow window" needs every allow window on the same week.
+        let allowsComparable = policy.windows.allSatisfy { w in
+            guard w.effect == .allow else { return true }
+            if case .weekly = w.schedule { return w.timeZone == windows.first?.timeZone } else { return false }
+        }
         var flagged = Set<Int>()
         func span(_ w: WindowSpec) -> Span { decls[w.name]?.name ?? w.span }
         for (i, w) in windows.enumerated() {
@@ -327,7 +337,7 @@ struct PolicyLinter {
                         Diagnostic(
                             .unusedWindow, "deny window \(quoteString(w.name)) adds no time: other deny windows cover it", at: span(w),
                             label: "removing it changes nothing", help: "delete it"))
-                } else if hasAllow, sets[i].intersection(allowUnion).isEmpty {
+                } else if hasAllow, allowsComparable, sets[i].intersection(allowUnion).isEmpty {
                     findings.append(
                         Diagnostic(
                             .unusedWindow, "deny window \(quoteString(w.name)) never overlaps an allow window", at: span(w),

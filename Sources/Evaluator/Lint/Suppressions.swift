@@ -198,7 +198,7 @@ public enum PolicyAnalysis {
         for file in files {
             let result = Checker.check(file, now: now)
             var diagnostics = result.diagnostics
-            if let policy = result.policy { diagnostics += Linter.lint(policy, tree: result.tree) }
+            if let policy = result.policy { diagnostics += Linter.lint(policy, tree: result.tree, now: now) }
             if let policy = result.policy { checked.append((policy, result.tree)) }
             perFile.append(diagnostics)
             trees.append(result.tree)
