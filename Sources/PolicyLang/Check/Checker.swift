@@ -17,9 +17,11 @@ public struct CheckResult: Sendable {
 /// Resolves names, checks types and settings, and builds a ``CheckedPolicy``. Never changes the AST.
 public struct Checker {
     var tables: ExpressionTables
+    /// How many `all`/`any` conditions enclose the expression being checked (`sample` and `labels` exist inside).
+    var quantifierDepth = 0
     private var diagnostics = DiagnosticBag()
     private let tree: SyntaxTree
-    private var file: SourceFile { tree.file }
+    var file: SourceFile { tree.file }
     let interpolatableFacts = ["node.name", "phase", "policy.name"]
 
     /// Parses and checks a file.
@@ -111,6 +113,11 @@ public struct Checker {
                 if unique("window", window.name, into: &diagnostics) { windowDecls.append((window, decl.span)) }
             case .health(let name, let script, let body):
                 if let (spec, timeoutSpan) = checkHealth(name, script, body, decl), unique("health check", name, into: &diagnostics) {
+                    health.append(spec)
+                    healthTimeoutSpans[spec.name] = timeoutSpan
+                }
+            case .healthProbe(let name, let kind, let target, let query, let body):
+                if let (spec, timeoutSpan) = checkHealthProbe(name, kind, target, query, body, decl), unique("health check", name, into: &diagnostics) {
                     health.append(spec)
                     healthTimeoutSpans[spec.name] = timeoutSpan
                 }
@@ -382,25 +389,7 @@ public struct Checker {
             return nil
         }
         let timeout = durationField(f["timeout"], default: 30_000)
-        var phases: [HealthPhase] = [.preLock, .postLock]
-        if let run = f["run"] {
-            phases = []
-            if case .exprs(let items) = run.value {
-                for item in items {
-                    if case .name(let word) = item.kind, let phase = HealthPhase(rawValue: word) {
-                        if !phases.contains(phase) { phases.append(phase) }
-                    } else {
-                        report(
-                            .invalidValue(
-                                item.span, "unknown phase `\(file.text(item.span))`", label: "not a phase",
-                                help: Diagnostic.didYouMean(closestMatch(file.text(item.span), in: HealthPhase.allCases.map(\.rawValue)))
-                                    ?? "the phases are pre_lock, post_lock and post_boot"))
-                    }
-                }
-            } else {
-                report(.invalidValue(run.span, "`run` takes a list of phases", label: "not a list of phases", help: "write `run pre_lock, post_lock`"))
-            }
-        }
+        let phases = healthPhases(f["run"])
         let timeoutSpan = f["timeout"]?.span ?? decl.span
         var spec = HealthSpec(name: name.value, argv: argv, timeout: timeout, phases: phases, span: decl.span)
         if let field = f["env"] {
@@ -740,8 +729,8 @@ public struct Checker {
             case .fact(let path, let valueExpr, let span):
                 let joined = path.map(\.name).joined(separator: ".")
                 let pathSpan = path.first!.span.union(path.last!.span)
-                guard let key = FactKey(rawValue: joined), ![.exitCode, .stdout].contains(key) else {
-                    let facts = FactKey.allCases.filter { ![.exitCode, .stdout].contains($0) }.map(\.rawValue)
+                guard let key = FactKey(rawValue: joined), !key.isLocal else {
+                    let facts = FactKey.allCases.filter { !$0.isLocal }.map(\.rawValue)
                     report(.unknownName(pathSpan, joined, known: facts, context: "as a fact"))
                     ok = false
                     continue
@@ -774,6 +763,16 @@ public struct Checker {
                         .invalidValue(
                             state.span, "unknown detector state `\(state.name)`", label: "not a state",
                             help: Diagnostic.didYouMean(closestMatch(state.name, in: ["fired", "clear", "error"])) ?? "the states are fired, clear and error"))
+                    ok = false
+                }
+            case .healthValues(let name, let values, let span):
+                if reportReferences, !known.healthSet.contains(name.value) {
+                    report(.unknownTestReference(name.span, kind: "health check", name: name.value, known: known.health))
+                    ok = false
+                }
+                if let measured = givenHealthValues(values) {
+                    given.append((.healthValues(name: name.value, values: measured), span))
+                } else {
                     ok = false
                 }
             case .health(let name, let state, let message, let span):

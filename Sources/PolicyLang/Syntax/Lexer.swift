@@ -177,7 +177,7 @@ public struct Lexer {
         case .identifier:
             let text = String(decoding: bytes[last.span.start..<last.span.end], as: UTF8.self)
             return ["matches", "and", "or", "not", "in", "of", "when"].contains(text)
-        case .string, .regex, .integer, .percent, .duration, .timeOfDay, .instant, .rParen, .rBracket, .rBrace:
+        case .string, .regex, .integer, .number, .percent, .duration, .timeOfDay, .instant, .rParen, .rBracket, .rBrace:
             return false
         default:
             return true
@@ -336,13 +336,8 @@ public struct Lexer {
                 index += 1
                 emit(.percent, from: start, value: .percent(Double(text) ?? 0))
             } else {
-                diagnostics.add(
-                    at: start,
-                    .invalidLiteral(
-                        Span(start, index), "fractional number `\(text)` is not allowed here",
-                        label: "numbers are whole; only percentages may have a fraction",
-                        help: "write a whole number, or a percentage such as `\(text)%`"))
-                emit(.integer, from: start, value: .integer(0))
+                // A decimal number (`0.01`), for thresholds of measured values.
+                emit(.number, from: start, value: .number(Double(text) ?? 0))
             }
             return
         }
