@@ -76,6 +76,7 @@ public struct FactsFile: Sendable {
                             if let e = h.exitCode { d.append(("exit", .int(Int64(e)))) }
                             if let o = h.output { d.append(("output", .string(o))) }
                             if let t = h.duration { d.append(("duration", .string(formatDuration(milliseconds: t)))) }
+                            if let m = h.measurement { d += measurementJSON(m) }
                             return (name, .object(d))
                         })
                 ))
@@ -254,9 +255,11 @@ public struct FactsFile: Sendable {
                     return nil
                 }
             }
-            guard let h = yaml.mapping(node, allowed: ["ok", "exit", "output", "duration"], context: "health \(quoteString(name))") else { return nil }
+            let measured = ["status", "json", "body_error", "value", "result", "query_error", "alerts"]
+            guard let h = yaml.mapping(node, allowed: ["ok", "exit", "output", "duration"] + measured, context: "health \(quoteString(name))") else { return nil }
             let exit = yaml.int(h["exit"], "exit", min: Int(Int32.min))
-            guard let ok = yaml.bool(h["ok"], "ok") ?? exit.map({ $0 == 0 }) else {
+            let measurement = measured.contains { h[$0] != nil } ? self.measurement(h) : nil
+            guard let ok = yaml.bool(h["ok"], "ok") ?? exit.map({ $0 == 0 }) ?? measurement.map({ _ in true }) else {
                 yaml.invalid(node, "health \(quoteString(name)) needs `ok` or `exit`", help: "write `{ok: true}` or `{exit: 1}`")
                 return nil
             }
@@ -264,7 +267,59 @@ public struct FactsFile: Sendable {
                 yaml.invalid(e, "health \(quoteString(name)): `ok: \(ok)` contradicts `exit: \(exit)`", help: "a health check passes exactly when it exits 0")
             }
             let duration = h["duration"].flatMap { self.duration($0, "duration") }
-            return HealthObservation(ok: ok, exitCode: exit, output: yaml.string(h["output"], "output"), duration: duration)
+            return HealthObservation(ok: ok, exitCode: exit, output: yaml.string(h["output"], "output"), duration: duration, measurement: measurement)
+        }
+
+        /// `{status: 200, json: {…}}`, `{value: 0.034}`, `{result: [{value: 1, labels: {job: "web"}}]}`, `{alerts: ["X"]}`.
+        mutating func measurement(_ h: [String: Node]) -> HealthMeasurement {
+            var m = HealthMeasurement()
+            m.status = yaml.int(h["status"], "status").map(Int64.init)
+            m.json = h["json"].map(jsonValue)
+            m.bodyError = yaml.string(h["body_error"], "body_error")
+            if let v = h["value"] {
+                if let d = v.float { m.value = d } else { yaml.invalid(v, "`value` must be a number") }
+            }
+            if let r = h["result"] {
+                if case .sequence(let items) = r {
+                    m.samples = items.compactMap { item in
+                        if let d = item.float { return HealthSample(value: d) }
+                        guard let s = yaml.mapping(item, allowed: ["value", "labels"], context: "a sample"), let d = s["value"]?.float else {
+                            yaml.invalid(item, "a sample needs a numeric `value`", help: "write `{value: 0.5, labels: {job: \"web\"}}`")
+                            return nil
+                        }
+                        var labels: [String: String] = [:]
+                        if let l = s["labels"], let entries = yaml.entries(l, allowed: nil, context: "`labels`") {
+                            for entry in entries { labels[entry.name] = yaml.string(entry.value, entry.name) }
+                        }
+                        return HealthSample(value: d, labels: labels)
+                    }
+                } else {
+                    yaml.invalid(r, "`result` must be a list of samples")
+                }
+            }
+            m.queryError = yaml.string(h["query_error"], "query_error")
+            m.blockingAlerts = yaml.stringList(h["alerts"], "alerts")
+            return m
+        }
+
+        /// Any YAML value as a language value: mappings are maps, sequences lists, plain scalars numbers or bools
+        /// when they read as such.
+        func jsonValue(_ node: Node) -> Value {
+            switch node {
+            case .mapping(let map):
+                var out: [String: Value] = [:]
+                for (k, v) in map { if let key = k.string { out[key] = jsonValue(v) } }
+                return .map(out)
+            case .sequence(let seq): return .list(seq.map(jsonValue))
+            case .scalar(let s):
+                if s.style == .plain {
+                    if let b = node.bool { return .bool(b) }
+                    if let i = Int64(s.string) { return .int(i) }
+                    if let d = node.float { return .number(d) }
+                }
+                return .string(s.string)
+            default: return .string("")
+            }
         }
 
         /// A count, or a list of `{node, pid, since}`.
@@ -288,5 +343,33 @@ public struct FactsFile: Sendable {
             }
             facts.lock.holders = holders
         }
+    }
+}
+
+/// The measured values of a health observation, as a facts file writes them.
+func measurementJSON(_ m: HealthMeasurement) -> [(String, JSON)] {
+    var d: [(String, JSON)] = []
+    if let s = m.status { d.append(("status", .int(s))) }
+    if let j = m.json { d.append(("json", valueJSON(j))) }
+    if let e = m.bodyError { d.append(("body_error", .string(e))) }
+    if let v = m.value { d.append(("value", .double(v))) }
+    if let samples = m.samples {
+        d.append(("result", .array(samples.map { .object([("value", .double($0.value)), ("labels", .object($0.labels.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) }))]) })))
+    }
+    if let e = m.queryError { d.append(("query_error", .string(e))) }
+    if let a = m.blockingAlerts { d.append(("alerts", .array(a.map(JSON.string)))) }
+    return d
+}
+
+/// A language value as JSON (maps with sorted keys).
+func valueJSON(_ value: Value) -> JSON {
+    switch value {
+    case .bool(let b): .bool(b)
+    case .int(let i): .int(i)
+    case .number(let n): .double(n)
+    case .string(let s): .string(s)
+    case .list(let items): .array(items.map(valueJSON))
+    case .map(let m): .object(m.sorted { $0.key < $1.key }.map { ($0.key, valueJSON($0.value)) })
+    default: .string(value.description)
     }
 }
