@@ -5,19 +5,16 @@ extension Checker {
         _ name: StringLiteral, _ kindWord: Identifier, _ target: StringLiteral, _ query: StringLiteral?, _ body: Block?, _ decl: Decl
     ) -> (HealthSpec, Span)? {
         guard let kind = HealthProbe.Kind(rawValue: kindWord.name) else { return nil }
-        let common = ["timeout", "run", "header", "token_env", "token_file", "ca"]
-        let allowed = kind == .alerts ? common + ["block_on"] : common + ["ok when"]
+        let allowed = ["timeout", "run", "header", "token_env", "token_file", "ca", kind == .alerts ? "block_on" : "ok when"]
         let required = kind == .alerts
             ? [("block_on", "block_on {severity: \"critical\"}")]
             : [("ok when", kind == .http ? "ok when status == 200" : "ok when value < 0.01")]
+        let (body, refusedSource) = refuseHeaderSourceWords(body)
         let f = fields(body, allowed: allowed, required: required, context: "\(kindArticle(kind)) health check", missingAt: decl.keyword.span.union(target.span))
         var ok = true
         let url = target.value
         if !isHTTPURL(url) {
-            report(
-                .invalidValue(
-                    target.span, "invalid URL \(quoteString(url))", label: "expected http:// or https:// and a host",
-                    help: kind == .http ? "write e.g. \"https://127.0.0.1:8080/status\"" : "write the base URL, e.g. \"http://127.0.0.1:\(kind == .alerts ? 9093 : 9090)\""))
+            report(.invalidHealthEndpoint(target.span, url, example: kind == .http ? "https://127.0.0.1:8080/status" : "http://127.0.0.1:\(kind == .alerts ? 9093 : 9090)"))
             ok = false
         }
         var probe = HealthProbe(kind: kind, url: url)
@@ -43,25 +40,12 @@ extension Checker {
         }
         probe.caFile = absolutePathField(f["ca"], what: "the CA file")
         if let field = f["ca"], url.hasPrefix("http://") {
-            report(.invalidValue(field.span, "`ca` needs an https:// URL", label: "the endpoint is plain http", help: "write the endpoint as https://…, or remove `ca`"))
+            report(.caWithoutTLS(field.span, url))
             ok = false
         }
-        probe.header = stringField(f["header"])?.0
-        probe.tokenEnv = stringField(f["token_env"])?.0
-        probe.tokenFile = absolutePathField(f["token_file"], what: "the token file")
-        if probe.tokenEnv != nil, probe.tokenFile != nil, let field = f["token_file"] {
-            report(.invalidValue(field.span, "a health check takes `token_env` or `token_file`, not both", label: "one too many"))
-            ok = false
-        }
-        if probe.header == nil, let field = f["token_env"] ?? f["token_file"] {
-            report(.missingField(field.span, "header", context: "a health check token", example: "header \"Authorization\""))
-            ok = false
-        }
-        if let header = probe.header, probe.tokenEnv == nil, probe.tokenFile == nil, let field = f["header"] {
-            report(
-                .invalidValue(
-                    field.span, "`header \(quoteString(header))` has no value", label: "no token_env or token_file",
-                    help: "write `token_env \"STATUS_TOKEN\"` or `token_file \"/etc/rc/status.token\"`: a token is never written in the policy"))
+        if let token = headerToken(f, owner: "a health check", envExample: "STATUS_TOKEN", fileExample: "/etc/rc/status.token", refused: refusedSource) {
+            (probe.header, probe.tokenEnv, probe.tokenFile) = (token.header, token.env, token.file)
+        } else {
             ok = false
         }
         let timeout = durationField(f["timeout"], default: 10_000)
@@ -137,6 +121,31 @@ extension Checker {
             }
         }
         return phases
+    }
+
+    /// Whether every value a test gives a check is one the check measures (RC2033): an http check measures `status`
+    /// and `json`, a prometheus check `value`, `result` and `empty`; a script or an alerts check gives no values (a
+    /// test says `ok` or `fails` of it). Reports the first value that is not measured.
+    mutating func givenIsMeasured(_ name: StringLiteral, _ items: [(Identifier, Expr)], kind: HealthProbe.Kind?) -> Bool {
+        let measured = kind?.measuredValues ?? []
+        guard let (word, _) = items.first(where: { !measured.contains($0.0.name) }) else { return true }
+        let check = quoteString(name.value)
+        let message: String
+        let help: String
+        switch kind {
+        case nil:
+            message = "health check \(check) is a script: it measures no `\(word.name)`"
+            help = "give `health \(check) ok` or `health \(check) fails`"
+        case .alerts?:
+            message = "alerts check \(check) measures active alerts, not `\(word.name)`"
+            help = "give `health \(check) fails` for a matching active alert, or `health \(check) ok`"
+        case let kind?:
+            let names = measured.map { "`\($0)`" }
+            message = "\(kind.rawValue) check \(check) measures \(names.dropLast().joined(separator: ", ")) and \(names.last!), not `\(word.name)`"
+            help = kind == .http ? "give e.g. `health \(check) status 200 json {\"ready\": true}`" : "give e.g. `health \(check) value 0.034`"
+        }
+        report(.givenNotMeasured(word.span, message, label: "not measured by this check", help: help))
+        return false
     }
 
     /// The values of `given { health "errors" value 0.034 }`: `value` a number, `status` an int, `empty` a bool,

@@ -175,7 +175,8 @@ public struct Checker {
 
         // `cluster { cooldown … }` acts as a rule of its own name, which tests may expect.
         let ruleNames = rules.map(\.name) + ((cluster?.0.cooldown ?? 0) > 0 ? [cooldownRuleName] : [])
-        let known = KnownNames(detectors: detectors.map(\.name), windows: windows.map(\.name), rules: ruleNames, health: health.map(\.name))
+        var known = KnownNames(detectors: detectors.map(\.name), windows: windows.map(\.name), rules: ruleNames, health: health.map(\.name))
+        for check in health { known.healthKinds[check.name] = check.probe?.kind }
         var checkedTests: [TestSpec] = []
         for test in tests {
             if let spec = checkTest(test, known: known, reportReferences: !syntaxErrors) { checkedTests.append(spec) }
@@ -632,6 +633,7 @@ public struct Checker {
         if !(url.hasPrefix("https://") || url.hasPrefix("http://")) || url.split(separator: "/").count < 2 {
             report(.invalidValue(target.span, "invalid webhook URL \(quoteString(url))", label: "expected http:// or https://", help: "write e.g. \"https://hooks.example.com/rc\""))
         }
+        let (body, refusedSource) = refuseHeaderSourceWords(body)
         let f = fields(body, allowed: ["events", "timeout", "retries", "header", "token_env", "token_file"], context: "a webhook", missingAt: decl.span)
         var events = NotifyEvent.allCases
         if let field = f["events"] {
@@ -657,19 +659,8 @@ public struct Checker {
         if let field = f["retries"], let expr = single(field), case .int(let n)? = constant(expr, .int) {
             if n < 0 || n > 10 { report(.invalidValue(expr.span, "`retries` must be between 0 and 10", label: "this is \(n)")) } else { retries = Int(n) }
         }
-        let header = stringField(f["header"])?.0
-        let tokenEnv = stringField(f["token_env"])?.0
-        let tokenFile = absolutePathField(f["token_file"], what: "the token file")
-        if tokenEnv != nil, tokenFile != nil, let field = f["token_file"] {
-            report(.invalidValue(field.span, "a webhook takes `token_env` or `token_file`, not both", label: "one too many"))
-        }
-        if header == nil, let field = f["token_env"] ?? f["token_file"] {
-            report(.missingField(field.span, "header", context: "a webhook token", example: "header \"Authorization\""))
-        }
-        if let header, tokenEnv == nil, tokenFile == nil, let field = f["header"] {
-            report(.invalidValue(field.span, "`header \(quoteString(header))` has no value", label: "no token_env or token_file", help: "write `token_env \"RC_WEBHOOK_TOKEN\"` or `token_file \"/etc/rc/webhook.token\"`: a token is never written in the policy"))
-        }
-        return NotifySpec(url: url, events: events, timeout: timeout, retries: retries, header: header, tokenEnv: tokenEnv, tokenFile: tokenFile)
+        let token = headerToken(f, owner: "a webhook", envExample: "RC_WEBHOOK_TOKEN", fileExample: "/etc/rc/webhook.token", refused: refusedSource)
+        return NotifySpec(url: url, events: events, timeout: timeout, retries: retries, header: token?.header, tokenEnv: token?.env, tokenFile: token?.file)
     }
 
     private mutating func checkMetrics(_ body: Block, _ decl: Decl) -> MetricsSpec {
@@ -714,6 +705,8 @@ public struct Checker {
         let windowSet: Set<String>
         let ruleSet: Set<String>
         let healthSet: Set<String>
+        /// The kind of each measuring health check (a script has none).
+        var healthKinds: [String: HealthProbe.Kind] = [:]
 
         init(detectors: [String], windows: [String], rules: [String], health: [String]) {
             (self.detectors, self.windows, self.rules, self.health) = (detectors, windows, rules, health)
@@ -769,6 +762,9 @@ public struct Checker {
                 if reportReferences, !known.healthSet.contains(name.value) {
                     report(.unknownTestReference(name.span, kind: "health check", name: name.value, known: known.health))
                     ok = false
+                } else if known.healthSet.contains(name.value), !givenIsMeasured(name, values, kind: known.healthKinds[name.value]) {
+                    ok = false
+                    continue
                 }
                 if let measured = givenHealthValues(values) {
                     given.append((.healthValues(name: name.value, values: measured), span))

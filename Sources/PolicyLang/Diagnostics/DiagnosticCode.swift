@@ -42,6 +42,10 @@ public enum DiagnosticCode: String, Sendable, CaseIterable, Hashable {
     case unknownInterpolation = "RC2017"
     case endDayWithManyStartDays = "RC2018"
     case relativePath = "RC2019"
+    case invalidHealthEndpoint = "RC2030"
+    case caWithoutTLS = "RC2031"
+    case headerToken = "RC2032"
+    case givenNotMeasured = "RC2033"
 
     // Lints.
     case noDetectors = "RC3001"
@@ -100,6 +104,10 @@ public enum DiagnosticCode: String, Sendable, CaseIterable, Hashable {
         case .unknownInterpolation: "an interpolation names something that is not known"
         case .endDayWithManyStartDays: "a window with an end day must have exactly one start day"
         case .relativePath: "a path that must be absolute is relative"
+        case .invalidHealthEndpoint: "a health check's endpoint is not an http:// or https:// URL with a host"
+        case .caWithoutTLS: "a health check's `ca` with an endpoint that is plain http"
+        case .headerToken: "a header without exactly one source for its value (`token_env` or `token_file`)"
+        case .givenNotMeasured: "a test gives a health check a value that the check does not measure"
         case .noDetectors: "the policy has no detectors, so it never reboots"
         case .plaintextEtcd: "an etcd endpoint without TLS"
         case .insecureSkipVerify: "TLS certificate verification is turned off"

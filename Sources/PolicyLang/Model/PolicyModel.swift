@@ -95,6 +95,15 @@ public struct HealthProbe: Sendable {
         case prometheus
         /// `alerts "URL" { block_on {severity: "critical"} }`: Alertmanager's `/api/v2/alerts`.
         case alerts
+
+        /// The values a test's `given` gives a check of this kind, named as its `ok when` reads them.
+        public var measuredValues: [String] {
+            switch self {
+            case .http: ["status", "json"]
+            case .prometheus: ["value", "result", "empty"]
+            case .alerts: []
+            }
+        }
     }
 
     public var kind: Kind
