@@ -136,6 +136,58 @@ import Testing
         #expect(recorder.requests.first?.head.contains("Authorization: Bearer s3cret") == true)
     }
 
+    @Test func aMeasuringCheckRunsOnlyInItsPhases() async throws {
+        let server = try ScriptedHTTPServer { _ in .respond(status: 200, contentType: "application/json", body: "{}") }
+        defer { server.stop() }
+        let p = try policy(#"health "lag" http "\#(server.url)/status" { ok when status == 200  run post_boot }"#)
+        let before = await HealthRunner().runAll(p, HealthContext(phase: .preLock, nodeName: "n", dryRun: true, lockHeld: false, lockAttempts: 0))
+        #expect(before.isEmpty)
+        #expect(server.requested.isEmpty)
+        let after = await HealthRunner().runAll(p, HealthContext(phase: .postBoot, nodeName: "n", dryRun: false, lockHeld: true, lockAttempts: 1))
+        #expect(after["lag"]?.ok == true, "\(after["lag"]?.output ?? "")")
+        #expect(server.requested == ["/status"])
+    }
+
+    /// `openssl s_server -HTTP` on loopback with a certificate from a CA the test makes: a TLS endpoint that only
+    /// the check's `ca` lets it trust.
+    @Test(.timeLimit(.minutes(1))) func aCAFileLetsTheCheckTrustAServerThatTheSystemDoesNot() async throws {
+        let pki = try EtcdSecurityTests.PKI()
+        defer { try? FileManager.default.removeItem(atPath: pki.dir) }
+        // s_server -HTTP sends the file as the whole response.
+        try "HTTP/1.0 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n{\"replication\": {\"lag_seconds\": 2}}\n"
+            .write(toFile: pki.dir + "/status", atomically: true, encoding: .utf8)
+        try "not a certificate\n".write(toFile: pki.dir + "/junk.pem", atomically: true, encoding: .utf8)
+        let port = try EtcdHarness.freePort()
+        let server = Process()
+        server.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+        server.arguments = ["s_server", "-accept", "127.0.0.1:\(port)", "-cert", pki.dir + "/server.crt", "-key", pki.dir + "/server.key", "-HTTP", "-quiet"]
+        server.currentDirectoryURL = URL(fileURLWithPath: pki.dir)
+        server.standardInput = FileHandle.nullDevice
+        server.standardOutput = FileHandle.nullDevice
+        server.standardError = FileHandle.nullDevice
+        try server.run()
+        defer {
+            // s_server does not stop on SIGTERM.
+            kill(server.processIdentifier, SIGKILL)
+            server.waitUntilExit()
+        }
+        for _ in 0..<100 where !EtcdHarness.portAnswers(port) { try await Task.sleep(for: .milliseconds(50)) }
+        let url = "https://127.0.0.1:\(port)/status"
+        let condition = "ok when status == 200 and json.replication.lag_seconds < 5  timeout 5s"
+        let trusted = await run(try policy(#"health "lag" http "\#(url)" { \#(condition)  ca "\#(pki.ca)" }"#))
+        #expect(trusted.ok, "\(trusted.output ?? "")")
+        #expect(trusted.measurement?.json == .map(["replication": .map(["lag_seconds": .int(2)])]))
+        // Without `ca` the system's authorities do not know the test's CA: the check fails, it does not pass unverified.
+        let untrusted = await run(try policy(#"health "lag" http "\#(url)" { \#(condition) }"#))
+        #expect(!untrusted.ok)
+        #expect(untrusted.measurement == nil)
+        #expect(untrusted.output == "the endpoint's TLS certificate is not signed by a CA the check trusts (name its CA with `ca`)", "\(untrusted.output ?? "")")
+        let junk = await run(try policy(#"health "lag" http "\#(url)" { \#(condition)  ca "\#(pki.dir)/junk.pem" }"#))
+        #expect(junk.output?.hasPrefix("cannot load the CA file \(pki.dir)/junk.pem (PEM expected)") == true, "\(junk.output ?? "")")
+        let missing = await run(try policy(#"health "lag" http "\#(url)" { \#(condition)  ca "\#(pki.dir)/absent.pem" }"#))
+        #expect(missing.output == "cannot read the CA file \(pki.dir)/absent.pem")
+    }
+
     @Test func aPrometheusAnswerIsAScalarAVectorOrAnError() throws {
         let scalar = try HealthProbeRunner.prometheus(200, Data(#"{"status":"success","data":{"resultType":"scalar","result":[1700000000.1,"0.034"]}}"#.utf8))
         #expect(scalar.value == 0.034)

@@ -203,6 +203,12 @@ public struct HealthProbeRunner: Sendable {
             default: return "cannot reach the endpoint: \(e)"
             }
         }
+        if let e = error as? NIOSSLError, case .handshakeFailed(let inner) = e {
+            if "\(inner)".contains("CERTIFICATE_VERIFY_FAILED") {
+                return "the endpoint's TLS certificate is not signed by a CA the check trusts (name its CA with `ca`)"
+            }
+            return "the TLS handshake with the endpoint failed: \(inner)"
+        }
         if error is CancellationError { return "cancelled" }
         let text = "\(error)"
         if text.contains("connectionRefused") || text.contains("Connection refused") { return "cannot reach the endpoint: connection refused" }
