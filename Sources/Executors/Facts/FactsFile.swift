@@ -25,6 +25,8 @@ public struct FactsFile: Sendable {
     /// Where each detector and health check was named, to check the names against a policy.
     var detectorNames: [(String, Span)] = []
     var healthNames: [(String, Span)] = []
+    /// Each measured value given a health check (`errors: {value: 0.034}`), to check it against the check's kind.
+    var measuredKeys: [(check: String, key: String, span: Span)] = []
 
     static let topLevel = ["now", "phase", "node", "kill_switch", "detectors", "health", "lock", "cluster"]
 
@@ -35,6 +37,7 @@ public struct FactsFile: Sendable {
         var result = FactsFile(file: file, facts: parser.facts, diagnostics: parser.yaml.diagnostics)
         result.detectorNames = parser.detectorNames
         result.healthNames = parser.healthNames
+        result.measuredKeys = parser.measuredKeys
         return result
     }
 
@@ -124,8 +127,25 @@ public struct FactsFile: Sendable {
         for (name, span) in healthNames where !checks.contains(name) {
             out.append(unknown("health check", name, span, known: checks, policy: policy.name))
         }
+        // A value the check does not measure would be ignored, and the check taken as passing.
+        for (check, key, span) in measuredKeys {
+            guard let spec = policy.health.first(where: { $0.name == check }) else { continue }
+            let measured = spec.probe.map { Self.measuredFields[$0.kind] ?? [] } ?? []
+            guard !measured.contains(key) else { continue }
+            let what = spec.probe.map { ($0.kind == .prometheus ? "a " : "an ") + $0.kind.rawValue + " check" } ?? "a script"
+            out.append(
+                Diagnostic(
+                    .importUnknownField, "health \(quoteString(check)) is \(what): it measures no `\(key)`", at: span,
+                    label: "not measured by this check",
+                    help: measured.isEmpty ? "write `{ok: true}` or `{ok: false, output: \"…\"}`" : "its measured values are " + measured.map { "`\($0)`" }.joined(separator: ", ")))
+        }
         return out
     }
+
+    /// The measured values a facts file gives each kind of check, as the daemon writes them.
+    static let measuredFields: [HealthProbe.Kind: [String]] = [
+        .http: ["status", "json", "body_error"], .prometheus: ["status", "value", "result", "query_error"], .alerts: ["status", "alerts"],
+    ]
 
     private func unknown(_ what: String, _ name: String, _ span: Span, known: [String], policy: String) -> Diagnostic {
         let help = closestMatch(name, in: known).map { "did you mean \(quoteString($0))?" }
@@ -148,6 +168,7 @@ public struct FactsFile: Sendable {
         var facts = Facts()
         var detectorNames: [(String, Span)] = []
         var healthNames: [(String, Span)] = []
+        var measuredKeys: [(check: String, key: String, span: Span)] = []
 
         mutating func run() {
             guard let root = yaml.compose(emptyMessage: "the facts file is empty", emptyHelp: "give at least `now`, e.g. `now: \"2026-11-21T10:00:00+01:00\"`") else {
@@ -256,7 +277,9 @@ public struct FactsFile: Sendable {
                 }
             }
             let measured = ["status", "json", "body_error", "value", "result", "query_error", "alerts"]
-            guard let h = yaml.mapping(node, allowed: ["ok", "exit", "output", "duration"] + measured, context: "health \(quoteString(name))") else { return nil }
+            guard let entries = yaml.entries(node, allowed: ["ok", "exit", "output", "duration"] + measured, context: "health \(quoteString(name))") else { return nil }
+            let h = Dictionary(entries.map { ($0.name, $0.value) }, uniquingKeysWith: { a, _ in a })
+            for entry in entries where measured.contains(entry.name) { measuredKeys.append((name, entry.name, yaml.span(entry.key))) }
             let exit = yaml.int(h["exit"], "exit", min: Int(Int32.min))
             let measurement = measured.contains { h[$0] != nil } ? self.measurement(h) : nil
             guard let ok = yaml.bool(h["ok"], "ok") ?? exit.map({ $0 == 0 }) ?? measurement.map({ _ in true }) else {

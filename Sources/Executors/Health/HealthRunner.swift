@@ -56,6 +56,12 @@ public struct HealthRunner: Sendable {
         return result
     }
 
+    /// A value as a script compares it: a whole number without a fraction (`200`, so `[ "$V" -eq 200 ]` works),
+    /// any other number as Swift writes it (`0.034`).
+    static func shellNumber(_ value: Double) -> String {
+        value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : formatNumber(value)
+    }
+
     /// `RC_HEALTH_<NAME>_VALUE`: the name upper-cased, every character other than a letter or digit an underscore.
     public static func valueVariable(_ check: String) -> String {
         "RC_HEALTH_" + String(check.uppercased().unicodeScalars.map { ($0.isASCII && (CharacterSet.alphanumerics.contains($0))) ? Character($0) : "_" }) + "_VALUE"
@@ -121,7 +127,7 @@ public struct HealthRunner: Sendable {
             "RC_LOCK_ATTEMPTS": String(context.lockAttempts),
         ]
         env.merge(perRun) { _, run in run }
-        for (name, value) in measured { env[Self.valueVariable(name)] = formatNumber(value) }
+        for (name, value) in measured { env[Self.valueVariable(name)] = Self.shellNumber(value) }
         if context.skipLock { env["RC_SKIP_LOCK"] = "1" }
         return env
     }
