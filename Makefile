@@ -1,6 +1,6 @@
 # rc — reboot coordinator. `make run` and `make test` work on a fresh Debian machine.
 SWIFT      ?= swift
-DEBS       := libpcre2-dev libyaml-dev libssl-dev pkg-config etcd-server etcd-client util-linux openssl e2fsprogs passwd spin gcc prometheus
+DEBS       := libpcre2-dev libyaml-dev libssl-dev pkg-config etcd-server etcd-client util-linux openssl e2fsprogs passwd spin gcc prometheus prometheus-alertmanager
 RC_DEBUG   := .build/debug/rc
 RC_RELEASE := .build/release/rc
 

@@ -27,6 +27,15 @@ indirect enum Code: Sendable {
     case concatenation([Code])
     /// An expression that cannot be evaluated (it did not check); evaluating it is an error.
     case failure(String, Span)
+    /// A value a health check measured (`value`, `json`, …); reading one the check could not measure is an error
+    /// that says why (`the query returned no sample`).
+    case measured(FactKey, Span)
+    /// `json.a.b`, `json.items[0]`: a part of a JSON body; `path` is the path as written, for errors.
+    case jsonMember(Code, String, path: String, Span)
+    case jsonIndex(Code, Code, path: String, Span)
+    /// `all(list, condition)` / `any(list, condition)`: the condition reads each element as `sample`; over a
+    /// Prometheus `result` it reads the sample's labels as `labels`.
+    case quantifier(all: Bool, Code, Code, overResult: Bool)
 
     /// One operand of `and`/`or`.
     struct Operand: Sendable {
@@ -56,6 +65,10 @@ public struct EvaluationError: Error, Sendable, Hashable {
 struct FactSlots: Sendable {
     private var values: ContiguousArray<Value>
     var labels: [String: String] = [:]
+    /// Why a measured value is missing, for the values a health check could not measure.
+    var unavailable: [FactKey: String] = [:]
+    /// The labels of each sample of `result`, in order.
+    var resultLabels: [[String: String]] = []
 
     init(_ values: ContiguousArray<Value>) {
         assert(values.count == FactKey.allCases.count, "one value per fact key")
@@ -96,6 +109,13 @@ extension FactKey {
         case .lockHolders: 13
         case .exitCode: 14
         case .stdout: 15
+        case .healthStatus: 16
+        case .healthJSON: 17
+        case .healthValue: 18
+        case .healthResult: 19
+        case .healthEmpty: 20
+        case .sample: 21
+        case .sampleLabels: 22
         }
     }
 }
@@ -132,7 +152,60 @@ enum Interpreter {
         case .map(let entries): return try map(entries, facts, log)
         case .concatenation(let parts): return try concatenation(parts, facts, log)
         case .failure(let message, let span): throw EvaluationError(message, span: span)
+        case .measured(let key, let span):
+            if let why = facts.unavailable[key] { throw EvaluationError(why, span: span) }
+            return facts[key]
+        case .jsonMember(let base, let name, let path, let span): return try jsonMember(base, name, path, span, facts, log)
+        case .jsonIndex(let base, let key, let path, let span): return try jsonIndex(base, key, path, span, facts, log)
+        case .quantifier(let all, let list, let condition, let overResult): return try quantifier(all, list, condition, overResult, facts, log)
         }
+    }
+
+    private static func jsonMember(_ base: Code, _ name: String, _ path: String, _ span: Span, _ facts: FactSlots, _ log: ConditionLog?) throws(EvaluationError) -> Value {
+        let value = try evaluate(base, facts, log: log)
+        guard case .map(let fields) = value else {
+            throw EvaluationError("\(path): the response has \(jsonKind(value)) where an object with `\(name)` was expected", span: span)
+        }
+        guard let field = fields[name] else {
+            throw EvaluationError("\(path): the response has no field `\(name)` (or it is null)", span: span)
+        }
+        return field
+    }
+
+    private static func jsonIndex(_ base: Code, _ key: Code, _ path: String, _ span: Span, _ facts: FactSlots, _ log: ConditionLog?) throws(EvaluationError) -> Value {
+        switch (try evaluate(base, facts, log: log), try evaluate(key, facts, log: log)) {
+        case (.map(let fields), .string(let k)):
+            guard let field = fields[k] else { throw EvaluationError("\(path): the response has no field \(quoteString(k)) (or it is null)", span: span) }
+            return field
+        case (.list(let items), .int(let i)):
+            guard i >= 0, i < items.count else { throw EvaluationError("\(path): the response's list has \(items.count) element\(items.count == 1 ? "" : "s")", span: span) }
+            return items[Int(i)]
+        case (let value, _):
+            throw EvaluationError("\(path): the response has \(jsonKind(value)) here", span: span)
+        }
+    }
+
+    /// How a JSON value is named in messages.
+    static func jsonKind(_ value: Value) -> String {
+        switch value {
+        case .map: "an object"
+        case .list: "a list"
+        case .string: "a string"
+        case .bool: "a bool"
+        case .int, .number: "a number"
+        default: "\(value.type)"
+        }
+    }
+
+    private static func quantifier(_ all: Bool, _ list: Code, _ condition: Code, _ overResult: Bool, _ facts: FactSlots, _ log: ConditionLog?) throws(EvaluationError) -> Value {
+        guard case .list(let items) = try evaluate(list, facts, log: log) else { return .bool(all) }
+        var scope = facts
+        for (i, item) in items.enumerated() {
+            scope[.sample] = item
+            if overResult { scope[.sampleLabels] = .map((i < facts.resultLabels.count ? facts.resultLabels[i] : [:]).mapValues(Value.string)) }
+            if try bool(condition, scope, nil) != all { return .bool(!all) }
+        }
+        return .bool(all)
     }
 
     private static func negate(_ c: Code, _ span: Span, _ facts: FactSlots, _ log: ConditionLog?) throws(EvaluationError) -> Value {
@@ -140,6 +213,7 @@ enum Interpreter {
         case .int(let n): return .int(try checked(Int64(0).subtractingReportingOverflow(n), span))
         case .duration(let n): return .duration(try checked(Int64(0).subtractingReportingOverflow(n), span))
         case .percent(let p): return .percent(-p)
+        case .number(let n): return .number(-n)
         default: throw EvaluationError("`-` needs a number", span: span)
         }
     }
@@ -255,6 +329,9 @@ enum Interpreter {
         func sign<T: Comparable>(_ x: T, _ y: T) -> Int { x < y ? -1 : (x == y ? 0 : 1) }
         switch (a, b) {
         case (.int(let x), .int(let y)): return sign(x, y)
+        case (.number(let x), .number(let y)): return x.isNaN || y.isNaN ? nil : sign(x, y)
+        case (.int(let x), .number(let y)): return y.isNaN ? nil : sign(Double(x), y)
+        case (.number(let x), .int(let y)): return x.isNaN ? nil : sign(x, Double(y))
         case (.duration(let x), .duration(let y)): return sign(x, y)
         case (.percent(let x), .percent(let y)): return sign(x, y)
         case (.instant(let x), .instant(let y)): return sign(x, y)
@@ -265,6 +342,11 @@ enum Interpreter {
     }
 
     static func compare(_ op: BinaryOperator, _ a: Value, _ b: Value) -> Bool {
+        switch (op, a, b) {
+        case (.equal, .int, .number), (.equal, .number, .int): return order(a, b) == 0
+        case (.notEqual, .int, .number), (.notEqual, .number, .int): return order(a, b) != 0
+        default: break
+        }
         switch op {
         case .equal: return a == b
         case .notEqual: return a != b
@@ -281,6 +363,16 @@ enum Interpreter {
     }
 
     static func arithmetic(_ op: BinaryOperator, _ a: Value, _ b: Value, _ span: Span) throws(EvaluationError) -> Value {
+        if let x = a.decimal, let y = b.decimal, a.isNumber || b.isNumber {
+            switch op {
+            case .add: return .number(x + y)
+            case .subtract: return .number(x - y)
+            case .multiply: return .number(x * y)
+            default:
+                guard y != 0 else { throw EvaluationError("division by zero", span: span) }
+                return .number(x / y)
+            }
+        }
         switch (op, a, b) {
         case (.add, .int(let x), .int(let y)): return .int(try checked(x.addingReportingOverflow(y), span))
         case (.subtract, .int(let x), .int(let y)): return .int(try checked(x.subtractingReportingOverflow(y), span))
@@ -314,7 +406,7 @@ enum Interpreter {
 
     private static func call(_ function: BuiltinFunction, _ args: [Code], _ facts: FactSlots, _ log: ConditionLog?) throws(EvaluationError) -> Value {
         switch function {
-        case .len:
+        case .len, .count:
             guard let arg = args.first else { return .int(0) }
             switch try evaluate(arg, facts, log: log) {
             case .list(let items): return .int(Int64(items.count))
@@ -333,6 +425,24 @@ enum Interpreter {
                 }
             }
             return best ?? .int(0)
+        case .all, .any:
+            return .bool(function == .all)
         }
+    }
+}
+
+extension Value {
+    /// An int or a number as a `Double`.
+    var decimal: Double? {
+        switch self {
+        case .int(let n): Double(n)
+        case .number(let n): n
+        default: nil
+        }
+    }
+
+    var isNumber: Bool {
+        if case .number = self { return true }
+        return false
     }
 }

@@ -15,6 +15,7 @@ struct Compiler {
         case .error: return .failure("this expression did not check", expr.span)
         case .bool(let b): return .constant(.bool(b))
         case .integer(let n): return .constant(.int(n))
+        case .number(let n): return .constant(.number(n))
         case .percent(let p): return .constant(.percent(p))
         case .duration(let d): return .constant(.duration(d))
         case .timeOfDay(let m): return .constant(.timeOfDay(m))
@@ -36,14 +37,22 @@ struct Compiler {
             return .concatenation(parts)
         case .regex:
             return .failure("a regex can only be matched with `matches`", expr.span)
+        case .member(let base, let field) where tables.types[base.id] == .json:
+            return .jsonMember(lower(base), field.name, path: jsonPath(expr), field.span)
+        case .index(let base, let key) where tables.types[base.id] == .json:
+            return .jsonIndex(lower(base), lower(key), path: jsonPath(expr), expr.span)
         case .name, .member:
-            if let key = tables.facts[expr.id] { return .fact(key) }
+            if let key = tables.facts[expr.id] { return key.isLocal && key != .exitCode && key != .stdout ? .measured(key, expr.span) : .fact(key) }
             return .failure("unknown fact", expr.span)
         case .index(let base, let key):
             if tables.facts[base.id] == .nodeLabels { return .label(lower(key)) }
             return .index(lower(base), lower(key), missing: emptyValue(of: tables.types[expr.id] ?? .any))
         case .call(let function, let args):
             guard let builtin = BuiltinFunction(rawValue: function.name) else { return .failure("unknown function", expr.span) }
+            if builtin == .all || builtin == .any {
+                guard args.count == 2 else { return .failure("`\(function.name)` takes a list and a condition", expr.span) }
+                return .quantifier(all: builtin == .all, lower(args[0]), lower(args[1]), overResult: tables.facts[args[0].id] == .healthResult)
+            }
             return .call(builtin, args.map(lower))
         case .unary(.not, let operand): return .not(lower(operand))
         case .unary(.negate, let operand): return .negate(lower(operand), expr.span)
@@ -70,6 +79,21 @@ struct Compiler {
         }
     }
 
+    /// `json.replication.lag_seconds`, `json.items[0]`: the path as a message names it.
+    private func jsonPath(_ expr: Expr) -> String {
+        switch expr.kind {
+        case .member(let base, let field): return jsonPath(base) + "." + field.name
+        case .index(let base, let key):
+            switch key.kind {
+            case .integer(let n): return jsonPath(base) + "[\(n)]"
+            case .string(let s): return jsonPath(base) + "[" + quoteString(s.value) + "]"
+            default: return jsonPath(base) + "[…]"
+            }
+        case .name(let name): return name
+        default: return "json"
+        }
+    }
+
     /// `a and b and c` is one node with three operands, each keeping its own id for traces and coverage.
     private func flatten(_ op: BinaryOperator, _ expr: Expr, into operands: inout [Code.Operand]) {
         if case .binary(let inner, let l, let r) = expr.kind, inner == op {
@@ -87,7 +111,10 @@ struct Compiler {
             return .constant(v)
         }
         switch code {
-        case .constant, .fact, .failure: return code
+        case .constant, .fact, .failure, .measured: return code
+        case .jsonMember(let base, let name, let path, let span): return .jsonMember(fold(base), name, path: path, span)
+        case .jsonIndex(let base, let key, let path, let span): return .jsonIndex(fold(base), fold(key), path: path, span)
+        case .quantifier(let all, let list, let condition, let overResult): return .quantifier(all: all, fold(list), fold(condition), overResult: overResult)
         case .label(let key): return .label(fold(key))
         case .not(let c):
             let f = fold(c)
@@ -138,11 +165,12 @@ func emptyValue(of type: RCType) -> Value {
     switch type {
     case .bool: .bool(false)
     case .int: .int(0)
+    case .number: .number(0)
     case .percent: .percent(0)
     case .duration: .duration(0)
     case .timeOfDay: .timeOfDay(0)
     case .instant: .instant(Instant(epochMilliseconds: 0))
-    case .string, .regex, .record, .any, .error, .weekday: .string("")
+    case .string, .regex, .record, .any, .error, .weekday, .json: .string("")
     case .list: .list([])
     case .map: .map([:])
     }

@@ -54,18 +54,77 @@ public struct DetectorObservation: Sendable, Hashable {
 
 /// The result of running one health check.
 public struct HealthObservation: Sendable, Hashable {
+    /// Whether the check passed. For a check that measures, the policy's `ok when` decides from `measurement`
+    /// when there is one; `ok` then only repeats what the executor judged.
     public var ok: Bool
     public var exitCode: Int?
     public var output: String?
     /// Milliseconds.
     public var duration: Int64?
+    /// What an http, prometheus or alerts check measured; `nil` for a script, or when nothing could be measured
+    /// (an unreachable endpoint: `ok` is false and `output` says why).
+    public var measurement: HealthMeasurement?
 
     /// Creates an observation.
-    public init(ok: Bool, exitCode: Int? = nil, output: String? = nil, duration: Int64? = nil) {
+    public init(ok: Bool, exitCode: Int? = nil, output: String? = nil, duration: Int64? = nil, measurement: HealthMeasurement? = nil) {
         self.ok = ok
         self.exitCode = exitCode
         self.output = output
         self.duration = duration
+        self.measurement = measurement
+    }
+}
+
+/// The values a measuring health check saw, which its `ok when` compares.
+public struct HealthMeasurement: Sendable, Hashable {
+    /// http: the status code.
+    public var status: Int64?
+    /// http: the body as JSON (objects are maps, arrays lists, numbers ints or numbers); `nil` with `bodyError`.
+    public var json: Value?
+    /// http: why the body is not JSON (empty, not JSON, too long).
+    public var bodyError: String?
+    /// prometheus: a scalar result, or a value given as such (`given { health "errors" value 0.034 }`).
+    public var value: Double?
+    /// prometheus: the samples of a vector result.
+    public var samples: [HealthSample]?
+    /// prometheus: the query's error (`bad_data: parse error …`): the query ran, and failed.
+    public var queryError: String?
+    /// alerts: the active alerts that match `block_on` and are neither silenced nor inhibited, by name.
+    public var blockingAlerts: [String]?
+
+    /// Creates a measurement.
+    public init(
+        status: Int64? = nil, json: Value? = nil, bodyError: String? = nil, value: Double? = nil, samples: [HealthSample]? = nil,
+        queryError: String? = nil, blockingAlerts: [String]? = nil
+    ) {
+        self.status = status
+        self.json = json
+        self.bodyError = bodyError
+        self.value = value
+        self.samples = samples
+        self.queryError = queryError
+        self.blockingAlerts = blockingAlerts
+    }
+
+    /// The one number that stands for the measurement in metrics and in health scripts' environment: the value
+    /// (or the one sample), else the number of samples, else the number of blocking alerts, else the status code.
+    public var number: Double? {
+        if let value { return value }
+        if let samples { return samples.count == 1 ? samples[0].value : Double(samples.count) }
+        if let blockingAlerts { return Double(blockingAlerts.count) }
+        return status.map(Double.init)
+    }
+}
+
+/// One sample of a Prometheus vector.
+public struct HealthSample: Sendable, Hashable {
+    public var value: Double
+    public var labels: [String: String]
+
+    /// Creates a sample.
+    public init(value: Double, labels: [String: String] = [:]) {
+        self.value = value
+        self.labels = labels
     }
 }
 
@@ -159,6 +218,8 @@ extension Facts {
                 detectors[name] = DetectorObservation(state)
             case .health(let name, let ok, let output):
                 health[name] = HealthObservation(ok: ok, exitCode: ok ? 0 : 1, output: output)
+            case .healthValues(let name, let values):
+                health[name] = HealthObservation(ok: true, measurement: HealthMeasurement(values))
             case .fact(let key, let value):
                 set(key, value)
             }
@@ -205,7 +266,20 @@ extension Facts {
         case .lockAvailable: lock.available != nil
         case .lockSlots: lock.slots != nil
         case .lockHolders: lock.count != nil
-        case .exitCode, .stdout: true
+        case .exitCode, .stdout, .healthStatus, .healthJSON, .healthValue, .healthResult, .healthEmpty, .sample, .sampleLabels: true
         }
+    }
+}
+
+extension HealthMeasurement {
+    /// A measurement from the values of a test's `given` or a facts file: `status`, `json`, `value`, `result` (a
+    /// list of numbers) and `empty`.
+    public init(_ values: [FactKey: Value]) {
+        self.init()
+        if case .int(let n)? = values[.healthStatus] { status = n }
+        json = values[.healthJSON]
+        if let v = values[.healthValue]?.decimal { value = v }
+        if case .list(let items)? = values[.healthResult] { samples = items.compactMap { $0.decimal.map { HealthSample(value: $0) } } }
+        if case .bool(true)? = values[.healthEmpty], samples == nil, value == nil { samples = [] }
     }
 }

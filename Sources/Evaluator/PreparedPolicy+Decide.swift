@@ -389,21 +389,25 @@ struct Run {
             record(entry(0, .health, title(.health), .pass, "no health check runs \(phase.environmentValue)"))
             return true
         }
-        var failed: (PreparedPolicy.Gate, HealthObservation)?
+        var failed: (PreparedPolicy.Gate, String)?
         var lines: [TraceEntry] = []
         for check in checks {
             let observation = facts.health[check.name]
             if observation == nil { assume(Assumption(fact: check.label, value: "ok")) }
             let result = observation ?? HealthObservation(ok: true)
-            if !result.ok, failed == nil { failed = (check, result) }
+            // A measuring check's values are judged by its `ok when` here, so a replayed facts file decides alike.
+            let judged = observation.flatMap { policy.judgeHealth(check.name, $0) }
+            let ok = judged?.ok ?? result.ok
+            let text = judged.map { ($0.ok ? "ok: " : "failed: ") + $0.text } ?? healthText(result)
+            if !ok, failed == nil { failed = (check, text) }
             if tracing {
-                lines.append(entry(1, .health, check.label, result.ok ? .pass : .block, healthText(result), span: check.span, assumed: observation == nil))
+                lines.append(entry(1, .health, check.label, ok ? .pass : .block, text, span: judged?.condition?.span ?? check.span, assumed: observation == nil))
             }
         }
-        if let (check, result) = failed {
+        if let (check, text) = failed {
             record(entry(0, .health, title(.health), .block, "health \(quoteString(check.name)) failed"))
             record(lines)
-            block(.health, check.name, "health check \(quoteString(check.name)) failed \(phase.environmentValue): \(healthText(result))")
+            block(.health, check.name, "health check \(quoteString(check.name)) failed \(phase.environmentValue): \(text.hasPrefix("failed: ") ? String(text.dropFirst(8)) : text)")
             return false
         }
         record(entry(0, .health, title(.health), .pass, checks.count == 1 ? "the check passed" : "all \(checks.count) checks passed"))

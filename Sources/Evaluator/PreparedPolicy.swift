@@ -9,6 +9,8 @@ public final class PreparedPolicy: Sendable {
     let appliesTo: Code?
     let rules: [Rule]
     let detectorConditions: [String: (reboot: Code, ok: Code?)]
+    /// The compiled `ok when` of each measuring health check.
+    let healthConditions: [String: Code]
     let zone: Zone
     let compiler: Compiler
 
@@ -63,8 +65,11 @@ public final class PreparedPolicy: Sendable {
             }
         }
         detectorConditions = conditions
+        var health: [String: Code] = [:]
+        for check in policy.health { if let condition = check.probe?.condition { health[check.name] = compiler.compile(condition) } }
+        healthConditions = health
         detectors = policy.detectors.map { Gate(kind: "detector", name: $0.name, span: $0.span) }
-        healthChecks = policy.health.map { Gate(kind: "health", name: $0.name, span: $0.span, phases: $0.phases) }
+        healthChecks = policy.health.map { Gate(kind: $0.kindName, name: $0.name, span: $0.span, phases: $0.phases) }
         zone = Zone(identifier: policy.timeZone) ?? .utc
     }
 

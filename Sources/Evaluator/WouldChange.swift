@@ -82,7 +82,10 @@ extension PreparedPolicy {
                 edit: .fact(.now, .instant(next)))
         case .health?:
             let name = decision.name ?? ""
-            return FactChange(text: "health \(quoteString(name)) ok", fact: "health \(quoteString(name))", value: "ok", edit: .health(name))
+            // A threshold names what it needs and what it saw: `health "errors" needs value < 0.01, was 0.034`.
+            let needs = facts.health[name].flatMap { judgeHealth(name, $0) }?.needs
+            let text = needs.map { "health \(quoteString(name)) \($0)" } ?? "health \(quoteString(name)) ok"
+            return FactChange(text: text, fact: "health \(quoteString(name))", value: "ok", edit: .health(name))
         case .lock?:
             if decision.phase == .postLock {
                 return FactChange(text: "this node holds a lock slot (lock.held)", fact: "lock.held", value: "true", edit: .fact(.lockHeld, .bool(true)))

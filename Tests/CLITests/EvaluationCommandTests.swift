@@ -12,8 +12,13 @@ import Testing
     /// The exit code each golden case must give (DESIGN.md).
     static let expectedStatus: [String: Int32] = [
         "reboot": 0, "no-reboot-needed": 0, "post-lock-cleared": 0, "health": 3, "post-boot": 3, "lock": 4, "kill-switch": 5,
-        "detector-error": 6, "window": 7, "rule": 8, "cooldown": 8,
+        "detector-error": 6, "window": 7, "rule": 8, "cooldown": 8, "threshold": 3,
     ]
+
+    /// The policy of a golden case: `NAME.rcl` when the case has its own, else `fleet.rcl`.
+    static func policy(_ name: String) -> String {
+        FileManager.default.fileExists(atPath: CLITests.root.appendingPathComponent(dir + name + ".rcl").path) ? dir + name + ".rcl" : dir + "fleet.rcl"
+    }
 
     @Test func everyBlockingReasonHasAGoldenCase() {
         #expect(Set(Self.cases) == Set(Self.expectedStatus.keys))
@@ -21,7 +26,7 @@ import Testing
 
     @Test(arguments: cases)
     func explainGolden(_ name: String) throws {
-        let run = try cli.rc(["explain", Self.dir + "fleet.rcl", "--facts", Self.dir + name + ".facts.yaml", "--color", "never"])
+        let run = try cli.rc(["explain", Self.policy(name), "--facts", Self.dir + name + ".facts.yaml", "--color", "never"])
         #expect(run.status == Self.expectedStatus[name], "\(name): \(run.stderr)")
         #expect(run.stderr.isEmpty, "\(run.stderr)")
         let url = CLITests.root.appendingPathComponent(Self.dir + name + ".explain.txt")
@@ -213,5 +218,116 @@ import Testing
         #expect(intervals.contains { $0["outcome"] as? String == "reboot" && $0["from"] as? String == "2026-11-23T22:00:00+01:00" })
         let bad = try cli.rc(["simulate", Self.dir + "fleet.rcl", "--facts", Self.dir + "window.facts.yaml", "--step", "7m"])
         #expect(bad.status == 64 && bad.stderr.contains("--step must be whole minutes that divide a day"))
+    }
+
+    // MARK: - Measured health values (threshold.rcl: a prometheus error rate and an http endpoint's JSON)
+
+    /// `rc explain` of the threshold policy with `health` facts given on standard input.
+    func explainThreshold(_ health: String, format: String = "text") throws -> CLITests.Run {
+        let facts = "now: \"2026-11-24T23:00:00+01:00\"\nnode: {name: web-3}\ndetectors: {apt: fired}\nlock: {held: false, available: true}\nhealth:\n" + health
+        return try cli.rc(["explain", Self.dir + "threshold.rcl", "--facts", "-", "--color", "never", "--format", format], stdin: facts)
+    }
+
+    @Test func explainJSONCarriesTheMeasuredValueTheThresholdAndTheClause() throws {
+        let run = try explainThreshold("  errors: {value: 0.034}\n  lag: {status: 200, json: {replication: {lag_seconds: 2}}}\n", format: "json")
+        #expect(run.status == 3, "\(run.stderr)")
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
+        #expect(json["blocked_by"] as? String == "health" && json["name"] as? String == "errors")
+        let changes = try #require(json["would_change"] as? [[String: Any]])
+        #expect(changes.contains { ($0["text"] as? String) == "health \"errors\" needs value < 0.01, was 0.034" }, "\(changes)")
+        let trace = try #require(json["trace"] as? [[String: Any]])
+        let errors = try #require(trace.first { ($0["clause"] as? String) == "prometheus \"errors\"" }, "\(trace)")
+        #expect(errors["result"] as? String == "block")
+        #expect((errors["value"] as? String)?.contains("0.034 < 0.01 is false") == true, "\(errors)")
+        #expect(errors["line"] as? Int == 9 && errors["column"] as? Int == 11)
+    }
+
+    @Test func explainReplaysMeasuredValuesEitherWay() throws {
+        let passing = try explainThreshold("  errors: {value: 0.002}\n  lag: {status: 200, json: {replication: {lag_seconds: 2}}}\n")
+        #expect(passing.status == 0, "\(passing.stdout)\(passing.stderr)")
+        #expect(passing.stdout.contains("✓ prometheus \"errors\"  → ok: 0.002 < 0.01 is true"), "\(passing.stdout)")
+        let lagging = try explainThreshold("  errors: {value: 0.002}\n  lag: {status: 200, json: {replication: {lag_seconds: 7.5}}}\n")
+        #expect(lagging.status == 3)
+        #expect(lagging.stdout.contains("health \"lag\" needs json.replication.lag_seconds < 5, was 7.5"), "\(lagging.stdout)")
+        let missing = try explainThreshold("  errors: {value: 0.002}\n  lag: {status: 200, json: {replication: {}}}\n")
+        #expect(missing.status == 3)
+        #expect(missing.stdout.contains("json.replication.lag_seconds: the response has no field `lag_seconds`"), "\(missing.stdout)")
+        // A value the check does not measure is refused at its place, not ignored.
+        let wrong = try explainThreshold("  errors: {json: {value: 0.002}}\n")
+        #expect(wrong.status == 2)
+        #expect(wrong.stderr.contains("<stdin>:6:12: error[RC4002]: health \"errors\" is a prometheus check: it measures no `json`"), "\(wrong.stderr)")
+    }
+
+    @Test func simulateReplaysAMeasuredValue() throws {
+        func simulate(_ value: String) throws -> [[String: Any]] {
+            let facts = "now: \"2026-11-24T23:00:00+01:00\"\nnode: {name: web-3}\ndetectors: {apt: fired}\nhealth:\n  errors: {value: \(value)}\n  lag: {status: 200, json: {replication: {lag_seconds: 1}}}\n"
+            let run = try cli.rc(["simulate", Self.dir + "threshold.rcl", "--facts", "-", "--days", "1", "--step", "1h", "--format", "json"], stdin: facts)
+            #expect(run.status == 0, "\(run.stderr)")
+            let parsed = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
+            return try #require(parsed["intervals"] as? [[String: Any]])
+        }
+        let blocked = try simulate("0.034")
+        #expect(blocked.count == 1 && blocked.first?["blocked_by"] as? String == "health" && blocked.first?["name"] as? String == "errors", "\(blocked)")
+        let open = try simulate("0.002")
+        #expect(open.count == 1 && open.first?["outcome"] as? String == "reboot", "\(open)")
+    }
+
+    /// `rc test` of a policy with a prometheus check "errors" (`value < 0.01`) and `rest`.
+    func testWithErrorRate(_ rest: String) throws -> CLITests.Run {
+        let dir = try cli.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let policy = dir.appendingPathComponent("p.rcl")
+        try """
+            policy "p" {}
+            detector "apt" debian
+            health "errors" prometheus "http://127.0.0.1:9090" query "sum(rate(e[5m]))" { ok when value < 0.01 }
+
+            """.appending(rest).write(to: policy, atomically: true, encoding: .utf8)
+        return try cli.rc(["test", policy.path, "--color", "never"])
+    }
+
+    @Test func testCommandJudgesGivenValuesWithTheThreshold() throws {
+        let run = try testWithErrorRate(
+            """
+            health "lag" http "https://127.0.0.1:8080/status" { ok when status == 200 and json.replication.lag_seconds < 5 }
+            test "a high error rate blocks" {
+              given { detector "apt" fired  health "errors" value 0.034 }
+              expect blocked by health "errors"
+            }
+            test "a low error rate and a small lag let it through" {
+              given { detector "apt" fired  health "errors" value 0.002  health "lag" status 200 json {"replication": {"lag_seconds": 2}} }
+              expect reboot
+            }
+            test "a lag over the threshold blocks" {
+              given { detector "apt" fired  health "errors" value 0.002  health "lag" status 200 json {"replication": {"lag_seconds": 9}} }
+              expect blocked by health "lag"
+            }
+            test "wrong: this error rate blocks" {
+              given { detector "apt" fired  health "errors" value 0.5 }
+              expect reboot
+            }
+            """)
+        #expect(run.status == 1, "\(run.stdout)")
+        #expect(run.stdout.contains("3 passed, 1 failed"), "\(run.stdout)")
+        #expect(run.stdout.contains("✗ wrong: this error rate blocks"))
+        #expect(run.stdout.contains("health check \"errors\" failed pre-lock: 0.5 < 0.01 is false"), "\(run.stdout)")
+    }
+
+    @Test func aGivenValueOfTheWrongTypeIsALocatedError() throws {
+        let run = try testWithErrorRate(
+            """
+            test "high" {
+              given { detector "apt" fired  health "errors" value "high" }
+              expect blocked by health "errors"
+            }
+            test "status" {
+              given { detector "apt" fired  health "errors" status 500 }
+              expect blocked by health "errors"
+            }
+            """)
+        #expect(run.status == 2, "\(run.stdout)\(run.stderr)")
+        let output = run.stdout + run.stderr
+        #expect(output.contains("p.rcl:5:55: error[RC2002]: expected a number, found string"), "\(output)")
+        #expect(output.contains("p.rcl:9:49: error[RC2033]: prometheus check \"errors\" measures `value`, `result` and `empty`, not `status`"), "\(output)")
     }
 }

@@ -128,9 +128,10 @@ import Testing
         #expect(await node.until { node.sample("rc_reboots_total") == 1 })
         #expect(FileManager.default.fileExists(atPath: node.dir + "/rebooted"))
         #expect(node.sample("rc_lock_held") == 1, "the slot stays held across the reboot")
-        // Every metric the daemon names was served.
+        // Every metric the daemon names was served; rc_health_value only where a check measures, as this policy's script
+        // does not (theValueAMeasuringCheckSawIsAGauge).
         let body = try #require(httpGet(port: node.port, "/metrics")?.body)
-        for name in RCMetrics.names {
+        for name in RCMetrics.names where name != "rc_health_value" {
             #expect(body.contains("\n\(name)") || body.hasPrefix(name) || body.contains("# TYPE \(name) "), "\(name) missing from /metrics")
         }
     }
@@ -401,6 +402,42 @@ import Testing
         #expect(after.stdout.contains("blocked by kill_switch") && after.stdout.hasPrefix("3  "), "\(after.stdout)\(after.stderr)")
     }
 
+    @Test func theValueAMeasuringCheckSawIsAGauge() async throws {
+        let node = try Node()
+        defer { node.remove() }
+        let rate = Text("0.034")
+        // Answers as Prometheus's /api/v1/query does for a scalar (HealthGateE2ETests runs the real one).
+        let server = try ScriptedHTTPServer { _ in
+            .respond(status: 200, contentType: "application/json", body: #"{"status":"success","data":{"resultType":"scalar","result":[1700000000,"\#(rate.value)"]}}"#)
+        }
+        defer { server.stop() }
+        try node.write(
+            "policy.rcl",
+            """
+            policy "ops" {}
+            detector "flag" file "\(node.dir)/flag"
+            health "errors" prometheus "\(server.url)" query "sum(rate(e[5m]))" { ok when value < 0.01  timeout 5s }
+            lock local { path "\(node.dir)/state/lock" }
+            reboot command ["/usr/bin/touch", "\(node.dir)/rebooted"]
+            cluster { check_interval 1s  backoff 1s .. 2s }
+            metrics { listen "127.0.0.1:\(node.port)" }
+            dry_run true
+
+            """)
+        try Data().write(to: URL(fileURLWithPath: node.dir + "/flag"))
+        let p = try node.start()
+        defer {
+            p.terminate()
+            p.waitUntilExit()
+        }
+        #expect(await node.until { node.sample(#"rc_health_value{check="errors"}"#) == 0.034 }, "\(node.sample(#"rc_health_value{check="errors"}"#) as Any)")
+        #expect(await node.until { node.sample(#"rc_blocked{blocked_by="health",name="errors"}"#) == 1 })
+        rate.value = "0.002"
+        #expect(await node.until { node.sample(#"rc_health_value{check="errors"}"#) == 0.002 })
+        #expect(await node.until { (node.sample(#"rc_decisions_total{outcome="reboot",blocked_by=""}"#) ?? 0) >= 1 })
+        #expect(httpGet(port: node.port, "/metrics")?.body.contains("# TYPE rc_health_value gauge") == true)
+    }
+
     @Test func prometheusScrapesTheDaemon() async throws {
         let node = try Node()
         defer { node.remove() }
@@ -412,7 +449,7 @@ import Testing
             p.terminate()
             p.waitUntilExit()
         }
-        let prometheus = try Prometheus(scraping: node.port, in: node.dir)
+        let prometheus = try await MonitoringServer.prometheus(scraping: node.port, job: "rc", in: node.dir)
         defer { prometheus.stop() }
         func query(_ q: String) -> Double? {
             let encoded = q.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? q
@@ -459,50 +496,6 @@ import Testing
         // The dashboard shows what an operator looks for: reboots needed, blocked reasons, the lock, health, the fleet.
         for name in ["rc_reboot_required", "rc_blocked", "rc_lock_held", "rc_lock_waiting_position", "rc_reboots_total", "rc_health_check_duration_seconds", "rc_fleet_members"] {
             #expect(used.contains(name), "no panel shows \(name)")
-        }
-    }
-}
-
-/// Debian's Prometheus on loopback with a temporary configuration and data directory, scraping one target every
-/// second; stopped by `stop()`.
-final class Prometheus {
-    let port: Int
-    let process = Process()
-
-    init(scraping target: Int, in dir: String) throws {
-        port = try EtcdHarness.freePort()
-        let config = dir + "/prometheus.yml"
-        try """
-            global:
-              scrape_interval: 1s
-              evaluation_interval: 1s
-            scrape_configs:
-              - job_name: rc
-                static_configs:
-                  - targets: ["127.0.0.1:\(target)"]
-
-            """.write(toFile: config, atomically: true, encoding: .utf8)
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/prometheus")
-        process.arguments = [
-            "--config.file=\(config)", "--storage.tsdb.path=\(dir)/prometheus-data", "--web.listen-address=127.0.0.1:\(port)",
-        ]
-        process.standardOutput = FileHandle.nullDevice
-        FileManager.default.createFile(atPath: dir + "/prometheus.log", contents: nil)
-        process.standardError = FileHandle(forWritingAtPath: dir + "/prometheus.log") ?? FileHandle.nullDevice
-        try process.run()
-        let deadline = Date().addingTimeInterval(30)
-        while Date() < deadline {
-            if httpGet(port: port, "/-/ready")?.status == 200 { return }
-            usleep(100_000)
-        }
-        stop()
-        throw EtcdHarness.HarnessError(description: "prometheus did not become ready on port \(port)")
-    }
-
-    func stop() {
-        if process.isRunning {
-            process.terminate()
-            process.waitUntilExit()
         }
     }
 }

@@ -74,4 +74,66 @@ import Testing
         #expect(problems.map(\.message) == ["unknown detector \"atp\"", "unknown health check \"gate\""])
         #expect(problems.first?.help == "did you mean \"apt\"?")
     }
+
+    @Test func measuredValuesGoOutAndComeBack() throws {
+        var facts = Facts(nodeName: "web-3")
+        facts.health = [
+            "errors": HealthObservation(ok: false, output: "0.034 < 0.01 is false", duration: 120, measurement: HealthMeasurement(status: 200, value: 0.034)),
+            "by-job": HealthObservation(ok: true, measurement: HealthMeasurement(status: 200, samples: [HealthSample(value: 2, labels: ["job": "web"]), HealthSample(value: 0.5)])),
+            "bad-query": HealthObservation(ok: false, measurement: HealthMeasurement(status: 400, queryError: "bad_data: parse error")),
+            "lag": HealthObservation(
+                ok: true, measurement: HealthMeasurement(status: 200, json: .map(["replication": .map(["lag_seconds": .int(2), "ok": .bool(true), "rate": .number(0.5)])]))),
+            "page": HealthObservation(ok: false, measurement: HealthMeasurement(status: 503, bodyError: "the response body is empty, not JSON")),
+            "pages": HealthObservation(ok: false, measurement: HealthMeasurement(status: 200, blockingAlerts: ["ErrorsHigh"])),
+        ]
+        let text = FactsFile.json(facts).serialized(indent: 2)
+        let back = FactsFile.read(SourceFile(path: "last-decision.json", text: text))
+        #expect(back.diagnostics.isEmpty, "\(back.diagnostics.map(\.message))")
+        for (name, observation) in facts.health {
+            #expect(back.facts.health[name]?.measurement == observation.measurement, "\(name): \(text)")
+        }
+        #expect(back.facts.health["errors"]?.ok == false && back.facts.health["errors"]?.duration == 120)
+    }
+
+    @Test func measuredValuesAsAnOperatorWritesThem() throws {
+        let file = FactsFile.read(
+            SourceFile(
+                path: "f.yaml",
+                text: """
+                    health:
+                      errors: {value: 0.034}
+                      lag: {status: 200, json: {replication: {lag_seconds: 2.5, region: eu}, ready: true}}
+                      by-job: {result: [1, {value: 0.5, labels: {job: web}}]}
+
+                    """))
+        #expect(file.diagnostics.isEmpty, "\(file.diagnostics.map(\.message))")
+        #expect(file.facts.health["errors"]?.measurement == HealthMeasurement(value: 0.034))
+        #expect(file.facts.health["errors"]?.ok == true, "the policy's `ok when` judges the value")
+        #expect(file.facts.health["lag"]?.measurement?.json == .map(["replication": .map(["lag_seconds": .number(2.5), "region": .string("eu")]), "ready": .bool(true)]))
+        #expect(file.facts.health["by-job"]?.measurement?.samples == [HealthSample(value: 1), HealthSample(value: 0.5, labels: ["job": "web"])])
+    }
+
+    @Test func measuredValuesThatAreWrongOrNotMeasuredAreLocated() throws {
+        let wrong = FactsFile.read(SourceFile(path: "f.yaml", text: "health:\n  errors: {value: high}\n  by-job: {result: [{labels: {}}]}\n"))
+        #expect(wrong.diagnostics.map(\.message) == ["`value` must be a number", "a sample needs a numeric `value`"])
+        #expect(wrong.diagnostics.map { wrong.file.location(of: $0.span.start).line } == [2, 3])
+        let policy = try #require(
+            Checker.check(
+                SourceFile(
+                    path: "p.rcl",
+                    text: """
+                        policy "p" {}
+                        detector "apt" debian
+                        health "cluster" script "/bin/true"
+                        health "errors" prometheus "http://127.0.0.1:9090" query "up" { ok when value < 0.01 }
+                        health "pages" alerts "http://127.0.0.1:9093" { block_on {} }
+
+                        """)
+            ).policy)
+        let file = FactsFile.read(SourceFile(path: "f.yaml", text: "health:\n  cluster: {value: 0.5}\n  errors: {status: 200, json: {a: 1}}\n  pages: {alerts: [X]}\n"))
+        let problems = file.diagnostics(against: policy)
+        #expect(problems.map(\.message) == ["health \"cluster\" is a script: it measures no `value`", "health \"errors\" is a prometheus check: it measures no `json`"])
+        #expect(problems.map { file.file.location(of: $0.span.start).line } == [2, 3])
+        #expect(problems.last?.help == "its measured values are `status`, `value`, `result`, `query_error`")
+    }
 }

@@ -1,6 +1,8 @@
+import Evaluator
 import Executors
 import Foundation
 import PolicyLang
+import RCTestSupport
 import Testing
 
 /// What a health script finds in its environment: rc's variables, a check's own `env`, and what rc sets for each run.
@@ -34,5 +36,31 @@ import Testing
         let text = "policy \"p\" {}\ndetector \"f\" file \"/run/flag\"\nhealth \"h\" script \"/bin/true\" { env \"RC_X=1\" }\n"
         let checked = Checker.check(SourceFile(path: "p.rcl", text: text))
         #expect(checked.diagnostics.contains { $0.message == "`env` takes a block of variables" })
+    }
+
+    @Test func aScriptSeesTheValueEachMeasuringCheckOfThePassSaw() async throws {
+        let server = try ScriptedHTTPServer { path in
+            path.hasPrefix("/api/v1/query")
+                ? .respond(status: 200, contentType: "application/json", body: #"{"status":"success","data":{"resultType":"scalar","result":[1700000000,"0.034"]}}"#)
+                : .respond(status: 503, contentType: "application/json", body: "{}")
+        }
+        defer { server.stop() }
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("rc-env-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try "#!/bin/sh\necho \"errors=$RC_HEALTH_ERRORS_VALUE lag=$RC_HEALTH_WEB_LAG_VALUE\"\n".write(toFile: dir + "/h.sh", atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: dir + "/h.sh")
+        let checked = try policy(
+            """
+            health "h" script "\(dir)/h.sh"
+            health "errors" prometheus "\(server.url)" query "sum(rate(e[5m]))" { ok when value < 0.01 }
+            health "web-lag" http "\(server.url)/status" { ok when status == 200 }
+            """)
+        let context = HealthContext(phase: .preLock, nodeName: "n1", dryRun: true, lockHeld: false, lockAttempts: 0)
+        let seen = await HealthRunner().runAll(PreparedPolicy(checked), context)
+        // The checks that measure ran first (both failed their thresholds), and the script saw their values by name.
+        #expect(seen["errors"]?.ok == false && seen["web-lag"]?.ok == false)
+        #expect(seen["h"]?.output == "errors=0.034 lag=503", "\(seen["h"]?.output ?? "")")
+        #expect(HealthRunner.valueVariable("web-lag.p99") == "RC_HEALTH_WEB_LAG_P99_VALUE")
     }
 }

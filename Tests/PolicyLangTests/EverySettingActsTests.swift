@@ -99,6 +99,52 @@ import Testing
         c("health.env (a variable rc sets for each run)", base + #"health "h" script "/bin/true" { env { RC_PHASE "x" } }"#, {
             .refused("`env` cannot set RC_PHASE: rc sets it for each run")
         }),
+        c("health http (ok when on status and json)", base + #"health "lag" http "https://127.0.0.1:8080/status" { ok when status == 200 and json.replication.lag_seconds < 5 }"#, {
+            .acts(effect: "HealthProbeTests.anHTTPCheckComparesTheStatusAndTheJSONBody") { $0.health.first?.probe?.kind == .http && $0.health.first?.probe?.condition != nil }
+        }),
+        c("health prometheus (query, ok when on value)", base + #"health "errors" prometheus "http://127.0.0.1:9090" query "sum(rate(x[5m]))" { ok when value < 0.01 }"#, {
+            .acts(effect: "HealthGateE2ETests.aPrometheusThresholdBlocksAndAllowsAsTheValueMoves") {
+                $0.health.first?.probe.map { $0.kind == .prometheus && $0.query == "sum(rate(x[5m]))" && $0.condition != nil } ?? false
+            }
+        }),
+        c("health alerts.block_on", base + #"health "pages" alerts "http://127.0.0.1:9093" { block_on {severity: "critical", team: "web"} }"#, {
+            .acts(effect: "HealthGateE2ETests.anAlertBlocksUntilItIsSilencedAndAgainWhenTheSilenceEnds") {
+                $0.health.first?.probe?.blockOn == ["severity": "critical", "team": "web"]
+            }
+        }),
+        c("health http.timeout", base + #"health "lag" http "https://127.0.0.1/s" { ok when status == 200  timeout 500ms }"#, {
+            .acts(effect: "HealthProbeTests.anEndpointThatNeverAnswersBlocksAtTheTimeout") { $0.health.first?.timeout == 500 }
+        }),
+        c("health http.run", base + #"health "lag" http "https://127.0.0.1/s" { ok when status == 200  run post_boot }"#, {
+            .acts(effect: "HealthProbeTests.aMeasuringCheckRunsOnlyInItsPhases") { $0.health.first?.phases == [.postBoot] }
+        }),
+        c("health http.header, token_file", base + #"health "lag" http "https://127.0.0.1/s" { ok when status == 200  header "Authorization"  token_file "/etc/rc/t" }"#, {
+            .acts(effect: "HealthProbeTests.aTokenFileIsSentAsTheHeader") { $0.health.first?.probe.map { $0.header == "Authorization" && $0.tokenFile == "/etc/rc/t" } ?? false }
+        }),
+        c("health http.token_env", base + #"health "lag" http "https://127.0.0.1/s" { ok when status == 200  header "Authorization"  token_env "STATUS_TOKEN" }"#, {
+            .acts(effect: "HealthProbeTests.aTokenFromTheEnvironmentThatIsNotSetBlocks (read by Notifier.token, as OperationsTests.webhooksHearEveryEventInOrder sends one)") {
+                $0.health.first?.probe?.tokenEnv == "STATUS_TOKEN"
+            }
+        }),
+        c("health http.ca", base + #"health "lag" http "https://127.0.0.1/s" { ok when status == 200  ca "/etc/rc/ca.pem" }"#, {
+            .acts(effect: "HealthProbeTests.aCAFileLetsTheCheckTrustAServerThatTheSystemDoesNot") { $0.health.first?.probe?.caFile == "/etc/rc/ca.pem" }
+        }),
+        c("health http.ca with a plain http endpoint", base + #"health "lag" http "http://127.0.0.1/s" { ok when status == 200  ca "/etc/rc/ca.pem" }"#, {
+            .refused("`ca` needs an https:// endpoint")
+        }),
+        c("health http with a URL that is not http(s)", base + #"health "lag" http "127.0.0.1:8080/s" { ok when status == 200 }"#, { .refused("invalid health check URL") }),
+        c("health http.header without a token", base + #"health "lag" http "https://127.0.0.1/s" { ok when status == 200  header "Authorization" }"#, { .refused("has no value") }),
+        c("health http.token_env without a header", base + #"health "lag" http "https://127.0.0.1/s" { ok when status == 200  token_env "T" }"#, { .refused("token needs `header`") }),
+        c("health http.header env (another tool's form)", base + #"health "lag" http "https://127.0.0.1/s" { ok when status == 200  header "Authorization" env "T" }"#, {
+            .refused("a header's value is read from `token_env`, not `env`")
+        }),
+        c("health http.ok when on a prometheus value", base + #"health "lag" http "https://127.0.0.1/s" { ok when value < 1 }"#, { .refused("unknown name `value`") }),
+        c("health prometheus with an empty query", base + #"health "e" prometheus "http://127.0.0.1:9090" query " " { ok when value < 1 }"#, { .refused("the query is empty") }),
+        c("health alerts.block_on with a label that is not a string", base + #"health "p" alerts "http://127.0.0.1:9093" { block_on {severity: 3} }"#, { .refused("expected a string") }),
+        c("health alerts.ok when", base + #"health "p" alerts "http://127.0.0.1:9093" { ok when value < 1 }"#, { .refused("unknown field `ok when`") }),
+        c("test given health values the check does not measure", base + #"health "p" alerts "http://127.0.0.1:9093" { block_on {} }"# + "\ntest \"t\" { given { health \"p\" value 1 }  expect reboot }", {
+            .refused("measures active alerts, not `value`")
+        }),
         c("lock local.path", base + #"lock local { path "/run/rc/lock" }"#, {
             .acts(effect: "RunCommandTests.aFullLockBlocksWithExitFour") { if case .local("/run/rc/lock") = $0.lock { true } else { false } }
         }),
@@ -195,10 +241,14 @@ import Testing
         }
     }
 
-    /// Every field name in the checker's `allowed:` lists has a case above.
+    /// Every field name in the checker's `allowed:` lists (in any of its files) has a case above, and so does every
+    /// kind of health check.
     @Test func everyFieldTheCheckerAcceptsIsListed() throws {
-        let checker = try String(contentsOf: Support.root.appendingPathComponent("Sources/PolicyLang/Check/Checker.swift"), encoding: .utf8)
-        var fields: Set<String> = []
+        let directory = Support.root.appendingPathComponent("Sources/PolicyLang/Check")
+        let files = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.hasSuffix(".swift") }
+        #expect(files.contains("Checker+HealthProbe.swift"))
+        let checker = try files.map { try String(contentsOf: directory.appendingPathComponent($0), encoding: .utf8) }.joined(separator: "\n")
+        var fields: Set<String> = Set(HealthProbe.Kind.allCases.map { "health \($0.rawValue)" })
         for line in checker.split(separator: "\n") {
             guard let open = line.range(of: "allowed: [") ?? line.range(of: "allowed = ["), let end = line[open.upperBound...].firstIndex(of: "]") else { continue }
             // The quoted names between the brackets.

@@ -20,6 +20,13 @@ struct SmallModel {
     /// The most points evaluated for one question.
     static let limit = 40_000
 
+    /// The facts the model gives values to; an atom that reads another (labels as a whole, a health check's
+    /// measured value) is a free boolean.
+    static let enumerated: Set<FactKey> = [
+        .now, .phase, .killSwitch, .nodeName, .nodeUptime, .clusterSize, .clusterHealthy, .clusterFallbackHealthy,
+        .clusterLastReboot, .lockHeld, .lockAvailable, .lockSlots, .lockHolders, .exitCode, .stdout,
+    ]
+
     indirect enum Formula {
         case constant(Bool)
         case atom(Int)
@@ -122,7 +129,7 @@ struct SmallModel {
                 ok = false
             default:
                 if let key = tables.facts[e.id] {
-                    if key == .nodeLabels { ok = false }
+                    if !SmallModel.enumerated.contains(key) { ok = false }
                     return
                 }
                 e.kind.children.forEach(walk)
@@ -320,7 +327,8 @@ struct SmallModel {
             return (strings.sorted() + ["", "\u{1}other"]).uniqued().map(Value.string)
         case .killSwitch, .lockHeld, .lockAvailable:
             return [.bool(false), .bool(true)]
-        case .nodeLabels:
+        default:
+            // Never asked: atoms reading other facts are free booleans (see `enumerated`).
             return []
         }
     }

@@ -25,6 +25,8 @@ public struct FactsFile: Sendable {
     /// Where each detector and health check was named, to check the names against a policy.
     var detectorNames: [(String, Span)] = []
     var healthNames: [(String, Span)] = []
+    /// Each measured value given a health check (`errors: {value: 0.034}`), to check it against the check's kind.
+    var measuredKeys: [(check: String, key: String, span: Span)] = []
 
     static let topLevel = ["now", "phase", "node", "kill_switch", "detectors", "health", "lock", "cluster"]
 
@@ -35,6 +37,7 @@ public struct FactsFile: Sendable {
         var result = FactsFile(file: file, facts: parser.facts, diagnostics: parser.yaml.diagnostics)
         result.detectorNames = parser.detectorNames
         result.healthNames = parser.healthNames
+        result.measuredKeys = parser.measuredKeys
         return result
     }
 
@@ -76,6 +79,7 @@ public struct FactsFile: Sendable {
                             if let e = h.exitCode { d.append(("exit", .int(Int64(e)))) }
                             if let o = h.output { d.append(("output", .string(o))) }
                             if let t = h.duration { d.append(("duration", .string(formatDuration(milliseconds: t)))) }
+                            if let m = h.measurement { d += measurementJSON(m) }
                             return (name, .object(d))
                         })
                 ))
@@ -123,8 +127,25 @@ public struct FactsFile: Sendable {
         for (name, span) in healthNames where !checks.contains(name) {
             out.append(unknown("health check", name, span, known: checks, policy: policy.name))
         }
+        // A value the check does not measure would be ignored, and the check taken as passing.
+        for (check, key, span) in measuredKeys {
+            guard let spec = policy.health.first(where: { $0.name == check }) else { continue }
+            let measured = spec.probe.map { Self.measuredFields[$0.kind] ?? [] } ?? []
+            guard !measured.contains(key) else { continue }
+            let what = spec.probe.map { ($0.kind == .prometheus ? "a " : "an ") + $0.kind.rawValue + " check" } ?? "a script"
+            out.append(
+                Diagnostic(
+                    .importUnknownField, "health \(quoteString(check)) is \(what): it measures no `\(key)`", at: span,
+                    label: "not measured by this check",
+                    help: measured.isEmpty ? "write `{ok: true}` or `{ok: false, output: \"…\"}`" : "its measured values are " + measured.map { "`\($0)`" }.joined(separator: ", ")))
+        }
         return out
     }
+
+    /// The measured values a facts file gives each kind of check, as the daemon writes them.
+    static let measuredFields: [HealthProbe.Kind: [String]] = [
+        .http: ["status", "json", "body_error"], .prometheus: ["status", "value", "result", "query_error"], .alerts: ["status", "alerts"],
+    ]
 
     private func unknown(_ what: String, _ name: String, _ span: Span, known: [String], policy: String) -> Diagnostic {
         let help = closestMatch(name, in: known).map { "did you mean \(quoteString($0))?" }
@@ -147,6 +168,7 @@ public struct FactsFile: Sendable {
         var facts = Facts()
         var detectorNames: [(String, Span)] = []
         var healthNames: [(String, Span)] = []
+        var measuredKeys: [(check: String, key: String, span: Span)] = []
 
         mutating func run() {
             guard let root = yaml.compose(emptyMessage: "the facts file is empty", emptyHelp: "give at least `now`, e.g. `now: \"2026-11-21T10:00:00+01:00\"`") else {
@@ -254,9 +276,13 @@ public struct FactsFile: Sendable {
                     return nil
                 }
             }
-            guard let h = yaml.mapping(node, allowed: ["ok", "exit", "output", "duration"], context: "health \(quoteString(name))") else { return nil }
+            let measured = ["status", "json", "body_error", "value", "result", "query_error", "alerts"]
+            guard let entries = yaml.entries(node, allowed: ["ok", "exit", "output", "duration"] + measured, context: "health \(quoteString(name))") else { return nil }
+            let h = Dictionary(entries.map { ($0.name, $0.value) }, uniquingKeysWith: { a, _ in a })
+            for entry in entries where measured.contains(entry.name) { measuredKeys.append((name, entry.name, yaml.span(entry.key))) }
             let exit = yaml.int(h["exit"], "exit", min: Int(Int32.min))
-            guard let ok = yaml.bool(h["ok"], "ok") ?? exit.map({ $0 == 0 }) else {
+            let measurement = measured.contains { h[$0] != nil } ? self.measurement(h) : nil
+            guard let ok = yaml.bool(h["ok"], "ok") ?? exit.map({ $0 == 0 }) ?? measurement.map({ _ in true }) else {
                 yaml.invalid(node, "health \(quoteString(name)) needs `ok` or `exit`", help: "write `{ok: true}` or `{exit: 1}`")
                 return nil
             }
@@ -264,7 +290,59 @@ public struct FactsFile: Sendable {
                 yaml.invalid(e, "health \(quoteString(name)): `ok: \(ok)` contradicts `exit: \(exit)`", help: "a health check passes exactly when it exits 0")
             }
             let duration = h["duration"].flatMap { self.duration($0, "duration") }
-            return HealthObservation(ok: ok, exitCode: exit, output: yaml.string(h["output"], "output"), duration: duration)
+            return HealthObservation(ok: ok, exitCode: exit, output: yaml.string(h["output"], "output"), duration: duration, measurement: measurement)
+        }
+
+        /// `{status: 200, json: {…}}`, `{value: 0.034}`, `{result: [{value: 1, labels: {job: "web"}}]}`, `{alerts: ["X"]}`.
+        mutating func measurement(_ h: [String: Node]) -> HealthMeasurement {
+            var m = HealthMeasurement()
+            m.status = yaml.int(h["status"], "status").map(Int64.init)
+            m.json = h["json"].map(jsonValue)
+            m.bodyError = yaml.string(h["body_error"], "body_error")
+            if let v = h["value"] {
+                if let d = v.float { m.value = d } else { yaml.invalid(v, "`value` must be a number") }
+            }
+            if let r = h["result"] {
+                if case .sequence(let items) = r {
+                    m.samples = items.compactMap { item in
+                        if let d = item.float { return HealthSample(value: d) }
+                        guard let s = yaml.mapping(item, allowed: ["value", "labels"], context: "a sample"), let d = s["value"]?.float else {
+                            yaml.invalid(item, "a sample needs a numeric `value`", help: "write `{value: 0.5, labels: {job: \"web\"}}`")
+                            return nil
+                        }
+                        var labels: [String: String] = [:]
+                        if let l = s["labels"], let entries = yaml.entries(l, allowed: nil, context: "`labels`") {
+                            for entry in entries { labels[entry.name] = yaml.string(entry.value, entry.name) }
+                        }
+                        return HealthSample(value: d, labels: labels)
+                    }
+                } else {
+                    yaml.invalid(r, "`result` must be a list of samples")
+                }
+            }
+            m.queryError = yaml.string(h["query_error"], "query_error")
+            m.blockingAlerts = yaml.stringList(h["alerts"], "alerts")
+            return m
+        }
+
+        /// Any YAML value as a language value: mappings are maps, sequences lists, plain scalars numbers or bools
+        /// when they read as such.
+        func jsonValue(_ node: Node) -> Value {
+            switch node {
+            case .mapping(let map):
+                var out: [String: Value] = [:]
+                for (k, v) in map { if let key = k.string { out[key] = jsonValue(v) } }
+                return .map(out)
+            case .sequence(let seq): return .list(seq.map(jsonValue))
+            case .scalar(let s):
+                if s.style == .plain {
+                    if let b = node.bool { return .bool(b) }
+                    if let i = Int64(s.string) { return .int(i) }
+                    if let d = node.float { return .number(d) }
+                }
+                return .string(s.string)
+            default: return .string("")
+            }
         }
 
         /// A count, or a list of `{node, pid, since}`.
@@ -288,5 +366,33 @@ public struct FactsFile: Sendable {
             }
             facts.lock.holders = holders
         }
+    }
+}
+
+/// The measured values of a health observation, as a facts file writes them.
+func measurementJSON(_ m: HealthMeasurement) -> [(String, JSON)] {
+    var d: [(String, JSON)] = []
+    if let s = m.status { d.append(("status", .int(s))) }
+    if let j = m.json { d.append(("json", valueJSON(j))) }
+    if let e = m.bodyError { d.append(("body_error", .string(e))) }
+    if let v = m.value { d.append(("value", .double(v))) }
+    if let samples = m.samples {
+        d.append(("result", .array(samples.map { .object([("value", .double($0.value)), ("labels", .object($0.labels.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) }))]) })))
+    }
+    if let e = m.queryError { d.append(("query_error", .string(e))) }
+    if let a = m.blockingAlerts { d.append(("alerts", .array(a.map(JSON.string)))) }
+    return d
+}
+
+/// A language value as JSON (maps with sorted keys).
+func valueJSON(_ value: Value) -> JSON {
+    switch value {
+    case .bool(let b): .bool(b)
+    case .int(let i): .int(i)
+    case .number(let n): .double(n)
+    case .string(let s): .string(s)
+    case .list(let items): .array(items.map(valueJSON))
+    case .map(let m): .object(m.sorted { $0.key < $1.key }.map { ($0.key, valueJSON($0.value)) })
+    default: .string(value.description)
     }
 }

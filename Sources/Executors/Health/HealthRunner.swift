@@ -36,12 +36,35 @@ public struct HealthRunner: Sendable {
     }
 
     /// Runs every check of the policy that runs in the context's phase.
+    /// Checks that measure run first, so that the scripts after them see their values (`RC_HEALTH_<NAME>_VALUE`).
     public func runAll(_ policy: PreparedPolicy, _ context: HealthContext) async -> [String: HealthObservation] {
         var result: [String: HealthObservation] = [:]
-        for check in policy.policy.health where check.phases.contains(context.phase) {
-            result[check.name] = await run(check, policy.policy, context)
+        let checks = policy.policy.health.filter { $0.phases.contains(context.phase) }
+        for check in checks {
+            guard let probe = check.probe else { continue }
+            var observation = await HealthProbeRunner().measure(check, probe)
+            if let judged = policy.judgeHealth(check.name, observation) {
+                observation.ok = judged.ok
+                observation.output = judged.text
+            }
+            result[check.name] = observation
+        }
+        let measured = result.compactMapValues { $0.measurement?.number }
+        for check in checks where check.probe == nil {
+            result[check.name] = await run(check, policy.policy, context, measured: measured)
         }
         return result
+    }
+
+    /// A value as a script compares it: a whole number without a fraction (`200`, so `[ "$V" -eq 200 ]` works),
+    /// any other number as Swift writes it (`0.034`).
+    static func shellNumber(_ value: Double) -> String {
+        value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : formatNumber(value)
+    }
+
+    /// `RC_HEALTH_<NAME>_VALUE`: the name upper-cased, every character other than a letter or digit an underscore.
+    public static func valueVariable(_ check: String) -> String {
+        "RC_HEALTH_" + String(check.uppercased().unicodeScalars.map { ($0.isASCII && (CharacterSet.alphanumerics.contains($0))) ? Character($0) : "_" }) + "_VALUE"
     }
 
     /// Why a script may not run, or `nil` when it may (`TrustedProgram`: the file and every directory on its way).
@@ -56,14 +79,14 @@ public struct HealthRunner: Sendable {
     }
 
     /// Runs one check.
-    public func run(_ check: HealthSpec, _ policy: CheckedPolicy, _ context: HealthContext) async -> HealthObservation {
+    public func run(_ check: HealthSpec, _ policy: CheckedPolicy, _ context: HealthContext, measured: [String: Double] = [:]) async -> HealthObservation {
         let program: TrustedProgram
         switch TrustedProgram.open(check.argv[0], owners: owners) {
         case .success(let checked): program = checked
         case .failure(let why): return HealthObservation(ok: false, exitCode: nil, output: "refused to run: \(why)", duration: 0)
         }
         // The file that was checked is the one that runs.
-        let result = await runner.run(check.argv, program: program.descriptor, environment: environment(policy, context, check: check), timeout: check.timeout)
+        let result = await runner.run(check.argv, program: program.descriptor, environment: environment(policy, context, check: check, measured: measured), timeout: check.timeout)
         close(program.descriptor)
         let output = (result.stdout + result.stderr).trimmingCharacters(in: .whitespacesAndNewlines)
         switch result.ending {
@@ -79,8 +102,9 @@ public struct HealthRunner: Sendable {
     }
 
     /// The environment of a health script: the policy's thresholds and windows, then the check's own `env` (which
-    /// replaces those of the same name), then what rc sets for each run: the phase, the node, the lock.
-    public func environment(_ policy: CheckedPolicy, _ context: HealthContext, check: HealthSpec? = nil) -> [String: String] {
+    /// replaces those of the same name), then what rc sets for each run: the phase, the node, the lock, and the value
+    /// each measuring check of the pass saw (`RC_HEALTH_ERRORS_VALUE=0.034`).
+    public func environment(_ policy: CheckedPolicy, _ context: HealthContext, check: HealthSpec? = nil, measured: [String: Double] = [:]) -> [String: String] {
         var env: [String: String] = [
             "RC_KILL_SWITCH_FILE": policy.killSwitches.compactMap { if case .file(let p) = $0 { p } else { nil } }.first ?? "",
             "RC_FALLBACK_NODES": policy.cluster.fallbackNodes.joined(separator: ","),
@@ -103,6 +127,7 @@ public struct HealthRunner: Sendable {
             "RC_LOCK_ATTEMPTS": String(context.lockAttempts),
         ]
         env.merge(perRun) { _, run in run }
+        for (name, value) in measured { env[Self.valueVariable(name)] = Self.shellNumber(value) }
         if context.skipLock { env["RC_SKIP_LOCK"] = "1" }
         return env
     }

@@ -39,7 +39,7 @@ public final class RCMetrics: RunnerObserver, @unchecked Sendable {
     /// Every metric name the daemon exports (the dashboard and the docs are checked against it).
     public static let names = [
         "rc_build_info", "rc_reboot_required", "rc_reboot_required_since_seconds", "rc_decisions_total", "rc_blocked", "rc_reboots_total",
-        "rc_health_checks_total", "rc_health_check_duration_seconds", "rc_detector_errors_total", "rc_lock_acquire_seconds", "rc_lock_held",
+        "rc_health_checks_total", "rc_health_check_duration_seconds", "rc_health_value", "rc_detector_errors_total", "rc_lock_acquire_seconds", "rc_lock_held",
         "rc_lock_waiting_position", "rc_fleet_members", "rc_policy_reloads_total",
         // clusterrebootd's names for the same things (pkg/orchestrator/runner.go), so its dashboards keep working.
         "clusterrebootd_orchestration_outcomes_total", "clusterrebootd_health_checks_total", "clusterrebootd_lock_attempts_total",
@@ -127,6 +127,10 @@ public final class RCMetrics: RunnerObserver, @unchecked Sendable {
         // clusterrebootd: pass, blocked (the script exited non-zero) or error (it could not run or timed out).
         let legacy = observation.ok ? "pass" : (observation.exitCode ?? 0) != 0 ? "blocked" : "error"
         Counter(label: "clusterrebootd_health_checks_total", dimensions: [("phase", phase.environmentValue), ("result", legacy)], factory: factory).increment()
+        // The value a measuring check saw (a Prometheus value, the matching alerts, an HTTP status).
+        if let value = observation.measurement?.number {
+            Gauge(label: "rc_health_value", dimensions: [("check", name)], factory: factory).record(value)
+        }
         if let ms = observation.duration {
             Timer(label: "rc_health_check_duration_seconds", dimensions: [("check", name), ("phase", phase.environmentValue)], factory: factory)
                 .recordNanoseconds(ms * 1_000_000)

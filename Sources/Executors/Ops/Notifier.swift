@@ -151,11 +151,16 @@ public final class Notifier: Sendable {
     }
 
     static func token(_ spec: NotifySpec) -> Result<String, TokenError> {
-        if let name = spec.tokenEnv {
+        token(env: spec.tokenEnv, file: spec.tokenFile)
+    }
+
+    /// A header's value from an environment variable or a file (a webhook's, a health check's token).
+    static func token(env: String?, file: String?) -> Result<String, TokenError> {
+        if let name = env {
             guard let value = ProcessInfo.processInfo.environment[name], !value.isEmpty else { return .failure(TokenError(why: "the environment variable \(name) is not set")) }
             return .success(value)
         }
-        if let path = spec.tokenFile {
+        if let path = file {
             guard let data = FileManager.default.contents(atPath: path) else { return .failure(TokenError(why: "cannot read the token file \(path)")) }
             return .success(String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
         }

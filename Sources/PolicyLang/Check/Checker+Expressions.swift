@@ -36,6 +36,7 @@ extension Checker {
         case .error: return .error
         case .bool: return .bool
         case .integer: return .int
+        case .number: return .number
         case .percent: return .percent
         case .duration: return .duration
         case .timeOfDay: return .timeOfDay
@@ -52,6 +53,7 @@ extension Checker {
             let baseType = typeOf(base, in: scope)
             switch baseType {
             case .error: return .error
+            case .json: return .json
             case .record(let group):
                 guard let key = FactKey(rawValue: group + "." + field.name) else {
                     let fields = FactKey.allCases.filter { $0.path.count == 2 && $0.path[0] == group }.map { $0.path[1] }
@@ -75,6 +77,9 @@ extension Checker {
             let keyType = typeOf(key, in: scope)
             switch baseType {
             case .error: return .error
+            case .json:
+                if !keyType.fits(.string), !keyType.fits(.int) { report(.typeMismatch(key.span, expected: "a string key or an int index", found: keyType)) }
+                return .json
             case .map(let value):
                 if !keyType.fits(.string) { report(.typeMismatch(key.span, expected: "a string key", found: keyType)) }
                 return value
@@ -94,7 +99,7 @@ extension Checker {
                 if !t.fits(.bool) { report(.typeMismatch(operand.span, expected: "a bool after `not`", found: t)) }
                 return .bool
             case .negate:
-                if [.int, .duration, .percent, .error].contains(t) { return t }
+                if [.int, .number, .duration, .percent, .error, .json].contains(t) { return t }
                 report(.typeMismatch(operand.span, expected: "a number, duration or percentage after `-`", found: t))
                 return .error
             }
@@ -158,18 +163,34 @@ extension Checker {
                 tables.facts[expr.id] = key
                 return key.type
             }
+        case .httpResult, .queryResult:
+            if scope.roots.contains(name) || (quantifierDepth > 0 && (name == "sample" || name == "labels")) {
+                let key = FactKey.allCases.first { $0.rawValue == name }!
+                tables.facts[expr.id] = key
+                return key.type
+            }
         case .constant:
             break
+        }
+        if quantifierDepth > 0, name == "sample" || name == "labels" {
+            let key = name == "sample" ? FactKey.sample : .sampleLabels
+            tables.facts[expr.id] = key
+            return key.type
         }
         let context: String
         switch scope {
         case .facts: context = "as a fact"
         case .detectorResult: context = "in a detector condition"
+        case .httpResult: context = "in an http health check's condition"
+        case .queryResult: context = "in a prometheus health check's condition"
         case .constant: context = "in a setting"
         }
         var diagnostic = Diagnostic.unknownName(expr.span, name, known: scope.roots, context: context)
         if scope == .constant, ["node", "cluster", "now", "lock", "phase"].contains(name) {
             diagnostic.notes = [DiagnosticNote("settings are fixed values; facts can be used only in rules and `applies_to`")]
+        }
+        if scope == .facts, ["status", "json", "value", "result", "empty"].contains(name) {
+            diagnostic.notes.append(DiagnosticNote("`\(name)` exists only in a health check's `ok when`"))
         }
         if scope != .detectorResult, name == "exit" || name == "stdout" {
             diagnostic.notes.append(DiagnosticNote("`\(name)` exists only in a command detector's `reboot_when` and `ok_when`"))
@@ -182,6 +203,7 @@ extension Checker {
     }
 
     private mutating func checkCall(_ function: Identifier, _ args: [Expr], _ expr: Expr, in scope: ExpressionScope) -> RCType {
+        if function.name == "all" || function.name == "any" { return checkQuantifier(function, args, expr, in: scope) }
         let types = args.map { typeOf($0, in: scope) }
         guard let builtin = BuiltinFunction(rawValue: function.name) else {
             report(.unknownFunction(function.span, function.name))
@@ -195,7 +217,7 @@ extension Checker {
             }
             var result: RCType = .any
             for (arg, t) in zip(args, types) {
-                guard [.int, .duration, .percent, .instant, .error].contains(t) else {
+                guard [.int, .number, .duration, .percent, .instant, .error, .json].contains(t) else {
                     report(.typeMismatch(arg.span, expected: "a number, duration, percentage or instant", found: t))
                     return .error
                 }
@@ -206,18 +228,38 @@ extension Checker {
                 result = result.unified(with: t)
             }
             return result
-        case .len:
+        case .len, .count:
             guard args.count == 1 else {
-                report(.wrongArity(expr.span, function: "len", expected: "one argument", found: args.count))
+                report(.wrongArity(expr.span, function: function.name, expected: "one argument", found: args.count))
                 return .error
             }
             switch types[0] {
-            case .list, .map, .string, .error: return .int
+            case .list, .map, .string, .error, .json: return .int
             default:
                 report(.typeMismatch(args[0].span, expected: "a list, map or string", found: types[0]))
                 return .int
             }
+        case .all, .any:
+            return .bool
         }
+    }
+
+    /// `all(list, condition)` / `any(list, condition)`: the condition is checked with `sample` (and `labels`) bound.
+    private mutating func checkQuantifier(_ function: Identifier, _ args: [Expr], _ expr: Expr, in scope: ExpressionScope) -> RCType {
+        guard args.count == 2 else {
+            args.forEach { typeOf($0, in: scope) }
+            report(.wrongArity(expr.span, function: function.name, expected: "a list and a condition", found: args.count))
+            return .error
+        }
+        let listType = typeOf(args[0], in: scope)
+        switch listType {
+        case .list, .json, .error: break
+        default: report(.typeMismatch(args[0].span, expected: "a list", found: listType))
+        }
+        quantifierDepth += 1
+        expectType(args[1], .bool, in: scope, help: "write a condition on `sample`, e.g. `sample < 5`")
+        quantifierDepth -= 1
+        return .bool
     }
 
     private mutating func binaryType(_ op: BinaryOperator, _ l: RCType, _ r: RCType, _ expr: Expr, _ lhs: Expr, _ rhs: Expr)
@@ -225,6 +267,15 @@ extension Checker {
     {
         if l == .error || r == .error {
             return op.precedence <= 4 ? .bool : .error
+        }
+        if [.add, .subtract, .multiply, .divide].contains(op), [l, r].contains(.number) || [l, r].contains(.json) {
+            switch (l, r) {
+            case (.int, .number), (.number, .int), (.number, .number): return .number
+            case (.json, .int), (.json, .number), (.int, .json), (.number, .json), (.json, .json): return .json
+            default:
+                report(.operandMismatch(expr.span, op: op.rawValue, left: l, right: r, help: nil))
+                return .error
+            }
         }
         switch op {
         case .and, .or:

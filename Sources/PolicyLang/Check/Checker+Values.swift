@@ -5,6 +5,7 @@ extension Checker {
         switch expr.kind {
         case .bool(let b): return .bool(b)
         case .integer(let i): return .int(i)
+        case .number(let n): return .number(n)
         case .percent(let p): return .percent(p)
         case .duration(let d): return .duration(d)
         case .timeOfDay(let t): return .timeOfDay(t)
@@ -16,6 +17,7 @@ extension Checker {
             case .int(let i)?: return i == .min ? nil : .int(-i)
             case .duration(let d)?: return d == .min ? nil : .duration(-d)
             case .percent(let p)?: return .percent(-p)
+            case .number(let n)?: return .number(-n)
             default: return nil
             }
         case .list(let items):

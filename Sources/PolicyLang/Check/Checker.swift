@@ -17,9 +17,11 @@ public struct CheckResult: Sendable {
 /// Resolves names, checks types and settings, and builds a ``CheckedPolicy``. Never changes the AST.
 public struct Checker {
     var tables: ExpressionTables
+    /// How many `all`/`any` conditions enclose the expression being checked (`sample` and `labels` exist inside).
+    var quantifierDepth = 0
     private var diagnostics = DiagnosticBag()
     private let tree: SyntaxTree
-    private var file: SourceFile { tree.file }
+    var file: SourceFile { tree.file }
     let interpolatableFacts = ["node.name", "phase", "policy.name"]
 
     /// The current instant, when the caller has one (`rc check`): then a one-off window that is over is reported.
@@ -119,6 +121,11 @@ public struct Checker {
                     health.append(spec)
                     healthTimeoutSpans[spec.name] = timeoutSpan
                 }
+            case .healthProbe(let name, let kind, let target, let query, let body):
+                if let (spec, timeoutSpan) = checkHealthProbe(name, kind, target, query, body, decl), unique("health check", name, into: &diagnostics) {
+                    health.append(spec)
+                    healthTimeoutSpans[spec.name] = timeoutSpan
+                }
             case .lock(let kind, let body):
                 guard once(lock.map { ($0.0, $0.1) }, "lock", decl.keyword.span, into: &diagnostics) else { continue }
                 if let (spec, ttlSpan) = checkLock(kind, body, decl) { lock = (spec, decl.keyword.span, ttlSpan) }
@@ -175,7 +182,8 @@ public struct Checker {
 
         // `cluster { cooldown … }` acts as a rule of its own name, which tests may expect.
         let ruleNames = rules.map(\.name) + ((cluster?.0.cooldown ?? 0) > 0 ? [cooldownRuleName] : [])
-        let known = KnownNames(detectors: detectors.map(\.name), windows: windows.map(\.name), rules: ruleNames, health: health.map(\.name))
+        var known = KnownNames(detectors: detectors.map(\.name), windows: windows.map(\.name), rules: ruleNames, health: health.map(\.name))
+        for check in health { known.healthKinds[check.name] = check.probe?.kind }
         var checkedTests: [TestSpec] = []
         for test in tests {
             if let spec = checkTest(test, known: known, reportReferences: !syntaxErrors) { checkedTests.append(spec) }
@@ -391,25 +399,7 @@ public struct Checker {
             return nil
         }
         let timeout = durationField(f["timeout"], default: 30_000)
-        var phases: [HealthPhase] = [.preLock, .postLock]
-        if let run = f["run"] {
-            phases = []
-            if case .exprs(let items) = run.value {
-                for item in items {
-                    if case .name(let word) = item.kind, let phase = HealthPhase(rawValue: word) {
-                        if !phases.contains(phase) { phases.append(phase) }
-                    } else {
-                        report(
-                            .invalidValue(
-                                item.span, "unknown phase `\(file.text(item.span))`", label: "not a phase",
-                                help: Diagnostic.didYouMean(closestMatch(file.text(item.span), in: HealthPhase.allCases.map(\.rawValue)))
-                                    ?? "the phases are pre_lock, post_lock and post_boot"))
-                    }
-                }
-            } else {
-                report(.invalidValue(run.span, "`run` takes a list of phases", label: "not a list of phases", help: "write `run pre_lock, post_lock`"))
-            }
-        }
+        let phases = healthPhases(f["run"])
         let timeoutSpan = f["timeout"]?.span ?? decl.span
         var spec = HealthSpec(name: name.value, argv: argv, timeout: timeout, phases: phases, span: decl.span)
         if let field = f["env"] {
@@ -652,6 +642,7 @@ public struct Checker {
         if !(url.hasPrefix("https://") || url.hasPrefix("http://")) || url.split(separator: "/").count < 2 {
             report(.invalidValue(target.span, "invalid webhook URL \(quoteString(url))", label: "expected http:// or https://", help: "write e.g. \"https://hooks.example.com/rc\""))
         }
+        let (body, refusedSource) = refuseHeaderSourceWords(body)
         let f = fields(body, allowed: ["events", "timeout", "retries", "header", "token_env", "token_file"], context: "a webhook", missingAt: decl.span)
         var events = NotifyEvent.allCases
         if let field = f["events"] {
@@ -677,19 +668,8 @@ public struct Checker {
         if let field = f["retries"], let expr = single(field), case .int(let n)? = constant(expr, .int) {
             if n < 0 || n > 10 { report(.invalidValue(expr.span, "`retries` must be between 0 and 10", label: "this is \(n)")) } else { retries = Int(n) }
         }
-        let header = stringField(f["header"])?.0
-        let tokenEnv = stringField(f["token_env"])?.0
-        let tokenFile = absolutePathField(f["token_file"], what: "the token file")
-        if tokenEnv != nil, tokenFile != nil, let field = f["token_file"] {
-            report(.invalidValue(field.span, "a webhook takes `token_env` or `token_file`, not both", label: "one too many"))
-        }
-        if header == nil, let field = f["token_env"] ?? f["token_file"] {
-            report(.missingField(field.span, "header", context: "a webhook token", example: "header \"Authorization\""))
-        }
-        if let header, tokenEnv == nil, tokenFile == nil, let field = f["header"] {
-            report(.invalidValue(field.span, "`header \(quoteString(header))` has no value", label: "no token_env or token_file", help: "write `token_env \"RC_WEBHOOK_TOKEN\"` or `token_file \"/etc/rc/webhook.token\"`: a token is never written in the policy"))
-        }
-        return NotifySpec(url: url, events: events, timeout: timeout, retries: retries, header: header, tokenEnv: tokenEnv, tokenFile: tokenFile)
+        let token = headerToken(f, owner: "a webhook", envExample: "RC_WEBHOOK_TOKEN", fileExample: "/etc/rc/webhook.token", refused: refusedSource)
+        return NotifySpec(url: url, events: events, timeout: timeout, retries: retries, header: token?.header, tokenEnv: token?.env, tokenFile: token?.file)
     }
 
     private mutating func checkMetrics(_ body: Block, _ decl: Decl) -> MetricsSpec {
@@ -761,6 +741,8 @@ public struct Checker {
         let windowSet: Set<String>
         let ruleSet: Set<String>
         let healthSet: Set<String>
+        /// The kind of each measuring health check (a script has none).
+        var healthKinds: [String: HealthProbe.Kind] = [:]
 
         init(detectors: [String], windows: [String], rules: [String], health: [String]) {
             (self.detectors, self.windows, self.rules, self.health) = (detectors, windows, rules, health)
@@ -776,8 +758,8 @@ public struct Checker {
             case .fact(let path, let valueExpr, let span):
                 let joined = path.map(\.name).joined(separator: ".")
                 let pathSpan = path.first!.span.union(path.last!.span)
-                guard let key = FactKey(rawValue: joined), ![.exitCode, .stdout].contains(key) else {
-                    let facts = FactKey.allCases.filter { ![.exitCode, .stdout].contains($0) }.map(\.rawValue)
+                guard let key = FactKey(rawValue: joined), !key.isLocal else {
+                    let facts = FactKey.allCases.filter { !$0.isLocal }.map(\.rawValue)
                     report(.unknownName(pathSpan, joined, known: facts, context: "as a fact"))
                     ok = false
                     continue
@@ -810,6 +792,19 @@ public struct Checker {
                         .invalidValue(
                             state.span, "unknown detector state `\(state.name)`", label: "not a state",
                             help: Diagnostic.didYouMean(closestMatch(state.name, in: ["fired", "clear", "error"])) ?? "the states are fired, clear and error"))
+                    ok = false
+                }
+            case .healthValues(let name, let values, let span):
+                if reportReferences, !known.healthSet.contains(name.value) {
+                    report(.unknownTestReference(name.span, kind: "health check", name: name.value, known: known.health))
+                    ok = false
+                } else if known.healthSet.contains(name.value), !givenIsMeasured(name, values, kind: known.healthKinds[name.value]) {
+                    ok = false
+                    continue
+                }
+                if let measured = givenHealthValues(values) {
+                    given.append((.healthValues(name: name.value, values: measured), span))
+                } else {
                     ok = false
                 }
             case .health(let name, let state, let message, let span):

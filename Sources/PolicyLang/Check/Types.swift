@@ -2,6 +2,8 @@
 public indirect enum RCType: Hashable, Sendable, CustomStringConvertible {
     case bool
     case int
+    /// A decimal number (`0.01`, a Prometheus sample); an int fits where a number is expected.
+    case number
     case percent
     case duration
     case timeOfDay
@@ -13,6 +15,9 @@ public indirect enum RCType: Hashable, Sendable, CustomStringConvertible {
     case map(RCType)
     /// A group of facts such as `node`; only its fields have values.
     case record(String)
+    /// A part of a JSON response body (`json.replication.lag_seconds`): its shape is known only when the check runs,
+    /// so it fits anything at check time and a wrong shape is a health failure naming the path.
+    case json
     /// The element type of an empty list; fits anything.
     case any
     /// The type of an expression that already has an error; fits anything, so errors do not cascade.
@@ -22,6 +27,7 @@ public indirect enum RCType: Hashable, Sendable, CustomStringConvertible {
         switch self {
         case .bool: "bool"
         case .int: "int"
+        case .number: "number"
         case .percent: "percent"
         case .duration: "duration"
         case .timeOfDay: "time of day"
@@ -32,6 +38,7 @@ public indirect enum RCType: Hashable, Sendable, CustomStringConvertible {
         case .list(let e): "list<\(e)>"
         case .map(let v): "map<string, \(v)>"
         case .record(let name): "`\(name)` (a group of facts)"
+        case .json: "json"
         case .any: "any"
         case .error: "<error>"
         }
@@ -40,7 +47,8 @@ public indirect enum RCType: Hashable, Sendable, CustomStringConvertible {
     /// Whether a value of this type fits where `other` is expected.
     public func fits(_ other: RCType) -> Bool {
         switch (self, other) {
-        case (.error, _), (_, .error), (.any, _), (_, .any): true
+        case (.error, _), (_, .error), (.any, _), (_, .any), (.json, _), (_, .json): true
+        case (.int, .number): true
         case (.list(let a), .list(let b)), (.map(let a), .map(let b)): a.fits(b)
         default: self == other
         }
@@ -51,6 +59,7 @@ public indirect enum RCType: Hashable, Sendable, CustomStringConvertible {
         switch (self, other) {
         case (.error, _), (_, .error): .error
         case (.any, let t), (let t, .any): t
+        case (.int, .number), (.number, .int): .number
         case (.list(let a), .list(let b)): .list(a.unified(with: b))
         case (.map(let a), .map(let b)): .map(a.unified(with: b))
         default: self
@@ -59,7 +68,7 @@ public indirect enum RCType: Hashable, Sendable, CustomStringConvertible {
 
     var isOrdered: Bool {
         switch self {
-        case .int, .percent, .duration, .instant, .timeOfDay, .string, .error, .any: true
+        case .int, .number, .percent, .duration, .instant, .timeOfDay, .string, .error, .any, .json: true
         default: false
         }
     }
@@ -85,12 +94,32 @@ public enum FactKey: String, Sendable, CaseIterable, Hashable {
     case exitCode = "exit"
     /// `stdout` inside a command detector's `reboot_when`/`ok_when`.
     case stdout
+    /// `status` inside an http health check's `ok when`: the HTTP status code.
+    case healthStatus = "status"
+    /// `json` inside an http health check's `ok when`: the response body as JSON.
+    case healthJSON = "json"
+    /// `value` inside a prometheus health check's `ok when`: the scalar, or the one sample of a vector.
+    case healthValue = "value"
+    /// `result` inside a prometheus health check's `ok when`: the samples of a vector.
+    case healthResult = "result"
+    /// `empty` inside a prometheus health check's `ok when`: the query returned no sample.
+    case healthEmpty = "empty"
+    /// `sample` inside `all(result, …)`, `any(result, …)`: one sample's value.
+    case sample
+    /// `labels` inside `all(result, …)`, `any(result, …)`: one sample's labels.
+    case sampleLabels = "labels"
 
     /// The type of the fact's value.
     public var type: RCType {
         switch self {
         case .now, .clusterLastReboot: .instant
         case .phase, .nodeName, .stdout: .string
+        case .healthJSON: .json
+        case .healthValue, .sample: .number
+        case .healthResult: .list(.number)
+        case .healthEmpty: .bool
+        case .sampleLabels: .map(.string)
+        case .healthStatus: .int
         case .killSwitch, .lockHeld, .lockAvailable: .bool
         case .nodeLabels: .map(.string)
         case .nodeUptime: .duration
@@ -120,6 +149,21 @@ public enum FactKey: String, Sendable, CaseIterable, Hashable {
         case .lockHolders: "how many nodes hold a slot"
         case .exitCode: "the exit code of the detector command"
         case .stdout: "the standard output of the detector command"
+        case .healthStatus: "the HTTP status code of the health check's response"
+        case .healthJSON: "the health check's response body, as JSON"
+        case .healthValue: "the value of the health check's Prometheus query"
+        case .healthResult: "the samples the health check's Prometheus query returned"
+        case .healthEmpty: "whether the health check's Prometheus query returned no sample"
+        case .sample: "one sample's value, inside `all`, `any`"
+        case .sampleLabels: "one sample's labels, inside `all`, `any`"
+        }
+    }
+
+    /// Whether the fact exists only inside a detector's or a health check's own condition, not in rules.
+    public var isLocal: Bool {
+        switch self {
+        case .exitCode, .stdout, .healthStatus, .healthJSON, .healthValue, .healthResult, .healthEmpty, .sample, .sampleLabels: true
+        default: false
         }
     }
 }
@@ -130,6 +174,10 @@ public enum ExpressionScope: Sendable {
     case facts
     /// A command detector's `reboot_when`/`ok_when`: `exit` and `stdout` only.
     case detectorResult
+    /// An http health check's `ok when`: `status` and `json`.
+    case httpResult
+    /// A prometheus health check's `ok when`: `value`, `result` and `empty`.
+    case queryResult
     /// Settings: constants only.
     case constant
 
@@ -138,6 +186,8 @@ public enum ExpressionScope: Sendable {
         switch self {
         case .facts: ["now", "phase", "kill_switch", "node", "cluster", "lock"]
         case .detectorResult: ["exit", "stdout"]
+        case .httpResult: ["status", "json"]
+        case .queryResult: ["value", "result", "empty"]
         case .constant: []
         }
     }
@@ -146,4 +196,9 @@ public enum ExpressionScope: Sendable {
 /// The functions expressions may call.
 public enum BuiltinFunction: String, Sendable, CaseIterable {
     case max, min, len
+    /// `count(list)`: the number of elements (as `len`).
+    case count
+    /// `all(list, condition)`, `any(list, condition)`: bounded quantifiers; the condition reads each element as
+    /// `sample` (and a Prometheus sample's labels as `labels`).
+    case all, any
 }

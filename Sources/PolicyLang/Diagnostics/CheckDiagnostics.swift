@@ -182,6 +182,26 @@ extension Diagnostic {
             help: "remove the window, or give its new dates")
     }
 
+    static func invalidHealthEndpoint(_ span: Span, _ url: String, example: String) -> Diagnostic {
+        Diagnostic(
+            .invalidHealthEndpoint, "invalid health check URL \(quoteString(url))", at: span, label: "expected http:// or https:// and a host",
+            help: "write e.g. \(quoteString(example))")
+    }
+
+    static func caWithoutTLS(_ span: Span, _ url: String) -> Diagnostic {
+        Diagnostic(
+            .caWithoutTLS, "`ca` needs an https:// endpoint, found \(quoteString(url))", at: span, label: "the endpoint is plain http",
+            help: "write the endpoint as https://…, or remove `ca`")
+    }
+
+    static func headerToken(_ span: Span, _ message: String, label: String, help: String) -> Diagnostic {
+        Diagnostic(.headerToken, message, at: span, label: label, help: help)
+    }
+
+    static func givenNotMeasured(_ span: Span, _ message: String, label: String, help: String) -> Diagnostic {
+        Diagnostic(.givenNotMeasured, message, at: span, label: label, help: help)
+    }
+
     static func noDetectors(_ span: Span) -> Diagnostic {
         Diagnostic(
             .noDetectors, "policy has no detectors, so it never reboots a node", at: span, label: "no `detector` in this policy",

@@ -54,6 +54,10 @@ public enum DiagnosticCode: String, Sendable, CaseIterable, Hashable {
     case invalidOrdinal = "RC2021"
     case backwardsDates = "RC2022"
     case windowTimesDoNotFit = "RC2023"
+    case invalidHealthEndpoint = "RC2030"
+    case caWithoutTLS = "RC2031"
+    case headerToken = "RC2032"
+    case givenNotMeasured = "RC2033"
 
     // Lints.
     case noDetectors = "RC3001"
@@ -178,6 +182,10 @@ public enum DiagnosticCode: String, Sendable, CaseIterable, Hashable {
         case .relativePath: "a path that must be absolute is relative"
         case .duplicateExpectation: "a test has more than one `expect`"
         case .impossibleGiven: "a test gives facts that no live node can have"
+        case .invalidHealthEndpoint: "a health check's endpoint is not an http:// or https:// URL with a host"
+        case .caWithoutTLS: "a health check's `ca` with an endpoint that is plain http"
+        case .headerToken: "a header without exactly one source for its value (`token_env` or `token_file`)"
+        case .givenNotMeasured: "a test gives a health check a value that the check does not measure"
         case .noDetectors: "the policy has no detectors, so it never reboots"
         case .plaintextEtcd: "an etcd endpoint without TLS"
         case .insecureSkipVerify: "TLS certificate verification is turned off"

@@ -133,6 +133,9 @@ public struct Formatter {
         case .health(let name, let script, let body):
             let head = "health \(src(name.span)) script \(expr(script))"
             if let body { block(head, body, start: start) } else { line(head, start: start, end: decl.span.end) }
+        case .healthProbe(let name, let kind, let target, let query, let body):
+            let head = "health \(src(name.span)) \(kind.name) \(src(target.span))" + (query.map { " query " + src($0.span) } ?? "")
+            if let body { block(head, body, start: start) } else { line(head, start: start, end: decl.span.end) }
         case .lock(let kind, let body):
             let head = "lock \(kind.name)"
             if let body { block(head, body, start: start) } else { line(head, start: start, end: decl.span.end) }
@@ -363,6 +366,8 @@ public struct Formatter {
             let word: String
             if case .detector = item { word = "detector" } else { word = "health" }
             return "\(word) \(src(name.span)) \(state.name)" + (message.map { " " + src($0.span) } ?? "")
+        case .healthValues(let name, let values, _):
+            return "health \(src(name.span))" + values.map { " \($0.0.name) \(expr($0.1))" }.joined()
         }
     }
 
@@ -397,7 +402,7 @@ public struct Formatter {
     func expr(_ e: Expr) -> String {
         let text: String
         switch e.kind {
-        case .bool, .integer, .percent, .duration, .timeOfDay, .instant, .error:
+        case .bool, .integer, .number, .percent, .duration, .timeOfDay, .instant, .error:
             text = src(literalSpan(e))
         case .string(let s): text = src(s.span)
         case .regex: text = src(literalSpan(e))

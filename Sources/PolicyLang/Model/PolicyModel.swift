@@ -90,9 +90,59 @@ public enum HealthPhase: String, Sendable, CaseIterable {
     }
 }
 
+/// What a health gate measures other than a script's exit: an HTTP endpoint, a Prometheus query or Alertmanager's
+/// active alerts.
+public struct HealthProbe: Sendable {
+    /// The kinds of measuring health check.
+    public enum Kind: String, Sendable, CaseIterable {
+        /// `http "URL" { ok when status == 200 and json.x < 5 }`: a GET, its status and JSON body.
+        case http
+        /// `prometheus "URL" query "…" { ok when value < 0.01 }`: an instant query (`/api/v1/query`).
+        case prometheus
+        /// `alerts "URL" { block_on {severity: "critical"} }`: Alertmanager's `/api/v2/alerts`.
+        case alerts
+
+        /// The values a test's `given` gives a check of this kind, named as its `ok when` reads them.
+        public var measuredValues: [String] {
+            switch self {
+            case .http: ["status", "json"]
+            case .prometheus: ["value", "result", "empty"]
+            case .alerts: []
+            }
+        }
+    }
+
+    public var kind: Kind
+    /// The endpoint: the URL an http check GETs, the base URL of Prometheus or Alertmanager.
+    public var url: String
+    /// The PromQL of a prometheus check.
+    public var query: String?
+    /// `ok when`: the condition on the measured values (http and prometheus).
+    public var condition: Expr?
+    /// `block_on`: labels an active alert must all carry to block (alerts).
+    public var blockOn: [String: String] = [:]
+    /// A header sent with the request, its value read from `tokenEnv` or `tokenFile` when the check runs (a token).
+    public var header: String?
+    public var tokenEnv: String?
+    public var tokenFile: String?
+    /// A PEM file of the certificate authorities to trust for an https endpoint, instead of the system's.
+    public var caFile: String?
+    /// The largest response body read, in bytes; a longer one fails the check.
+    public static let maxBody = 1 << 20
+    /// The most redirects followed; more fail the check.
+    public static let maxRedirects = 3
+
+    /// Creates a probe.
+    public init(kind: Kind, url: String) {
+        self.kind = kind
+        self.url = url
+    }
+}
+
 /// A checked health gate.
 public struct HealthSpec: Sendable {
     public var name: String
+    /// The script and its arguments; empty for a check that measures (`probe`).
     public var argv: [String]
     /// Milliseconds.
     public var timeout: Int64
@@ -101,6 +151,10 @@ public struct HealthSpec: Sendable {
     /// the same name, except the ones rc sets for each run (`reservedEnvironment`), which the checker refuses.
     public var environment: [String: String] = [:]
     public var span: Span
+    /// What the check measures when it is not a script.
+    public var probe: HealthProbe? = nil
+    /// `health "name" http`, `prometheus`, `alerts` or `script`: how the trace names the check.
+    public var kindName: String { probe?.kind.rawValue ?? "health" }
 
     /// Variables rc sets for each run of a health check; a policy's `env` may not set them.
     public static let reservedEnvironment: Set<String> = [
@@ -239,6 +293,8 @@ public enum GivenFact: Sendable {
     case fact(FactKey, Value)
     case detector(name: String, state: DetectorState)
     case health(name: String, ok: Bool, output: String?)
+    /// `health "errors" value 0.034`, `health "lag" status 200 json {…}`: values a measuring check saw.
+    case healthValues(name: String, values: [FactKey: Value])
 }
 
 /// The state of a detector as a test gives it.

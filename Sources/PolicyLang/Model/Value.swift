@@ -2,6 +2,8 @@
 public enum Value: Sendable, Hashable, CustomStringConvertible {
     case bool(Bool)
     case int(Int64)
+    /// A decimal number.
+    case number(Double)
     case percent(Double)
     /// Milliseconds.
     case duration(Int64)
@@ -17,6 +19,7 @@ public enum Value: Sendable, Hashable, CustomStringConvertible {
         switch self {
         case .bool(let b): b ? "true" : "false"
         case .int(let i): String(i)
+        case .number(let n): formatNumber(n)
         case .percent(let p): (p == p.rounded() ? String(Int64(p)) : String(p)) + "%"
         case .duration(let ms): formatDuration(milliseconds: ms)
         case .timeOfDay(let m): "\(pad(m / 60, 2)):\(pad(m % 60, 2))"
@@ -33,6 +36,7 @@ public enum Value: Sendable, Hashable, CustomStringConvertible {
         switch self {
         case .bool: .bool
         case .int: .int
+        case .number: .number
         case .percent: .percent
         case .duration: .duration
         case .timeOfDay: .timeOfDay
@@ -59,4 +63,12 @@ public func quoteString(_ s: String) -> String {
         }
     }
     return out + "\""
+}
+
+/// A decimal number as a policy would write it: `0.034`, `2.0`, `1e-09` for what has no short decimal form.
+public func formatNumber(_ n: Double) -> String {
+    if n.isNaN { return "NaN" }
+    if n.isInfinite { return n < 0 ? "-Inf" : "+Inf" }
+    if n == n.rounded(), abs(n) < 1e15 { return String(Int64(n)) + ".0" }
+    return String(n)
 }

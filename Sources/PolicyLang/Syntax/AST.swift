@@ -83,6 +83,8 @@ public struct Expr: Sendable {
 public indirect enum ExprKind: Sendable {
     case bool(Bool)
     case integer(Int64)
+    /// A decimal number: `0.01`.
+    case number(Double)
     case percent(Double)
     /// Milliseconds.
     case duration(Int64)
@@ -108,7 +110,7 @@ public indirect enum ExprKind: Sendable {
     /// The direct sub-expressions, for generic walks.
     public var children: [Expr] {
         switch self {
-        case .bool, .integer, .percent, .duration, .timeOfDay, .instant, .string, .regex, .name, .error: []
+        case .bool, .integer, .number, .percent, .duration, .timeOfDay, .instant, .string, .regex, .name, .error: []
         case .member(let e, _): [e]
         case .index(let a, let b): [a, b]
         case .call(_, let args): args
@@ -276,11 +278,13 @@ public enum GivenItem: Sendable {
     case detector(name: StringLiteral, state: Identifier, message: StringLiteral?, span: Span)
     /// `health "cluster" ok|fails ["output"]`.
     case health(name: StringLiteral, state: Identifier, message: StringLiteral?, span: Span)
+    /// `health "errors" value 0.034`, `health "lag" status 200 json {…}`: measured values.
+    case healthValues(name: StringLiteral, values: [(Identifier, Expr)], span: Span)
 
     /// The span of the item.
     public var span: Span {
         switch self {
-        case .fact(_, _, let s), .detector(_, _, _, let s), .health(_, _, _, let s): s
+        case .fact(_, _, let s), .detector(_, _, _, let s), .health(_, _, _, let s), .healthValues(_, _, let s): s
         }
     }
 }
@@ -317,6 +321,8 @@ public enum DeclKind: Sendable {
     case window(WindowDecl)
     /// `health "name" script PATH-OR-ARGV [{ … }]`
     case health(name: StringLiteral, script: Expr, body: Block?)
+    /// `health "name" http|prometheus|alerts "URL" [query "PROMQL"] { … }`
+    case healthProbe(name: StringLiteral, kind: Identifier, target: StringLiteral, query: StringLiteral?, body: Block?)
     /// `lock etcd { … }` or `lock local [{ … }]`
     case lock(kind: Identifier, body: Block?)
     /// `kill_switch file "/path"` or `kill_switch etcd ["key"]`

@@ -177,7 +177,7 @@ public struct Lexer {
         case .identifier:
             let text = String(decoding: bytes[last.span.start..<last.span.end], as: UTF8.self)
             return ["matches", "and", "or", "not", "in", "of", "when"].contains(text)
-        case .string, .regex, .integer, .percent, .duration, .timeOfDay, .instant, .date, .ordinal, .rParen, .rBracket, .rBrace:
+        case .string, .regex, .integer, .number, .percent, .duration, .timeOfDay, .instant, .date, .ordinal, .rParen, .rBracket, .rBrace:
             return false
         default:
             return true
@@ -348,13 +348,8 @@ public struct Lexer {
                     .fractionTimesCount(Span(min(start, count.span.start), max(index, count.span.end)), percent: Self.percentText(text), count: count.text))
                 emit(.integer, from: start, value: .integer(0))
             } else {
-                diagnostics.add(
-                    at: start,
-                    .invalidLiteral(
-                        Span(start, index), "fractional number `\(text)` is not allowed here",
-                        label: "numbers are whole; only percentages may have a fraction",
-                        help: "write a whole number, or a percentage such as `\(text)%`"))
-                emit(.integer, from: start, value: .integer(0))
+                // A decimal number (`0.01`), for thresholds of measured values.
+                emit(.number, from: start, value: .number(Double(text) ?? 0))
             }
             return
         }

@@ -182,7 +182,7 @@ public struct Parser {
     private func childHeight(_ kind: ExprKind) -> Int {
         func h(_ e: Expr) -> Int { Int(heights[e.id]) }
         switch kind {
-        case .bool, .integer, .percent, .duration, .timeOfDay, .instant, .string, .regex, .name, .error: return 0
+        case .bool, .integer, .number, .percent, .duration, .timeOfDay, .instant, .string, .regex, .name, .error: return 0
         case .member(let e, _), .unary(_, let e): return h(e)
         case .index(let a, let b), .binary(_, let a, let b), .percentOf(let a, let b): return max(h(a), h(b))
         case .call(_, let items), .list(let items): return items.reduce(0) { max($0, h($1)) }
@@ -267,6 +267,17 @@ public struct Parser {
         case "health":
             _ = advance()
             let name = try expectString("a health check name", context: "after `health`")
+            if current.kind == .identifier, let kind = HealthProbe.Kind(rawValue: text(current)) {
+                return try parseHealthProbe(keyword, name, kind)
+            }
+            if current.kind == .identifier, !isWord("script") {
+                let word = text(current)
+                throw fail(
+                    Diagnostic(
+                        .unexpectedToken, "unknown health check kind `\(word)`", at: current.span, label: "not a health check kind",
+                        help: Diagnostic.didYouMean(closestMatch(word, in: ["script"] + HealthProbe.Kind.allCases.map(\.rawValue)))
+                            ?? "the kinds are script, http, prometheus and alerts"))
+            }
             _ = try expectWord("script", context: "after the health check name")
             let script = try parseExpression()
             var span = keyword.span.union(script.span)
@@ -332,6 +343,28 @@ public struct Parser {
         default:
             throw fail(.unknownDeclaration(token.span, word, suggestion: closestMatch(word, in: Parser.declarationKeywords)))
         }
+    }
+
+    /// `health NAME http|prometheus|alerts "URL" [query "PROMQL"] [{ … }]`, the kind word current.
+    private mutating func parseHealthProbe(_ keyword: Identifier, _ name: StringLiteral, _ kind: HealthProbe.Kind) throws -> Decl {
+        let kindToken = advance()
+        let kindName = Identifier(text(kindToken), span: kindToken.span)
+        let target = try expectString("the endpoint's URL", context: "after `\(kind.rawValue)`")
+        var span = keyword.span.union(target.span)
+        var query: StringLiteral?
+        if kind == .prometheus {
+            _ = try expectWord("query", context: "after the Prometheus URL")
+            let q = try expectString("a PromQL query", context: "after `query`")
+            query = q
+            span = span.union(q.span)
+        }
+        var body: Block?
+        if current.kind == .lBrace {
+            let b = try parseBlock(context: "health check")
+            span = span.union(b.span)
+            body = b
+        }
+        return Decl(keyword: keyword, kind: .healthProbe(name: name, kind: kindName, target: target, query: query, body: body), span: span)
     }
 
     private mutating func parseDetector(_ keyword: Identifier) throws -> Decl {
@@ -573,6 +606,18 @@ public struct Parser {
 
     private mutating func parseGivenItem() throws -> GivenItem {
         let head = try expectIdentifier("a fact such as `now` or `node.name`", context: "in `given`")
+        if head.name == "health", current.kind == .string, isMeasuredValueWord(peek()) {
+            let name = try expectString("a name")
+            var values: [(Identifier, Expr)] = []
+            var span = head.span.union(name.span)
+            while current.kind == .identifier, isMeasuredValueWord(current), !current.lineBreakBefore {
+                let t = advance()
+                let value = try parseExpression()
+                values.append((Identifier(text(t), span: t.span), value))
+                span = span.union(value.span)
+            }
+            return .healthValues(name: name, values: values, span: span)
+        }
         if (head.name == "detector" || head.name == "health"), current.kind == .string {
             let name = try expectString("a name")
             let state = try expectIdentifier(
@@ -594,6 +639,11 @@ public struct Parser {
         return .fact(path: path, value: value, span: head.span.union(value.span))
     }
 
+    /// A value a measuring health check gives its condition, as `given` names it (`value`, `status`, `json`, …).
+    private func isMeasuredValueWord(_ token: Token) -> Bool {
+        token.kind == .identifier && ["status", "json", "value", "result", "empty"].contains(text(token))
+    }
+
     // MARK: - Blocks
 
     private mutating func parseBlock(context: String) throws -> Block {
@@ -609,14 +659,15 @@ public struct Parser {
             var nameToken = advance()
             var name = Identifier(text(nameToken), span: nameToken.span)
             if let hyphenated = try hyphenatedName(after: name, known: Parser.fieldNames, what: "field") { name = hyphenated }
-            if name.name == "deny", isWord("when") {
+            if name.name == "deny" || name.name == "ok", isWord("when") {
                 nameToken = advance()
-                name = Identifier("deny when", span: name.span.union(nameToken.span))
+                name = Identifier(name.name + " when", span: name.span.union(nameToken.span))
             } else if isWord("if"), !current.lineBreakBefore, let fixed = try whenForIf(after: name) {
                 name = fixed
             }
             let value: FieldValue
-            if current.kind == .lBrace {
+            // `{name: value}` (a key then a colon) is a map literal, `{ name value }` a nested block.
+            if current.kind == .lBrace, peek(2).kind != .colon {
                 value = .block(try parseNestedBlock(context: name.name))
             } else {
                 let first = try parseExpression()
@@ -827,6 +878,9 @@ public struct Parser {
                 throw fail(.spacedDurationUnit(t.span.union(current.span), number: number, unit: text(current), canonical: unit))
             }
             if case .integer(let v) = value(t) { return try makeExpr(.integer(v), t.span) }
+        case .number:
+            _ = advance()
+            if case .number(let v) = value(t) { return try makeExpr(.number(v), t.span) }
         case .percent:
             _ = advance()
             if case .percent(let v) = value(t) { return try makeExpr(.percent(v), t.span) }

@@ -4,6 +4,8 @@ public enum TokenKind: Sendable, Equatable, Hashable {
     case string
     case regex
     case integer
+    /// A number with a fraction: `0.01`.
+    case number
     case percent
     case duration
     case timeOfDay
@@ -27,6 +29,7 @@ public enum TokenKind: Sendable, Equatable, Hashable {
         case .string: "a string"
         case .regex: "a regex"
         case .integer: "a number"
+        case .number: "a decimal number"
         case .percent: "a percentage"
         case .duration: "a duration"
         case .timeOfDay: "a time of day"
@@ -70,6 +73,7 @@ public enum StringPart: Sendable, Hashable {
 public enum TokenValue: Sendable, Hashable {
     case none
     case integer(Int64)
+    case number(Double)
     case percent(Double)
     /// Milliseconds.
     case duration(Int64)

@@ -1,0 +1,191 @@
+/// Checking of the measuring health checks (`http`, `prometheus`, `alerts`) and of the values tests give them.
+extension Checker {
+    /// `health NAME http|prometheus|alerts "URL" [query "…"] { … }`.
+    mutating func checkHealthProbe(
+        _ name: StringLiteral, _ kindWord: Identifier, _ target: StringLiteral, _ query: StringLiteral?, _ body: Block?, _ decl: Decl
+    ) -> (HealthSpec, Span)? {
+        guard let kind = HealthProbe.Kind(rawValue: kindWord.name) else { return nil }
+        let allowed = ["timeout", "run", "header", "token_env", "token_file", "ca", kind == .alerts ? "block_on" : "ok when"]
+        let required = kind == .alerts
+            ? [("block_on", "block_on {severity: \"critical\"}")]
+            : [("ok when", kind == .http ? "ok when status == 200" : "ok when value < 0.01")]
+        let (body, refusedSource) = refuseHeaderSourceWords(body)
+        let f = fields(body, allowed: allowed, required: required, context: "\(kindArticle(kind)) health check", missingAt: decl.keyword.span.union(target.span))
+        var ok = true
+        let url = target.value
+        if !isHTTPURL(url) {
+            report(.invalidHealthEndpoint(target.span, url, example: kind == .http ? "https://127.0.0.1:8080/status" : "http://127.0.0.1:\(kind == .alerts ? 9093 : 9090)"))
+            ok = false
+        }
+        var probe = HealthProbe(kind: kind, url: url)
+        if let query {
+            if query.value.trimmingSpaces.isEmpty {
+                report(.invalidValue(query.span, "the query is empty", label: "empty", help: "write a PromQL expression, e.g. \"sum(rate(http_errors_total[5m]))\""))
+                ok = false
+            }
+            probe.query = query.value
+        }
+        if let field = f["ok when"], let expr = single(field) {
+            expectType(expr, .bool, in: kind == .http ? .httpResult : .queryResult, help: "write a comparison, e.g. `value < 0.01`")
+            probe.condition = expr
+        }
+        if let field = f["block_on"] {
+            if case .block(let b) = field.value, b.fields.isEmpty {
+                // `block_on {}`: every active alert blocks.
+            } else if let expr = single(field), let labels = labelMatchers(expr) {
+                probe.blockOn = labels
+            } else {
+                ok = false
+            }
+        }
+        probe.caFile = absolutePathField(f["ca"], what: "the CA file")
+        if let field = f["ca"], url.hasPrefix("http://") {
+            report(.caWithoutTLS(field.span, url))
+            ok = false
+        }
+        if let token = headerToken(f, owner: "a health check", envExample: "STATUS_TOKEN", fileExample: "/etc/rc/status.token", refused: refusedSource) {
+            (probe.header, probe.tokenEnv, probe.tokenFile) = (token.header, token.env, token.file)
+        } else {
+            ok = false
+        }
+        let timeout = durationField(f["timeout"], default: 10_000)
+        let phases = healthPhases(f["run"])
+        guard ok else { return nil }
+        var spec = HealthSpec(name: name.value, argv: [], timeout: timeout, phases: phases, span: decl.span)
+        spec.probe = probe
+        return (spec, f["timeout"]?.span ?? decl.span)
+    }
+
+    private func kindArticle(_ kind: HealthProbe.Kind) -> String {
+        kind == .alerts ? "an alerts" : (kind == .http ? "an http" : "a prometheus")
+    }
+
+    private func isHTTPURL(_ url: String) -> Bool {
+        for scheme in ["http://", "https://"] where url.hasPrefix(scheme) {
+            let rest = url.dropFirst(scheme.count)
+            let host = rest.prefix { $0 != "/" && $0 != "?" }
+            return !host.isEmpty && !host.hasPrefix(":") && !url.contains(" ")
+        }
+        return false
+    }
+
+    /// `block_on {severity: "critical", team: "web"}`: label names (bare or quoted) and string values.
+    private mutating func labelMatchers(_ expr: Expr) -> [String: String]? {
+        guard case .map(let entries) = expr.kind else {
+            report(.typeMismatch(expr.span, expected: "a map of labels", found: typeOf(expr, in: .constant), help: "write e.g. `{severity: \"critical\"}`"))
+            return nil
+        }
+        var labels: [String: String] = [:]
+        var ok = true
+        for entry in entries {
+            let key: String
+            switch entry.key.kind {
+            case .name(let word): key = word
+            case .string(let literal) where !literal.parts.contains(where: { if case .interpolation = $0 { true } else { false } }): key = literal.value
+            default:
+                report(.typeMismatch(entry.key.span, expected: "a label name", found: typeOf(entry.key, in: .constant)))
+                ok = false
+                continue
+            }
+            if labels[key] != nil {
+                report(.invalidValue(entry.key.span, "label `\(key)` is given twice", label: "given again"))
+                ok = false
+                continue
+            }
+            guard case .string(let value)? = constant(entry.value, .string) else {
+                ok = false
+                continue
+            }
+            labels[key] = value
+        }
+        return ok ? labels : nil
+    }
+
+    /// `run pre_lock, post_lock, post_boot`; both phases before the reboot when not given.
+    mutating func healthPhases(_ run: Field?) -> [HealthPhase] {
+        guard let run else { return [.preLock, .postLock] }
+        var phases: [HealthPhase] = []
+        guard case .exprs(let items) = run.value else {
+            report(.invalidValue(run.span, "`run` takes a list of phases", label: "not a list of phases", help: "write `run pre_lock, post_lock`"))
+            return phases
+        }
+        for item in items {
+            if case .name(let word) = item.kind, let phase = HealthPhase(rawValue: word) {
+                if !phases.contains(phase) { phases.append(phase) }
+            } else {
+                report(
+                    .invalidValue(
+                        item.span, "unknown phase `\(file.text(item.span))`", label: "not a phase",
+                        help: Diagnostic.didYouMean(closestMatch(file.text(item.span), in: HealthPhase.allCases.map(\.rawValue)))
+                            ?? "the phases are pre_lock, post_lock and post_boot"))
+            }
+        }
+        return phases
+    }
+
+    /// Whether every value a test gives a check is one the check measures (RC2033): an http check measures `status`
+    /// and `json`, a prometheus check `value`, `result` and `empty`; a script or an alerts check gives no values (a
+    /// test says `ok` or `fails` of it). Reports the first value that is not measured.
+    mutating func givenIsMeasured(_ name: StringLiteral, _ items: [(Identifier, Expr)], kind: HealthProbe.Kind?) -> Bool {
+        let measured = kind?.measuredValues ?? []
+        guard let (word, _) = items.first(where: { !measured.contains($0.0.name) }) else { return true }
+        let check = quoteString(name.value)
+        let message: String
+        let help: String
+        switch kind {
+        case nil:
+            message = "health check \(check) is a script: it measures no `\(word.name)`"
+            help = "give `health \(check) ok` or `health \(check) fails`"
+        case .alerts?:
+            message = "alerts check \(check) measures active alerts, not `\(word.name)`"
+            help = "give `health \(check) fails` for a matching active alert, or `health \(check) ok`"
+        case let kind?:
+            let names = measured.map { "`\($0)`" }
+            message = "\(kind.rawValue) check \(check) measures \(names.dropLast().joined(separator: ", ")) and \(names.last!), not `\(word.name)`"
+            help = kind == .http ? "give e.g. `health \(check) status 200 json {\"ready\": true}`" : "give e.g. `health \(check) value 0.034`"
+        }
+        report(.givenNotMeasured(word.span, message, label: "not measured by this check", help: help))
+        return false
+    }
+
+    /// The values of `given { health "errors" value 0.034 }`: `value` a number, `status` an int, `empty` a bool,
+    /// `result` a list of numbers, `json` any literal (maps with string keys, lists, numbers, strings, bools).
+    mutating func givenHealthValues(_ items: [(Identifier, Expr)]) -> [FactKey: Value]? {
+        var values: [FactKey: Value] = [:]
+        var ok = true
+        for (word, expr) in items {
+            guard let key = FactKey(rawValue: word.name) else { continue }
+            if values[key] != nil {
+                report(.invalidValue(word.span, "`\(word.name)` is given twice", label: "given again"))
+                ok = false
+                continue
+            }
+            let value: Value?
+            if key == .healthJSON {
+                value = fold(expr)
+                if value == nil { report(.invalidValue(expr.span, "`json` takes a literal value", label: "not a constant", help: "write e.g. `json {\"replication\": {\"lag_seconds\": 3}}`")) }
+            } else {
+                value = constant(expr, key.type)
+            }
+            guard var value else {
+                ok = false
+                continue
+            }
+            if key == .healthValue, case .int(let n) = value { value = .number(Double(n)) }
+            if key == .healthResult, case .list(let items) = value {
+                value = .list(items.map { if case .int(let n) = $0 { .number(Double(n)) } else { $0 } })
+            }
+            values[key] = value
+        }
+        return ok ? values : nil
+    }
+}
+
+extension String {
+    var trimmingSpaces: Substring {
+        var s = self[...]
+        while let c = s.first, c == " " || c == "\t" || c == "\n" { s.removeFirst() }
+        while let c = s.last, c == " " || c == "\t" || c == "\n" { s.removeLast() }
+        return s
+    }
+}
