@@ -117,6 +117,8 @@ public final class PreparedPolicy: Sendable {
             .int(facts.cluster.fallbackHealthy ?? FactDefaults.clusterFallbackHealthy), .instant(facts.cluster.lastReboot ?? FactDefaults.lastReboot),
             .bool(held), .bool(facts.lock.available ?? true), .int(facts.lock.slots ?? lockSlots), .int(facts.lock.count ?? (held ? 1 : 0)),
             .int(0), .string(""),
+            // A health check's measured values and a quantifier's sample: set while that check's `ok when` runs.
+            .bool(false), .bool(false), .bool(false), .bool(false), .bool(false), .bool(false), .bool(false),
         ])
         s.labels = facts.nodeLabels ?? [:]
         return s
