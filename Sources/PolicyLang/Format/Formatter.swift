@@ -121,9 +121,7 @@ public struct Formatter {
         case .policy(let name, let body):
             block("policy \(src(name.span))", body, start: start)
         case .detector(let name, let kind, let argument, let body):
-            var head = "detector \(src(name.span)) \(kind.name)"
-            if let argument { head += " " + expr(argument) }
-            if let body { block(head, body, start: start) } else { line(head, start: start, end: decl.span.end) }
+            declarationWithArgument("detector \(src(name.span)) \(kind.name)", argument, body, start: start, end: decl.span.end)
         case .timezone(let name):
             line("timezone \(src(name.span))", start: start, end: decl.span.end)
         case .window(let w):
@@ -131,8 +129,7 @@ public struct Formatter {
             if let tz = w.timeZone { text += " in \(src(tz.span))" }
             line(text, start: start, end: decl.span.end)
         case .health(let name, let script, let body):
-            let head = "health \(src(name.span)) script \(expr(script))"
-            if let body { block(head, body, start: start) } else { line(head, start: start, end: decl.span.end) }
+            declarationWithArgument("health \(src(name.span)) script", script, body, start: start, end: decl.span.end)
         case .healthProbe(let name, let kind, let target, let query, let body):
             let head = "health \(src(name.span)) \(kind.name) \(src(target.span))" + (query.map { " query " + src($0.span) } ?? "")
             if let body { block(head, body, start: start) } else { line(head, start: start, end: decl.span.end) }
@@ -195,6 +192,23 @@ public struct Formatter {
             return
         }
         emit(head + " {", at: start)
+        blockBody(block)
+    }
+
+    /// `HEAD ARGUMENT [{ … }]` (a detector's or health check's argv): the argv one element per line when it would
+    /// pass ``lineWidth``, was written over several lines or holds a comment, with the block after its `]`.
+    private mutating func declarationWithArgument(_ head: String, _ argument: Expr?, _ body: Block?, start: Int, end: Int) {
+        guard let argument, case .list(let items) = argument.kind, !items.isEmpty, mustBreak(head + " ", argument) else {
+            let text = head + (argument.map { " " + expr($0) } ?? "")
+            if let body { block(text, body, start: start) } else { line(text, start: start, end: end) }
+            return
+        }
+        listLines(prefix: head + " ", argument, items, start: start, end: body == nil ? end : argument.span.end, suffix: body == nil ? "" : " {")
+        if let body { blockBody(body) }
+    }
+
+    /// The fields of a block and its `}`, after its head line (which ends in `{`) was emitted.
+    private mutating func blockBody(_ block: Block) {
         cursor = block.span.start + 1
         trailingComment(after: block.span.start + 1)
         indent += 1
@@ -274,7 +288,7 @@ public struct Formatter {
         return result
     }
 
-    private mutating func listLines(prefix: String, _ value: Expr, _ items: [Expr], start: Int, end: Int) {
+    private mutating func listLines(prefix: String, _ value: Expr, _ items: [Expr], start: Int, end: Int, suffix: String = "") {
         emit(prefix + "[", at: start)
         cursor = value.span.start + 1
         // A comment after `[` annotates the bracket's line only when no element is written on it.
@@ -292,9 +306,9 @@ public struct Formatter {
         }
         flushComments(before: value.span.end - 1)
         indent -= 1
-        emit("]", at: value.span.end - 1)
+        emit("]" + suffix, at: value.span.end - 1)
         cursor = value.span.end
-        trailingComment(after: end)
+        if suffix.isEmpty { trailingComment(after: end) }
     }
 
     private func isMultilineList(_ e: Expr) -> Bool {
