@@ -188,8 +188,8 @@ bench-decide: release-prepare
 
 # `rc check` (parse, check, every lint) on a generated repository of 1,000 policies (docs/performance.md).
 bench-check: release
-	scripts/bench-check.sh .build/release/rc 1000 1000
-	scripts/bench-check.sh .build/release/rc 1000 10
+	Benchmarks/check-repo.sh .build/release/rc 1000 1000
+	Benchmarks/check-repo.sh .build/release/rc 1000 10
 
 clean:
 	rm -rf .build dist

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Times `rc check` on a generated repository of policy files (docs/performance.md, "rc check on a repository").
-# Usage: scripts/bench-check.sh RC_BINARY [FILES] [PER_DIRECTORY]
+# Usage: Benchmarks/check-repo.sh RC_BINARY [FILES] [PER_DIRECTORY]
 set -eu
 rc=$1; files=${2:-1000}; per=${3:-1000}
 dir=$(mktemp -d); trap 'rm -rf "$dir"' EXIT
