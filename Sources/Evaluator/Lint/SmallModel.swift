@@ -35,27 +35,35 @@ struct SmallModel {
         case or(Formula, Formula)
     }
 
+    /// What atoms read (facts, label keys) and compare with (constants).
+    private struct Reads {
+        var facts = Set<FactKey>()
+        var labelKeys = Set<String>()
+        var ints = Set<Int64>()
+        var durations = Set<Int64>()
+        var instants = Set<Int64>()
+        var strings = Set<String>()
+
+        mutating func formUnion(_ other: Reads) {
+            facts.formUnion(other.facts)
+            labelKeys.formUnion(other.labelKeys)
+            ints.formUnion(other.ints)
+            durations.formUnion(other.durations)
+            instants.formUnion(other.instants)
+            strings.formUnion(other.strings)
+        }
+    }
+
     private struct Atom {
         var code: Code?
         /// A free boolean: `code` is not evaluated.
         var opaque: Bool
-        /// What the atom reads and compares with.
-        var facts = Set<FactKey>()
-        var labelKeys = Set<String>()
-        var ints = Set<Int64>()
-        var durations = Set<Int64>()
-        var instants = Set<Int64>()
-        var strings = Set<String>()
+        var reads = Reads()
     }
 
-    /// The points of one question: the facts, labels, constants and free atoms of the formulas asked about.
+    /// The points of one question: what the formulas asked about read, and their free atoms.
     private struct Space {
-        var facts = Set<FactKey>()
-        var labelKeys = Set<String>()
-        var ints = Set<Int64>()
-        var durations = Set<Int64>()
-        var instants = Set<Int64>()
-        var strings = Set<String>()
+        var reads = Reads()
         /// Atom index → position among the free atoms.
         var opaque: [Int: Int] = [:]
     }
@@ -152,19 +160,19 @@ struct SmallModel {
     /// Records the facts and constants of an enumerable atom.
     private func collect(_ expr: Expr, into atom: inout Atom) {
         if let key = tables.facts[expr.id] {
-            atom.facts.insert(key)
+            atom.reads.facts.insert(key)
             return
         }
         switch expr.kind {
-        case .integer(let i): atom.ints.insert(i)
-        case .duration(let d): atom.durations.insert(d)
-        case .instant(let i): atom.instants.insert(i.epochMilliseconds)
-        case .string: if let s = constantString(expr) { atom.strings.insert(s) }
+        case .integer(let i): atom.reads.ints.insert(i)
+        case .duration(let d): atom.reads.durations.insert(d)
+        case .instant(let i): atom.reads.instants.insert(i.epochMilliseconds)
+        case .string: if let s = constantString(expr) { atom.reads.strings.insert(s) }
         case .index(let base, let key) where tables.facts[base.id] == .nodeLabels:
-            if let k = constantString(key) { atom.labelKeys.insert(k) }
+            if let k = constantString(key) { atom.reads.labelKeys.insert(k) }
             return
         case .binary(let op, let a, let b) where (op == .in || op == .notIn) && tables.facts[b.id] == .nodeLabels:
-            if let k = constantString(a) { atom.labelKeys.insert(k) }
+            if let k = constantString(a) { atom.reads.labelKeys.insert(k) }
             return
         default: break
         }
@@ -193,12 +201,7 @@ struct SmallModel {
                 space.opaque[i] = space.opaque.count
                 continue
             }
-            space.facts.formUnion(a.facts)
-            space.labelKeys.formUnion(a.labelKeys)
-            space.ints.formUnion(a.ints)
-            space.durations.formUnion(a.durations)
-            space.instants.formUnion(a.instants)
-            space.strings.formUnion(a.strings)
+            space.reads.formUnion(a.reads)
         }
         return space
     }
@@ -214,7 +217,7 @@ struct SmallModel {
             if !facts.isDisjoint(with: lock) { out.formUnion(lock) }
             return out
         }
-        return !related(x.facts).isDisjoint(with: y.facts) || !x.labelKeys.isDisjoint(with: y.labelKeys)
+        return !related(x.reads.facts).isDisjoint(with: y.reads.facts) || !x.reads.labelKeys.isDisjoint(with: y.reads.labelKeys)
             || !Set(x.opaque.keys).isDisjoint(with: y.opaque.keys)
     }
 
@@ -300,7 +303,7 @@ struct SmallModel {
 
     /// The values each fact takes.
     private func candidates(_ key: FactKey, _ space: Space) -> [Value] {
-        let (ints, durations, instants, strings) = (space.ints, space.durations, space.instants, space.strings)
+        let (ints, durations, instants, strings) = (space.reads.ints, space.reads.durations, space.reads.instants, space.reads.strings)
         func around(_ values: Set<Int64>, base: [Int64], minimum: Int64) -> [Int64] {
             var out = Set(base)
             for v in values { for d in Int64(-1)...1 { let (x, o) = v.addingReportingOverflow(d); if !o { out.insert(x) } } }
@@ -338,14 +341,14 @@ struct SmallModel {
     private func forEachPoint(_ formulas: [Formula], _ body: (Point) -> Bool) -> Bool {
         let space = space(formulas)
         // A count bounded by another brings that one in, so the bound can vary with it.
-        var read = space.facts.filter { $0 != .nodeLabels }
+        var read = space.reads.facts.filter { $0 != .nodeLabels }
         if read.contains(.clusterFallbackHealthy) { read.insert(.clusterHealthy) }
         if read.contains(.clusterHealthy) { read.insert(.clusterSize) }
         if read.contains(.lockHolders) { read.insert(.lockSlots) }
         let keys = read.sorted { $0.rawValue < $1.rawValue }
         let values = keys.map { candidates($0, space) }
-        let labels = space.labelKeys.sorted()
-        let labelValues: [String?] = [nil] + (space.strings.sorted() + ["", "\u{1}other"]).uniqued().map { Optional($0) }
+        let labels = space.reads.labelKeys.sorted()
+        let labelValues: [String?] = [nil] + (space.reads.strings.sorted() + ["", "\u{1}other"]).uniqued().map { Optional($0) }
         let opaqueCount = space.opaque.count
         var total = 1
         for v in values { total = total.multipliedReportingOverflow(by: max(1, v.count)).partialValue }
