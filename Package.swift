@@ -70,6 +70,6 @@ let package = Package(
         .testTarget(name: "EvaluatorTests", dependencies: ["Evaluator", "RCTestSupport"], exclude: ["Lint"]),
         .target(name: "RCTestSupport", path: "Tests/Support"),
         .testTarget(name: "ExecutorsTests", dependencies: ["Executors", "PolicyLang", "RCTestSupport"], exclude: ["Golden"]),
-        .testTarget(name: "CLITests", dependencies: ["rc", "Executors", "RCTestSupport"], exclude: ["Explain"]),
+        .testTarget(name: "CLITests", dependencies: ["rc", "PolicyLang", "Executors", "RCTestSupport"], exclude: ["Explain"]),
     ]
 )

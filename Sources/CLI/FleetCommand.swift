@@ -27,7 +27,8 @@ struct FleetStatusCommand: AsyncParsableCommand {
             counts in cluster.size and never in cluster.healthy, and neither does a member that is rebooting. Each \
             line shows the member's state, how long ago it last reported (on its own clock), its rc version and \
             labels, whether it holds a lock slot or waits in line (and its place), and its last decision as it \
-            published it. Exit status: 0, 4 when etcd cannot be reached, 1 for a local lock (no fleet).
+            published it; when a measuring health check (http, prometheus, alerts) blocked it, the value it measured \
+            and what it needs (`needs value < 0.01, was 0.034`). Exit status: 0, 4 when etcd cannot be reached, 1 for a local lock (no fleet).
             """
     )
 
@@ -96,6 +97,7 @@ struct FleetStatusCommand: AsyncParsableCommand {
                 if let place = row.place { parts.append("waits in line (\(ordinal(place)))") }
                 if let d = row.member.report?.decision {
                     parts.append("last: " + [d.outcome, d.blockedBy.map { "by \($0)" }, d.name.map(quoteString)].compactMap { $0 }.joined(separator: " "))
+                    if let reading = readingText(value: d.value, needs: d.needs) { parts.append(reading) }
                 }
                 print(parts.joined(separator: "  "))
             }
@@ -119,7 +121,8 @@ struct FleetStatusCommand: AsyncParsableCommand {
                                     report?.decision.map { d in
                                         .object([
                                             ("outcome", .string(d.outcome)), ("blocked_by", d.blockedBy.map { .string($0) } ?? .null),
-                                            ("name", d.name.map { .string($0) } ?? .null), ("reason", d.reason.map { .string($0) } ?? .null), ("at", .string(d.at)),
+                                            ("name", d.name.map { .string($0) } ?? .null), ("reason", d.reason.map { .string($0) } ?? .null),
+                                            ("value", d.value.map(JSON.double) ?? .null), ("needs", .optional(d.needs)), ("at", .string(d.at)),
                                         ])
                                     } ?? .null
                                 ),
@@ -243,4 +246,12 @@ struct FleetHistoryCommand: AsyncParsableCommand {
             print(JSON.array(items).serialized(indent: 2))
         }
     }
+}
+
+/// What a measuring health check that blocked saw and needed: `needs value < 0.01, was 0.034` (a threshold names
+/// what it saw), `value 2, needs no active alert matching {severity: "critical"}`.
+func readingText(value: Double?, needs: String?) -> String? {
+    if let needs, needs.contains(", was ") { return needs }
+    let parts = [value.map { "value " + formatNumber($0) }, needs].compactMap { $0 }
+    return parts.isEmpty ? nil : parts.joined(separator: ", ")
 }

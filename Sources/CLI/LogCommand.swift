@@ -12,7 +12,9 @@ struct LogCommand: ParsableCommand {
         discussion: """
             The daemon appends every decision that differs from the one before (outcome, reason, name, phase) to \
             STATE_DIR/decisions.jsonl, with the facts it used. Entries older than the policy's `retain` (30 days \
-            by default) go, and beyond 10 MB the oldest half. A line cut short by a crash is skipped with a warning.
+            by default) go, and beyond 10 MB the oldest half. A line cut short by a crash is skipped with a warning. \
+            When a measuring health check (http, prometheus, alerts) blocked, the entry also has the value it \
+            measured and what it needs (`value`, `needs`).
             """,
         subcommands: [LogShowCommand.self, LogExplainCommand.self]
     )
@@ -59,14 +61,16 @@ struct LogShowCommand: ParsableCommand {
             for (index, entry) in numbered {
                 var headline = entry.outcome == "blocked" ? "blocked by \(entry.blockedBy ?? "?")" : entry.outcome.replacingOccurrences(of: "_", with: " ")
                 if let name = entry.name { headline += " " + quoteString(name) }
-                print("\(index + 1)  \(entry.at)  \(entry.phase)  \(headline)" + (entry.reasons.first.map { ": " + $0 } ?? ""))
+                let reading = readingText(value: entry.value, needs: entry.needs).map { " (\($0))" } ?? ""
+                print("\(index + 1)  \(entry.at)  \(entry.phase)  \(headline)\(reading)" + (entry.reasons.first.map { ": " + $0 } ?? ""))
             }
         case .json:
             let items = numbered.map { index, entry in
                 JSON.object([
                     ("n", .int(Int64(index + 1))), ("at", .string(entry.at.description)), ("outcome", .string(entry.outcome)),
                     ("blocked_by", .optional(entry.blockedBy)), ("name", .optional(entry.name)), ("phase", .string(entry.phase)),
-                    ("reasons", .array(entry.reasons.map(JSON.string))), ("policy", .string(entry.policy)),
+                    ("reasons", .array(entry.reasons.map(JSON.string))), ("value", entry.value.map(JSON.double) ?? .null),
+                    ("needs", .optional(entry.needs)), ("policy", .string(entry.policy)),
                 ])
             }
             print(JSON.array(items).serialized(indent: 2))

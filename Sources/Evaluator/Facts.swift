@@ -220,6 +220,8 @@ extension Facts {
                 health[name] = HealthObservation(ok: ok, exitCode: ok ? 0 : 1, output: output)
             case .healthValues(let name, let values):
                 health[name] = HealthObservation(ok: true, measurement: HealthMeasurement(values))
+            case .healthAlerts(let name, let alerts):
+                health[name] = HealthObservation(ok: alerts.isEmpty, measurement: HealthMeasurement(blockingAlerts: alerts))
             case .fact(let key, let value):
                 set(key, value)
             }

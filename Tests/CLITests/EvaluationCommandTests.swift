@@ -298,8 +298,8 @@ import Testing
               given { detector "apt" fired  health "errors" value 0.002  health "lag" status 200 json {"replication": {"lag_seconds": 2}} }
               expect reboot
             }
-            test "a lag over the threshold blocks" {
-              given { detector "apt" fired  health "errors" value 0.002  health "lag" status 200 json {"replication": {"lag_seconds": 9}} }
+            test "a lag over the threshold blocks (keys written as names, as in a facts file)" {
+              given { detector "apt" fired  health "errors" value 0.002  health "lag" status 200 json {replication: {lag_seconds: 9}} }
               expect blocked by health "lag"
             }
             test "wrong: this error rate blocks" {
@@ -313,6 +313,53 @@ import Testing
         #expect(run.stdout.contains("health check \"errors\" failed pre-lock: 0.5 < 0.01 is false"), "\(run.stdout)")
     }
 
+    @Test func testCommandGivesAnAlertsCheckItsActiveAlerts() throws {
+        let run = try testWithErrorRate(
+            """
+            health "pages" alerts "http://127.0.0.1:9093" { block_on {severity: "critical"} }
+            test "an active alert blocks" {
+              given { detector "apt" fired  health "errors" value 0.002  health "pages" alerts ["HighErrorRate", "DiskFull"] }
+              expect blocked by health "pages"
+            }
+            test "no active alert lets it through" {
+              given { detector "apt" fired  health "errors" value 0.002  health "pages" alerts [] }
+              expect reboot
+            }
+            test "wrong: an active alert lets it through" {
+              given { detector "apt" fired  health "errors" value 0.002  health "pages" alerts ["HighErrorRate"] }
+              expect reboot
+            }
+            """)
+        #expect(run.status == 1, "\(run.stdout)\(run.stderr)")
+        #expect(run.stdout.contains("2 passed, 1 failed"), "\(run.stdout)")
+        #expect(run.stdout.contains("✗ wrong: an active alert lets it through"), "\(run.stdout)")
+        #expect(run.stdout.contains(#"1 active alert matches {severity: "critical"}: "HighErrorRate""#), "\(run.stdout)")
+    }
+
+    @Test func aGivenAlertListOfTheWrongShapeIsALocatedError() throws {
+        let run = try testWithErrorRate(
+            """
+            health "pages" alerts "http://127.0.0.1:9093" { block_on {severity: "critical"} }
+            test "a string" {
+              given { detector "apt" fired  health "pages" alerts "HighErrorRate" }
+              expect blocked by health "pages"
+            }
+            test "a value" {
+              given { detector "apt" fired  health "pages" value 1 }
+              expect blocked by health "pages"
+            }
+            test "alerts of a prometheus check" {
+              given { detector "apt" fired  health "errors" alerts ["HighErrorRate"] }
+              expect blocked by health "errors"
+            }
+            """)
+        #expect(run.status == 2, "\(run.stdout)\(run.stderr)")
+        let output = run.stdout + run.stderr
+        #expect(output.contains("p.rcl:6:55: error[RC2002]: expected a list<string>, found string"), "\(output)")
+        #expect(output.contains(#"p.rcl:10:48: error[RC2033]: alerts check "pages" measures active alerts, not `value`"#), "\(output)")
+        #expect(output.contains(#"p.rcl:14:49: error[RC2033]: prometheus check "errors" measures `value`, `result` and `empty`, not `alerts`"#), "\(output)")
+    }
+
     @Test func aGivenValueOfTheWrongTypeIsALocatedError() throws {
         let run = try testWithErrorRate(
             """
@@ -324,10 +371,16 @@ import Testing
               given { detector "apt" fired  health "errors" status 500 }
               expect blocked by health "errors"
             }
+            health "lag" http "https://127.0.0.1:8080/status" { ok when status == 200 }
+            test "computed json" {
+              given { detector "apt" fired  health "lag" json {replication: {lag_seconds: node.uptime}} }
+              expect reboot
+            }
             """)
         #expect(run.status == 2, "\(run.stdout)\(run.stderr)")
         let output = run.stdout + run.stderr
         #expect(output.contains("p.rcl:5:55: error[RC2002]: expected a number, found string"), "\(output)")
         #expect(output.contains("p.rcl:9:49: error[RC2033]: prometheus check \"errors\" measures `value`, `result` and `empty`, not `status`"), "\(output)")
+        #expect(output.contains("p.rcl:14:79: error[RC2015]: `json` takes a literal value"), "\(output)")
     }
 }

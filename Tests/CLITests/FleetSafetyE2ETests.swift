@@ -56,6 +56,37 @@ import Testing
         #expect(!since.contains("decision: reboot") && !since.contains("rebooting:") && !since.contains("decision: blocked by lock"), "\(since)")
     }
 
+    @Test func fleetStatusShowsTheValueAMeasuringCheckBlockedOn() throws {
+        // Answers as Prometheus's /api/v1/query does for a scalar (HealthGateE2ETests runs the real one).
+        let server = try ScriptedHTTPServer { _ in
+            .respond(status: 200, contentType: "application/json", body: #"{"status":"success","data":{"resultType":"scalar","result":[1700000000,"0.034"]}}"#)
+        }
+        defer { server.stop() }
+        let check = #"health "errors" prometheus "\#(server.url)" query "sum(rate(e[5m]))" { ok when value < 0.01  timeout 2s }"#
+        let fleet = try FleetHarness(["a", "b"], extra: { $0 == "a" ? check : "" })
+        try FileManager.default.removeItem(atPath: fleet.dir + "/b/flag")
+        try fleet.startAll()
+        waitFor(20) { fleet.log("a").contains(#"blocked by health "errors""#) && fleet.log("b").contains("decision:") }
+        // The report of a's decision is published with the decision.
+        try fleet.supervise(seconds: 2)
+        let cli = CLITests()
+        let policy = fleet.dir + "/a/policy.rcl"
+        let text = try cli.rc(["fleet", "status", policy, "--node-name", "a"])
+        let json = try cli.rc(["fleet", "status", policy, "--format", "json", "--node-name", "a"])
+        fleet.stopAll()
+        #expect(fleet.reboots.isEmpty)
+        let lines = text.stdout.split(separator: "\n").map(String.init)
+        #expect(
+            lines.count == 4 && lines[1].hasPrefix("  a  ") && lines[1].hasSuffix(#"last: blocked by health "errors"  needs value < 0.01, was 0.034"#),
+            "\(text.stdout)\(text.stderr)")
+        // A decision no measuring check blocked shows none.
+        #expect(lines.count == 4 && lines[2].hasPrefix("  b  ") && lines[2].hasSuffix("last: no_reboot_needed"), "\(text.stdout)")
+        let status = (try? JSONSerialization.jsonObject(with: Data(json.stdout.utf8))) as? [String: Any] ?? [:]
+        let decisions = ((status["nodes"] as? [[String: Any]]) ?? []).map { $0["decision"] as? [String: Any] ?? [:] }
+        #expect(decisions.count == 2 && decisions[0]["value"] as? Double == 0.034 && decisions[0]["needs"] as? String == "needs value < 0.01, was 0.034", "\(json.stdout)")
+        #expect(decisions.count == 2 && decisions[1]["value"] is NSNull && decisions[1]["needs"] is NSNull, "\(json.stdout)")
+    }
+
     @Test func aHealthyFleetWithALongCheckIntervalIsNotBlockedByTiming() throws {
         // Passes every 20 s, reports every second: between passes only the reporter keeps b and c fresh.
         let fleet = try FleetHarness(

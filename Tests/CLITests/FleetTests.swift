@@ -1,4 +1,5 @@
 import Foundation
+import PolicyLang
 import RCTestSupport
 import Testing
 
@@ -24,8 +25,9 @@ import Testing
         #expect(history.status == 0 && entries.count == 5, "\(history.stdout)\(history.stderr)")
         #expect(Set(entries.compactMap { $0["node"] as? String }) == Set(names))
         #expect(entries.allSatisfy { $0["outcome"] as? String == "rebooted" && ($0["duration_ms"] as? Int ?? -1) >= 0 && $0["finished"] is String }, "\(history.stdout)")
-        let starts = entries.compactMap { $0["started"] as? String }
-        #expect(starts == starts.sorted(), "oldest first")
+        // RFC 3339 text does not sort as text ("…:04Z" after "…:04.601Z"): compare the instants.
+        let starts = entries.compactMap { ($0["started"] as? String).flatMap { try? Instant.parse($0).get().epochMilliseconds } }
+        #expect(starts.count == 5 && starts == starts.sorted(), "oldest first: \(history.stdout)")
         let text = try CLITests().rc(["fleet", "history", fleet.dir + "/node-1/policy.rcl", "--last", "2", "--node-name", "node-1"])
         #expect(text.stdout.split(separator: "\n").count == 2 && text.stdout.contains("  rebooted  until "), "\(text.stdout)")
     }

@@ -426,16 +426,29 @@ import Testing
             """)
         try Data().write(to: URL(fileURLWithPath: node.dir + "/flag"))
         let p = try node.start()
-        defer {
-            p.terminate()
-            p.waitUntilExit()
-        }
         #expect(await node.until { node.sample(#"rc_health_value{check="errors"}"#) == 0.034 }, "\(node.sample(#"rc_health_value{check="errors"}"#) as Any)")
         #expect(await node.until { node.sample(#"rc_blocked{blocked_by="health",name="errors"}"#) == 1 })
         rate.value = "0.002"
         #expect(await node.until { node.sample(#"rc_health_value{check="errors"}"#) == 0.002 })
         #expect(await node.until { (node.sample(#"rc_decisions_total{outcome="reboot",blocked_by=""}"#) ?? 0) >= 1 })
         #expect(httpGet(port: node.port, "/metrics")?.body.contains("# TYPE rc_health_value gauge") == true)
+        p.terminate()
+        p.waitUntilExit()
+        // The decision log carries the value the check saw and what it needed, beside the reason.
+        let state = ["--state-dir", node.dir + "/state"]
+        let show = try CLITests().rc(["log", "show"] + state)
+        let lines = show.stdout.split(separator: "\n").map(String.init)
+        #expect(lines.first?.contains(#"blocked by health "errors" (needs value < 0.01, was 0.034): "#) == true, "\(show.stdout)\(show.stderr)")
+        let json = try CLITests().rc(["log", "show", "--format", "json"] + state)
+        let entries = (try? JSONSerialization.jsonObject(with: Data(json.stdout.utf8))) as? [[String: Any]] ?? []
+        #expect(entries.first?["value"] as? Double == 0.034 && entries.first?["needs"] as? String == "needs value < 0.01, was 0.034", "\(json.stdout)")
+        // A decision no measuring check blocked has neither.
+        #expect(entries.count >= 2 && entries.dropFirst().allSatisfy { $0["value"] is NSNull && $0["needs"] is NSNull }, "\(json.stdout)")
+        let raw = try String(contentsOfFile: node.dir + "/state/decisions.jsonl", encoding: .utf8)
+        #expect(raw.split(separator: "\n").first?.contains(#""value":0.034,"needs":"needs value < 0.01, was 0.034""#) == true, "\(raw)")
+        // So does the daemon's log line of that decision.
+        let logged = try String(contentsOfFile: node.log, encoding: .utf8).split(separator: "\n").first { $0.contains(#""blocked_by":"health""#) }
+        #expect(logged?.contains(#""needs":"needs value < 0.01, was 0.034""#) == true && logged?.contains(#""value":"0.034""#) == true, "\(logged ?? "")")
     }
 
     @Test func prometheusScrapesTheDaemon() async throws {

@@ -14,6 +14,10 @@ import Testing
         ("window deny \"w\" Fri 18:00-Mon 08:00", "window deny \"w\" Fri 18:00 .. Mon 08:00", "RC1022"),
         ("rule \"r\" { deny if cluster.healthy < 3 }", "rule \"r\" { deny when cluster.healthy < 3 }", "RC1020"),
         ("detector \"c\" command [\"/bin/c\"] {\n  reboot_when exit == 1\n  ok if exit == 0\n}", "detector \"c\" command [\"/bin/c\"] {\n  reboot_when exit == 1\n  ok_when exit == 0\n}", "RC1020"),
+        (
+            "health \"e\" prometheus \"http://127.0.0.1:9090\" query \"q\" { ok if value < 0.01 }",
+            "health \"e\" prometheus \"http://127.0.0.1:9090\" query \"q\" { ok when value < 0.01 }", "RC1020"
+        ),
         ("lock etcd {\n  endpoints [\"https://a:1\"]\n  max-reboot-duration 30m\n}", "lock etcd {\n  endpoints [\"https://a:1\"]\n  max_reboot_duration 30m\n}", "RC1021"),
         ("dry-run true", "dry_run true", "RC1021"),
     ])

@@ -23,6 +23,9 @@ public struct DecisionLog: Sendable {
         public var name: String?
         public var phase: String
         public var reasons: [String]
+        /// When a measuring health check blocked: its value and what it needed (``HealthReading``).
+        public var value: Double?
+        public var needs: String?
         public var policy: String
         /// The facts, as `rc explain --facts` reads them.
         public var facts: String
@@ -52,21 +55,28 @@ public struct DecisionLog: Sendable {
         else { return nil }
         return Entry(
             at: at, outcome: outcome, blockedBy: object["blocked_by"] as? String, name: object["name"] as? String, phase: phase,
-            reasons: object["reasons"] as? [String] ?? [], policy: object["policy"] as? String ?? "", facts: String(decoding: factsData, as: UTF8.self))
+            reasons: object["reasons"] as? [String] ?? [], value: (object["value"] as? NSNumber)?.doubleValue, needs: object["needs"] as? String,
+            policy: object["policy"] as? String ?? "", facts: String(decoding: factsData, as: UTF8.self))
     }
 
-    /// Appends the decision when it differs from the last entry; prunes by age and size. Failures are returned
-    /// (the daemon logs them), never thrown: the log must not stop a decision.
-    public func record(_ decision: Decision, facts: Facts, policy: String, retain: Int64, last: inout String?) -> String? {
+    /// Appends the decision when it differs from the last entry; prunes by age and size. `reading` is what the
+    /// health check that blocked measured, written as `value` and `needs`. Failures are returned (the daemon logs
+    /// them), never thrown: the log must not stop a decision.
+    public func record(_ decision: Decision, facts: Facts, reading: HealthReading? = nil, policy: String, retain: Int64, last: inout String?) -> String? {
         let at = facts.now ?? Instant(epochMilliseconds: 0, utcOffsetSeconds: 0)
         let key = "\(decision.outcome.rawValue) \(decision.blockedBy?.rawValue ?? "") \(decision.name ?? "") \(decision.phase.environmentValue)"
         if last == nil { last = read().entries.last?.key ?? "" }
         guard key != last else { return nil }
-        let line = JSON.object([
+        var fields: [(String, JSON)] = [
             ("at", .string(at.description)), ("outcome", .string(decision.outcome.rawValue)), ("blocked_by", .optional(decision.blockedBy?.rawValue)),
             ("name", .optional(decision.name)), ("phase", .string(decision.phase.environmentValue)), ("reasons", .array(decision.reasons.map(JSON.string))),
-            ("policy", .string(policy)), ("facts", FactsFile.json(facts)),
-        ]).serialized() + "\n"
+        ]
+        if let reading {
+            fields.append(("value", reading.value.map(JSON.double) ?? .null))
+            fields.append(("needs", .optional(reading.needs)))
+        }
+        fields += [("policy", .string(policy)), ("facts", FactsFile.json(facts))]
+        let line = JSON.object(fields).serialized() + "\n"
         let fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o600)
         guard fd >= 0 else { return "cannot write the decision log \(path): \(String(cString: strerror(errno)))" }
         // After a crash cut the last line short, the new entry starts on a line of its own.

@@ -11,15 +11,22 @@ public struct MemberReport: Codable, Sendable, Equatable {
         public var blockedBy: String?
         public var name: String?
         public var reason: String?
+        /// When a measuring health check blocked: its value and what it needed (``HealthReading``). Reports of
+        /// earlier versions have neither.
+        public var value: Double?
+        public var needs: String?
         public var at: String
 
         /// Creates an outcome.
-        public init(outcome: String, blockedBy: String? = nil, name: String? = nil, reason: String? = nil, at: String) {
+        public init(
+            outcome: String, blockedBy: String? = nil, name: String? = nil, reason: String? = nil, value: Double? = nil, needs: String? = nil, at: String
+        ) {
             (self.outcome, self.blockedBy, self.name, self.reason, self.at) = (outcome, blockedBy, name, reason, at)
+            (self.value, self.needs) = (value, needs)
         }
 
         enum CodingKeys: String, CodingKey {
-            case outcome, name, reason, at
+            case outcome, name, reason, value, needs, at
             case blockedBy = "blocked_by"
         }
     }

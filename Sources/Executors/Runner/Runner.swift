@@ -54,13 +54,16 @@ public struct PassResult: Sendable {
     public var action: Action
     /// A transient failure (lock backend unreachable, the reboot command failed), for backoff.
     public var error: String?
+    /// What the measuring health check that blocked saw and needed.
+    public var reading: HealthReading?
 
     /// Creates a result.
-    public init(decision: Decision, facts: Facts, action: Action, error: String? = nil) {
+    public init(decision: Decision, facts: Facts, action: Action, error: String? = nil, reading: HealthReading? = nil) {
         self.decision = decision
         self.facts = facts
         self.action = action
         self.error = error
+        self.reading = reading
     }
 
     /// The exit status of `rc run --once` for this pass.
@@ -152,9 +155,11 @@ public struct Runner: Sendable {
     }
 
     /// This node's report to its fleet: its health in `facts`, and the decision when there is one.
-    func report(_ facts: Facts, healthy: Bool? = nil, phase: String? = nil, decision: Decision? = nil) -> MemberReport {
+    func report(_ facts: Facts, healthy: Bool? = nil, phase: String? = nil, decision: Decision? = nil, reading: HealthReading? = nil) -> MemberReport {
         let outcome = decision.map {
-            MemberReport.Outcome(outcome: $0.outcome.rawValue, blockedBy: $0.blockedBy?.rawValue, name: $0.name, reason: $0.reasons.first, at: clock.now().description)
+            MemberReport.Outcome(
+                outcome: $0.outcome.rawValue, blockedBy: $0.blockedBy?.rawValue, name: $0.name, reason: $0.reasons.first, value: reading?.value,
+                needs: reading?.needs, at: clock.now().description)
         }
         return MemberReport(
             node: settings.nodeName, healthy: healthy ?? facts.health.values.allSatisfy(\.ok), reportedAt: clock.now().description, labels: settings.labels,
@@ -188,15 +193,18 @@ public struct Runner: Sendable {
             decision.blockedBy = blockedBy
             decision.name = nil
         }
+        let reading = policy.blockingReading(decision, facts)
         if !settings.statusOnly {
             state.saveLastFacts(FactsFile.json(facts).serialized(indent: 2))
-            if let problem = history.record(decision, facts: facts, policy: policy.policy, in: DecisionLog(directory: settings.stateDirectory)) {
+            if let problem = history.record(decision, facts: facts, reading: reading, policy: policy.policy, in: DecisionLog(directory: settings.stateDirectory)) {
                 logger.warning("\(problem)")
             }
         }
         var metadata: Logger.Metadata = ["event": "decision", "outcome": "\(decision.outcome.rawValue)", "phase": "\(decision.phase.environmentValue)"]
         if let by = decision.blockedBy { metadata["blocked_by"] = "\(by.rawValue)" }
         if let name = decision.name { metadata["name"] = "\(name)" }
+        if let value = reading?.value { metadata["value"] = "\(formatNumber(value))" }
+        if let needs = reading?.needs { metadata["needs"] = "\(needs)" }
         let headline = ExplainRenderer.headline(decision)
         // The same decision pass after pass is logged once, then hourly as "still"; a decision under the lock, an
         // error or an action always is.
@@ -210,7 +218,7 @@ public struct Runner: Sendable {
         case .quiet:
             break
         }
-        return PassResult(decision: decision, facts: facts, action: action, error: error)
+        return PassResult(decision: decision, facts: facts, action: action, error: error, reading: reading)
     }
 
     /// A pass that cannot go on: blocked by `by`, with `reason` first among its reasons (the trace still shows
@@ -372,7 +380,7 @@ public struct Runner: Sendable {
     func published(_ policy: PreparedPolicy, _ result: PassResult) async -> PassResult {
         guard fleet.publishesHealth, !settings.statusOnly else { return result }
         do {
-            try await fleet.publish(report(result.facts, decision: result.decision))
+            try await fleet.publish(report(result.facts, decision: result.decision, reading: result.reading))
         } catch {
             logger.warning("cannot publish this node's decision: \(error.description)")
         }
@@ -540,7 +548,7 @@ final class HistoryCursor: @unchecked Sendable {
     private let lock = NSLock()
     private var last: String?
 
-    func record(_ decision: Decision, facts: Facts, policy: CheckedPolicy, in log: DecisionLog) -> String? {
-        lock.withLock { log.record(decision, facts: facts, policy: policy.name, retain: policy.retainDecisions, last: &last) }
+    func record(_ decision: Decision, facts: Facts, reading: HealthReading?, policy: CheckedPolicy, in log: DecisionLog) -> String? {
+        lock.withLock { log.record(decision, facts: facts, reading: reading, policy: policy.name, retain: policy.retainDecisions, last: &last) }
     }
 }

@@ -138,7 +138,7 @@ extension Checker {
             help = "give `health \(check) ok` or `health \(check) fails`"
         case .alerts?:
             message = "alerts check \(check) measures active alerts, not `\(word.name)`"
-            help = "give `health \(check) fails` for a matching active alert, or `health \(check) ok`"
+            help = "give the matching active alerts by name, `health \(check) alerts [\"HighErrorRate\"]` (`alerts []`: none)"
         case let kind?:
             let names = measured.map { "`\($0)`" }
             message = "\(kind.rawValue) check \(check) measures \(names.dropLast().joined(separator: ", ")) and \(names.last!), not `\(word.name)`"
@@ -146,6 +146,64 @@ extension Checker {
         }
         report(.givenNotMeasured(word.span, message, label: "not measured by this check", help: help))
         return false
+    }
+
+    /// The alerts of `given { health "pages" alerts ["HighErrorRate"] }`: a list of alert names, each once.
+    mutating func givenAlerts(_ items: [(Identifier, Expr)]) -> [String]? {
+        guard let (word, expr) = items.first else { return nil }
+        if let extra = items.dropFirst().first {
+            report(.invalidValue(extra.0.span, "`\(extra.0.name)` is given twice", label: "given again", help: "give the alerts in one list"))
+            return nil
+        }
+        guard word.name == "alerts", case .list(let values)? = constant(expr, .list(.string), help: "write the alert names, e.g. `alerts [\"HighErrorRate\"]`")
+        else { return nil }
+        var names: [String] = []
+        for value in values {
+            guard case .string(let name) = value else { return nil }
+            if !names.contains(name) { names.append(name) }
+        }
+        return names
+    }
+
+    /// The `json` of `given { health "lag" json {replication: {lag_seconds: 3}} }`: a literal whose map keys are
+    /// names or strings, as in a facts file (`{"replication": …}` alike).
+    mutating func givenJSON(_ expr: Expr) -> Value? {
+        switch expr.kind {
+        case .map(let entries):
+            var fields: [String: Value] = [:]
+            var ok = true
+            for entry in entries {
+                let key: String
+                switch entry.key.kind {
+                case .name(let word): key = word
+                case .string(let literal) where !containsInterpolation(entry.key): key = literal.value
+                default:
+                    report(.typeMismatch(entry.key.span, expected: "a field name", found: typeOf(entry.key, in: .constant), help: "write e.g. `{lag_seconds: 3}`"))
+                    ok = false
+                    continue
+                }
+                if fields[key] != nil {
+                    report(.invalidValue(entry.key.span, "field `\(key)` is given twice", label: "given again"))
+                    ok = false
+                    continue
+                }
+                guard let value = givenJSON(entry.value) else {
+                    ok = false
+                    continue
+                }
+                fields[key] = value
+            }
+            return ok ? .map(fields) : nil
+        case .list(let items):
+            let values = items.map { givenJSON($0) }
+            return values.contains { $0 == nil } ? nil : .list(values.compactMap { $0 })
+        default:
+            guard let value = fold(expr) else {
+                report(.invalidValue(expr.span, "`json` takes a literal value", label: "not a constant", help: "write e.g. `json {replication: {lag_seconds: 3}}`"))
+                return nil
+            }
+            return value
+        }
     }
 
     /// The values of `given { health "errors" value 0.034 }`: `value` a number, `status` an int, `empty` a bool,
@@ -162,8 +220,7 @@ extension Checker {
             }
             let value: Value?
             if key == .healthJSON {
-                value = fold(expr)
-                if value == nil { report(.invalidValue(expr.span, "`json` takes a literal value", label: "not a constant", help: "write e.g. `json {\"replication\": {\"lag_seconds\": 3}}`")) }
+                value = givenJSON(expr)
             } else {
                 value = constant(expr, key.type)
             }

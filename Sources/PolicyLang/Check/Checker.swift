@@ -802,7 +802,13 @@ public struct Checker {
                     ok = false
                     continue
                 }
-                if let measured = givenHealthValues(values) {
+                if known.healthKinds[name.value] == .alerts {
+                    if let alerts = givenAlerts(values) {
+                        given.append((.healthAlerts(name: name.value, alerts: alerts), span))
+                    } else {
+                        ok = false
+                    }
+                } else if let measured = givenHealthValues(values) {
                     given.append((.healthValues(name: name.value, values: measured), span))
                 } else {
                     ok = false

@@ -107,7 +107,7 @@ public struct HealthProbe: Sendable {
             switch self {
             case .http: ["status", "json"]
             case .prometheus: ["value", "result", "empty"]
-            case .alerts: []
+            case .alerts: ["alerts"]
             }
         }
     }
@@ -295,6 +295,9 @@ public enum GivenFact: Sendable {
     case health(name: String, ok: Bool, output: String?)
     /// `health "errors" value 0.034`, `health "lag" status 200 json {…}`: values a measuring check saw.
     case healthValues(name: String, values: [FactKey: Value])
+    /// `health "pages" alerts ["HighErrorRate"]`: the active alerts an alerts check found matching `block_on`
+    /// (neither silenced nor inhibited); `alerts []` is none.
+    case healthAlerts(name: String, alerts: [String])
 }
 
 /// The state of a detector as a test gives it.

@@ -641,7 +641,7 @@ public struct Parser {
 
     /// A value a measuring health check gives its condition, as `given` names it (`value`, `status`, `json`, …).
     private func isMeasuredValueWord(_ token: Token) -> Bool {
-        token.kind == .identifier && ["status", "json", "value", "result", "empty"].contains(text(token))
+        token.kind == .identifier && ["status", "json", "value", "result", "empty", "alerts"].contains(text(token))
     }
 
     // MARK: - Blocks
@@ -662,7 +662,7 @@ public struct Parser {
             if name.name == "deny" || name.name == "ok", isWord("when") {
                 nameToken = advance()
                 name = Identifier(name.name + " when", span: name.span.union(nameToken.span))
-            } else if isWord("if"), !current.lineBreakBefore, let fixed = try whenForIf(after: name) {
+            } else if isWord("if"), !current.lineBreakBefore, let fixed = try whenForIf(after: name, in: context) {
                 name = fixed
             }
             let value: FieldValue
@@ -721,8 +721,10 @@ public struct Parser {
 
     /// `deny if`, `ok if`, `reboot if` at `if`: reported once, and read as `deny when`, `ok_when`, `reboot_when`
     /// (`nil`: not one of those). `allow if` is refused, as rules only deny.
-    private mutating func whenForIf(after name: Identifier) throws -> Identifier? {
-        let fixes = ["deny": "deny when", "ok": "ok_when", "reboot": "reboot_when", "ok_when": "ok_when", "reboot_when": "reboot_when"]
+    private mutating func whenForIf(after name: Identifier, in context: String) throws -> Identifier? {
+        // A health check's condition is `ok when`, a command detector's `ok_when`.
+        let ok = context == "health check" ? "ok when" : "ok_when"
+        let fixes = ["deny": "deny when", "ok": ok, "reboot": "reboot_when", "ok_when": "ok_when", "reboot_when": "reboot_when"]
         let ifToken = current
         if name.name == "allow" { throw fail(.allowIf(name.span.union(ifToken.span))) }
         guard let fix = fixes[name.name] else { return nil }
