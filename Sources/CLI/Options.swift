@@ -80,15 +80,24 @@ enum PolicyFiles {
         }
     }
 
-    /// Reads a file as raw bytes.
+    /// Reads a file as raw bytes: a regular file, or a pipe (`-`, `/dev/stdin`, a shell's `<(…)`), to its end.
     static func read(_ path: String) throws(InputError) -> SourceFile {
         if path == "-" {
             return SourceFile(path: "<stdin>", bytes: Array(FileHandle.standardInput.readDataToEndOfFile()))
         }
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw InputError(description: "\(path): cannot read the file")
+        // A pipe has no size to read up to: it is read to its end, and a failure says why.
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw InputError(description: "\(path): cannot read the file: \(String(cString: strerror(errno)))") }
+        let handle = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
+        var info = stat()
+        if fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR {
+            throw InputError(description: "\(path): cannot read the file: it is a directory")
         }
-        return SourceFile(path: path, bytes: Array(data))
+        do {
+            return SourceFile(path: path, bytes: Array(try handle.readToEnd() ?? Data()))
+        } catch {
+            throw InputError(description: "\(path): cannot read the file: \(error.localizedDescription)")
+        }
     }
 }
 

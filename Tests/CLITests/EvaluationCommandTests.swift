@@ -128,7 +128,17 @@ import Testing
             #expect(yaml.status == 2 && yaml.stderr.contains("error[RC4001]: invalid YAML"))
         }
         let missing = try cli.rc(["explain", Self.dir + "fleet.rcl", "--facts", "/nonexistent/facts.yaml"])
-        #expect(missing.status == 64 && missing.stderr.contains("/nonexistent/facts.yaml"))
+        #expect(missing.status == 64 && missing.stderr == "error: /nonexistent/facts.yaml: cannot read the file: No such file or directory\n", "\(missing.stderr)")
+        let directory = try cli.rc(["explain", Self.dir + "fleet.rcl", "--facts", "/tmp"])
+        #expect(directory.status == 64 && directory.stderr == "error: /tmp: cannot read the file: it is a directory\n", "\(directory.stderr)")
+    }
+
+    @Test func factsAreReadFromAPipeByItsPath() throws {
+        // `--facts /dev/stdin` and a shell's `<(ssh node cat …)` are pipes, which have no size to read up to.
+        let facts = "now: 2026-11-24T12:00:00+01:00\ndetectors: {apt: fired}\n"
+        let run = try cli.run("/bin/sh", ["-c", "printf '\(facts)' | \"$0\" explain \"$1\" --facts /dev/stdin --color never", CLITests.binary.path, Self.dir + "fleet.rcl"])
+        let same = try cli.rc(["explain", Self.dir + "fleet.rcl", "--facts", "-", "--color", "never"], stdin: facts)
+        #expect(run.stdout == same.stdout && run.status == same.status && same.stdout.contains("detector \"apt\" fired"), "\(run.stdout)\(run.stderr)")
     }
 
     @Test func explainWithoutNowUsesTheCurrentTimeAndSaysSo() throws {
