@@ -6,7 +6,8 @@ import NIOHTTP1
 import Evaluator
 import PolicyLang
 
-/// `notify webhook`: each event is POSTed as JSON `{event, node, outcome, blocked_by, name, at, policy, version}`
+/// `notify webhook`: each event is POSTed as JSON `{event, node, outcome, blocked_by, name, reason, value, needs, at,
+/// policy, version}`
 /// to every webhook that asked for it, in the background and in order, with a timeout per try and bounded retries.
 /// Nothing waits for a webhook: a receiver that is down or hangs never blocks or delays a decision. A failing
 /// webhook is logged once when it starts failing and once when it delivers again; its token is never logged.
@@ -18,12 +19,17 @@ public final class Notifier: Sendable {
         public var outcome: String?
         public var blockedBy: String?
         public var name: String?
+        /// The decision's first reason, for `blocked` and `error`.
+        public var reason: String?
+        /// What a measuring health check that blocked saw and needed (``HealthReading``).
+        public var value: Double?
+        public var needs: String?
         public var at: String
         public var policy: String
         public var version: String
 
         enum CodingKeys: String, CodingKey {
-            case event, node, outcome, name, at, policy, version
+            case event, node, outcome, name, reason, value, needs, at, policy, version
             case blockedBy = "blocked_by"
         }
 
@@ -34,6 +40,9 @@ public final class Notifier: Sendable {
             try c.encode(outcome, forKey: .outcome)
             try c.encode(blockedBy, forKey: .blockedBy)
             try c.encode(name, forKey: .name)
+            try c.encode(reason, forKey: .reason)
+            try c.encode(value, forKey: .value)
+            try c.encode(needs, forKey: .needs)
             try c.encode(at, forKey: .at)
             try c.encode(policy, forKey: .policy)
             try c.encode(version, forKey: .version)
@@ -79,9 +88,13 @@ public final class Notifier: Sendable {
     }
 
     /// Queues `event` for the webhooks that asked for it; returns at once.
-    public func send(_ event: NotifyEvent, outcome: String? = nil, blockedBy: String? = nil, name: String? = nil, at: Instant) {
+    public func send(
+        _ event: NotifyEvent, outcome: String? = nil, blockedBy: String? = nil, name: String? = nil, reason: String? = nil, reading: HealthReading? = nil,
+        at: Instant
+    ) {
         let payload = Payload(
-            event: event.rawValue, node: node, outcome: outcome, blockedBy: blockedBy, name: name, at: at.description, policy: policy, version: rcVersion)
+            event: event.rawValue, node: node, outcome: outcome, blockedBy: blockedBy, name: name, reason: reason, value: reading?.value,
+            needs: reading?.needs, at: at.description, policy: policy, version: rcVersion)
         for (spec, queue) in queues where spec.events.contains(event) { queue.yield(payload) }
     }
 
@@ -93,10 +106,14 @@ public final class Notifier: Sendable {
         let reason = decision.outcome == .blocked ? "\(decision.blockedBy?.rawValue ?? "") \(decision.name ?? "")" : nil
         let previous = lastBlocked.exchange(reason)
         if let reason, reason != previous {
-            send(.blocked, outcome: decision.outcome.rawValue, blockedBy: decision.blockedBy?.rawValue, name: decision.name, at: at)
+            send(
+                .blocked, outcome: decision.outcome.rawValue, blockedBy: decision.blockedBy?.rawValue, name: decision.name, reason: decision.reasons.first,
+                reading: result.reading, at: at)
         }
         if result.error != nil {
-            send(.error, outcome: decision.outcome.rawValue, blockedBy: decision.blockedBy?.rawValue, name: decision.name, at: at)
+            send(
+                .error, outcome: decision.outcome.rawValue, blockedBy: decision.blockedBy?.rawValue, name: decision.name, reason: decision.reasons.first,
+                reading: result.reading, at: at)
         }
         if result.action == .releasedAfterBoot { send(.rebooted, outcome: decision.outcome.rawValue, at: at) }
     }
