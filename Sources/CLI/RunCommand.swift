@@ -434,7 +434,9 @@ struct Observers: RunnerObserver {
     let metrics: RCMetrics
     let notifier: Notifier?
 
-    func healthChecked(_ name: String, phase: HealthPhase, _ observation: HealthObservation) { metrics.healthChecked(name, phase: phase, observation) }
+    func healthChecked(_ name: String, phase: HealthPhase, _ observation: HealthObservation, measures: Bool) {
+        metrics.healthChecked(name, phase: phase, observation, measures: measures)
+    }
     func lockAcquire(milliseconds: Int64, acquired: Bool) { metrics.lockAcquire(milliseconds: milliseconds, acquired: acquired) }
     func rebootCommand(succeeded: Bool) { metrics.rebootCommand(succeeded: succeeded) }
     func happened(_ event: NotifyEvent) { notifier?.send(event, at: SystemClock().now()) }

@@ -107,10 +107,12 @@ public struct HealthMeasurement: Sendable, Hashable {
     }
 
     /// The one number that stands for the measurement in metrics and in health scripts' environment: the value
-    /// (or the one sample), else the number of samples, else the number of blocking alerts, else the status code.
+    /// (or the one sample), else the number of samples when there are several, else the number of blocking alerts,
+    /// else the status code; `nil` when the query failed or returned no sample (nothing was measured).
     public var number: Double? {
         if let value { return value }
-        if let samples { return samples.count == 1 ? samples[0].value : Double(samples.count) }
+        if queryError != nil { return nil }
+        if let samples { return samples.isEmpty ? nil : samples.count == 1 ? samples[0].value : Double(samples.count) }
         if let blockingAlerts { return Double(blockingAlerts.count) }
         return status.map(Double.init)
     }

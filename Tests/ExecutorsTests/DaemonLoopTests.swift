@@ -168,4 +168,57 @@ import Testing
         #expect(log.record(policy.decide(facts), facts: facts, policy: "l", retain: 30 * day, last: &fresh) == nil)
         #expect(log.read().entries.count == 1)
     }
+
+    @Test func aMeasuringCheckThatBlocksOnAValueAndThenCannotMeasureIsTwoEntries() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("rc-dlog-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let text = """
+            policy "l" {}
+            detector "f" file "/run/flag"
+            health "errors" prometheus "http://127.0.0.1:9090" query "q" { ok when value < 0.01 }
+
+            """
+        let policy = PreparedPolicy(Checker.check(SourceFile(path: "l.rcl", text: text)).policy!)
+        let log = DecisionLog(directory: dir)
+        var last: String?
+        func record(_ minute: Int64, _ observation: HealthObservation) {
+            var facts = Facts(now: Instant(epochMilliseconds: 1_795_000_000_000 + minute * 60_000, utcOffsetSeconds: 0), phase: .preLock, nodeName: "n")
+            facts.detectors = ["f": DetectorObservation(.fired)]
+            facts.health = ["errors": observation]
+            let decision = policy.decide(facts)
+            #expect(log.record(decision, facts: facts, reading: policy.blockingReading(decision, facts), policy: "l", retain: 86_400_000, last: &last) == nil)
+        }
+        record(0, HealthObservation(ok: true, measurement: HealthMeasurement(value: 0.034)))
+        record(1, HealthObservation(ok: true, measurement: HealthMeasurement(value: 0.05)))
+        record(2, HealthObservation(ok: false, output: "timed out after 10s"))
+        record(3, HealthObservation(ok: false, output: "timed out after 10s"))
+        record(4, HealthObservation(ok: true, measurement: HealthMeasurement(value: 0.02)))
+        let entries = log.read().entries
+        // The value moving while it blocks is one entry; the cause changing (a value, then none) is a new one.
+        #expect(entries.map(\.value) == [0.034, nil, 0.02], "\(entries.map(\.reasons))")
+        #expect(entries.map(\.measured) == [true, false, true])
+        #expect(entries.map(\.needs) == ["needs value < 0.01, was 0.034", nil, "needs value < 0.01, was 0.02"])
+        #expect(entries[1].reasons.first == "health check \"errors\" failed pre-lock: timed out after 10s", "\(entries[1].reasons)")
+    }
+}
+
+/// `rc_health_value`: what a measuring check saw on its last run, never a value it saw before.
+@Suite struct HealthValueGaugeTests {
+    func gauge(_ metrics: RCMetrics) -> String? {
+        String(decoding: metrics.exposition(), as: UTF8.self).split(separator: "\n").first { $0.hasPrefix("rc_health_value{") }.map(String.init)
+    }
+
+    @Test func aRunThatMeasuresNothingIsNaNAndAScriptHasNoValue() {
+        let metrics = RCMetrics(version: "test")
+        metrics.healthChecked("errors", phase: .preLock, HealthObservation(ok: true, measurement: HealthMeasurement(value: 0.034)), measures: true)
+        #expect(gauge(metrics) == #"rc_health_value{check="errors"} 0.034"#)
+        metrics.healthChecked("errors", phase: .preLock, HealthObservation(ok: false, output: "timed out after 10s"), measures: true)
+        #expect(gauge(metrics) == #"rc_health_value{check="errors"} nan"#)
+        metrics.healthChecked("errors", phase: .preLock, HealthObservation(ok: true, measurement: HealthMeasurement(samples: [])), measures: true)
+        #expect(gauge(metrics) == #"rc_health_value{check="errors"} nan"#, "no sample is no value, not 0")
+        let scripts = RCMetrics(version: "test")
+        scripts.healthChecked("gate", phase: .preLock, HealthObservation(ok: false, exitCode: 1), measures: false)
+        #expect(gauge(scripts) == nil)
+    }
 }

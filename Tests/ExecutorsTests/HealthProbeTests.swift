@@ -125,6 +125,35 @@ import Testing
         #expect(server.requested.isEmpty)
     }
 
+    @Test func aNaNFromPrometheusBlocksEvenANegatedThreshold() async throws {
+        let server = try ScriptedHTTPServer { _ in
+            .respond(status: 200, contentType: "application/json", body: #"{"status":"success","data":{"resultType":"scalar","result":[1,"NaN"]}}"#)
+        }
+        defer { server.stop() }
+        let o = await run(try policy(#"health "errors" prometheus "\#(server.url)" query "q" { ok when not (value >= 0.01) }"#))
+        #expect(!o.ok && o.output == "value: the query failed: the query returned NaN (not a number)", "\(o.output ?? "")")
+    }
+
+    @Test func aTokenIsSentWithoutTheNewlineAroundItAndNeverShownWhenItCannotBe() async throws {
+        let recorder = try RecordingHTTPServer()
+        setenv("RC_TEST_TOKEN_NEWLINE_19", "Bearer s3cret\n", 1)
+        setenv("RC_TEST_TOKEN_INSIDE_19", "Bearer s3c\nret", 1)
+        defer {
+            unsetenv("RC_TEST_TOKEN_NEWLINE_19")
+            unsetenv("RC_TEST_TOKEN_INSIDE_19")
+        }
+        let url = "http://127.0.0.1:\(recorder.port)/status"
+        let trimmed = await run(try policy(#"health "lag" http "\#(url)" { ok when status == 200  header "Authorization"  token_env "RC_TEST_TOKEN_NEWLINE_19" }"#))
+        #expect(trimmed.ok, "\(trimmed.output ?? "")")
+        #expect(recorder.requests.first?.head.contains("Authorization: Bearer s3cret\r\n") == true)
+        let refused = await run(try policy(#"health "lag" http "\#(url)" { ok when status == 200  header "Authorization"  token_env "RC_TEST_TOKEN_INSIDE_19" }"#))
+        #expect(!refused.ok)
+        #expect(
+            refused.output == "the environment variable RC_TEST_TOKEN_INSIDE_19 holds a control character (a line break inside the token?): an HTTP header cannot carry it",
+            "\(refused.output ?? "")")
+        #expect(recorder.requests.count == 1, "nothing is sent with a token that cannot be")
+    }
+
     @Test func aTokenFileIsSentAsTheHeader() async throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("rc-token-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
@@ -192,9 +221,19 @@ import Testing
         let scalar = try HealthProbeRunner.prometheus(200, Data(#"{"status":"success","data":{"resultType":"scalar","result":[1700000000.1,"0.034"]}}"#.utf8))
         #expect(scalar.value == 0.034)
         let vector = try HealthProbeRunner.prometheus(
-            200, Data(#"{"status":"success","data":{"resultType":"vector","result":[{"metric":{"job":"w"},"value":[1,"2"]},{"metric":{},"value":[1,"NaN"]}]}}"#.utf8))
+            200, Data(#"{"status":"success","data":{"resultType":"vector","result":[{"metric":{"job":"w"},"value":[1,"2"]},{"metric":{},"value":[1,"+Inf"]}]}}"#.utf8))
         #expect(vector.samples?.count == 2)
         #expect(vector.samples?[0] == HealthSample(value: 2, labels: ["job": "w"]))
+        #expect(vector.samples?[1] == HealthSample(value: .infinity, labels: [:]))
+        #expect(vector.number == 2, "several samples: their count")
+        // NaN (a rate over no requests) measures nothing: `not (value >= 0.01)` must not hold on it.
+        let nan = try HealthProbeRunner.prometheus(200, Data(#"{"status":"success","data":{"resultType":"scalar","result":[1,"NaN"]}}"#.utf8))
+        #expect(nan.value == nil && nan.queryError == "the query returned NaN (not a number)" && nan.number == nil)
+        let nanSample = try HealthProbeRunner.prometheus(
+            200, Data(#"{"status":"success","data":{"resultType":"vector","result":[{"metric":{"job":"w"},"value":[1,"1"]},{"metric":{"job":"x"},"value":[1,"NaN"]}]}}"#.utf8))
+        #expect(nanSample.samples == nil && nanSample.queryError == #"the query returned NaN (not a number) for {job="x"}"#)
+        let empty = try HealthProbeRunner.prometheus(200, Data(#"{"status":"success","data":{"resultType":"vector","result":[]}}"#.utf8))
+        #expect(empty.samples == [] && empty.number == nil, "no sample: no number to export")
         let error = try HealthProbeRunner.prometheus(400, Data(#"{"status":"error","errorType":"bad_data","error":"parse error"}"#.utf8))
         #expect(error.queryError == "bad_data: parse error")
         #expect(throws: (any Error).self) { try HealthProbeRunner.prometheus(502, Data("bad gateway".utf8)) }

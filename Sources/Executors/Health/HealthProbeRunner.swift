@@ -133,14 +133,15 @@ public struct HealthProbeRunner: Sendable {
         (base.hasSuffix("/") ? String(base.dropLast()) : base) + path
     }
 
-    /// The body as a language value: objects are maps, arrays lists, whole numbers ints, other numbers numbers.
+    /// The body as a language value (``JSONReader``): objects are maps, arrays lists, whole numbers ints, other
+    /// numbers numbers.
     static func parseJSON(_ data: Data) -> Result<Value, Failure> {
         if data.isEmpty { return .failure(Failure(why: "the response body is empty, not JSON")) }
-        do {
-            return .success(try JSONDecoder().decode(JSONBody.self, from: data).value)
+        do throws(JSONReader.Malformed) {
+            return .success(try JSONReader.read(Array(data)))
         } catch {
             let start = String(decoding: data.prefix(40), as: UTF8.self).replacingOccurrences(of: "\n", with: " ")
-            return .failure(Failure(why: "the response body is not JSON (it starts \(quoteString(start)))"))
+            return .failure(Failure(why: "the response body is not JSON (it starts \(quoteString(start))): \(error.why) at byte \(error.offset)"))
         }
     }
 
@@ -159,6 +160,7 @@ public struct HealthProbeRunner: Sendable {
         switch (type, d["result"]) {
         case ("scalar", .list(let pair)?):
             guard pair.count == 2, let v = Double(pair[1].text) else { throw Failure(why: "Prometheus answered a malformed scalar") }
+            if v.isNaN { return HealthMeasurement(status: status, queryError: Self.notANumber) }
             return HealthMeasurement(status: status, value: v)
         case ("vector", .list(let items)?):
             var samples: [HealthSample] = []
@@ -168,12 +170,20 @@ public struct HealthProbeRunner: Sendable {
                 }
                 var labels: [String: String] = [:]
                 if case .map(let metric)? = sample["metric"] { for (k, l) in metric { labels[k] = l.text } }
+                if v.isNaN { return HealthMeasurement(status: status, queryError: Self.notANumber + " for " + Self.seriesText(labels)) }
                 samples.append(HealthSample(value: v, labels: labels))
             }
             return HealthMeasurement(status: status, samples: samples)
         default:
             return HealthMeasurement(status: status, queryError: "the query returned a \(type), not a number or an instant vector")
         }
+    }
+
+    /// A NaN (`0/0`, a rate over no requests) is no measurement: a condition on it cannot hold or fail honestly.
+    static let notANumber = "the query returned NaN (not a number)"
+
+    static func seriesText(_ labels: [String: String]) -> String {
+        "{" + labels.sorted { $0.key < $1.key }.map { "\($0.key)=\(quoteString($0.value))" }.joined(separator: ", ") + "}"
     }
 
     /// `/api/v2/alerts`: the alerts whose `status.state` is `active` (neither silenced nor inhibited) and whose
@@ -200,7 +210,12 @@ public struct HealthProbeRunner: Sendable {
             case .redirectLimitReached: return "the endpoint redirects more than \(HealthProbe.maxRedirects) times"
             case .connectTimeout, .deadlineExceeded, .readTimeout: return "timed out"
             case .remoteConnectionClosed: return "the endpoint closed the connection"
-            default: return "cannot reach the endpoint: \(e)"
+            default:
+                // These name the header values, which may be a token: never in a message.
+                let text = "\(e)"
+                if text.contains("invalidHeaderFieldValues") { return "a header's value cannot be sent (a control character in it?)" }
+                if text.contains("invalidHeaderFieldNames") { return "a header's name cannot be sent" }
+                return "cannot reach the endpoint: \(text)"
             }
         }
         if let e = error as? NIOSSLError, case .handshakeFailed(let inner) = e {
@@ -209,6 +224,8 @@ public struct HealthProbeRunner: Sendable {
             }
             return "the TLS handshake with the endpoint failed: \(inner)"
         }
+        if error is NIOSSLError { return "the TLS connection to the endpoint failed (does it speak TLS on that port?)" }
+        if let e = error as? HTTPParserError { return "the endpoint's answer is not HTTP, or was cut short (\(e))" }
         if error is CancellationError { return "cancelled" }
         let text = "\(error)"
         if text.contains("connectionRefused") || text.contains("Connection refused") { return "cannot reach the endpoint: connection refused" }
@@ -221,31 +238,5 @@ extension Value {
     fileprivate var text: String {
         if case .string(let s) = self { return s }
         return description
-    }
-}
-
-/// Decodes any JSON into a language value.
-private struct JSONBody: Decodable {
-    var value: Value
-
-    init(from decoder: any Decoder) throws {
-        let c = try decoder.singleValueContainer()
-        if let b = try? c.decode(Bool.self) {
-            value = .bool(b)
-        } else if let i = try? c.decode(Int64.self) {
-            value = .int(i)
-        } else if let d = try? c.decode(Double.self) {
-            value = .number(d)
-        } else if let s = try? c.decode(String.self) {
-            value = .string(s)
-        } else if let list = try? c.decode([JSONBody?].self) {
-            value = .list(list.compactMap { $0?.value })
-        } else if let map = try? c.decode([String: JSONBody?].self) {
-            value = .map(map.compactMapValues { $0?.value })
-        } else if c.decodeNil() {
-            value = .string("")
-        } else {
-            throw DecodingError.dataCorruptedError(in: c, debugDescription: "not JSON")
-        }
     }
 }

@@ -2,7 +2,8 @@ import Evaluator
 import Foundation
 import PolicyLang
 
-/// `STATE_DIR/decisions.jsonl`: every decision that differs from the one before (outcome, reason, name, phase),
+/// `STATE_DIR/decisions.jsonl`: every decision that differs from the one before (outcome, reason, name, phase, and
+/// for a measuring health check that blocked whether it measured a value or could not),
 /// with the facts it used, one JSON object per line. Appended with one write per line, so a crash leaves at most a
 /// torn last line, which reading skips. Entries older than the policy's `retain` (30 days by default) and, beyond
 /// 10 MB, the oldest half go when a new entry is written.
@@ -30,7 +31,10 @@ public struct DecisionLog: Sendable {
         /// The facts, as `rc explain --facts` reads them.
         public var facts: String
 
-        var key: String { "\(outcome) \(blockedBy ?? "") \(name ?? "") \(phase)" }
+        /// Whether a measuring health check blocked having measured (the entry has `value` and `needs`).
+        public var measured: Bool
+
+        var key: String { DecisionLog.key(outcome, blockedBy, name, phase, measured: measured) }
     }
 
     /// The entries, oldest first, and how many lines could not be read (a torn last line after a crash).
@@ -56,7 +60,8 @@ public struct DecisionLog: Sendable {
         return Entry(
             at: at, outcome: outcome, blockedBy: object["blocked_by"] as? String, name: object["name"] as? String, phase: phase,
             reasons: object["reasons"] as? [String] ?? [], value: (object["value"] as? NSNumber)?.doubleValue, needs: object["needs"] as? String,
-            policy: object["policy"] as? String ?? "", facts: String(decoding: factsData, as: UTF8.self))
+            policy: object["policy"] as? String ?? "", facts: String(decoding: factsData, as: UTF8.self),
+            measured: object["value"] != nil || object["needs"] != nil)
     }
 
     /// Appends the decision when it differs from the last entry; prunes by age and size. `reading` is what the
@@ -64,7 +69,7 @@ public struct DecisionLog: Sendable {
     /// them), never thrown: the log must not stop a decision.
     public func record(_ decision: Decision, facts: Facts, reading: HealthReading? = nil, policy: String, retain: Int64, last: inout String?) -> String? {
         let at = facts.now ?? Instant(epochMilliseconds: 0, utcOffsetSeconds: 0)
-        let key = "\(decision.outcome.rawValue) \(decision.blockedBy?.rawValue ?? "") \(decision.name ?? "") \(decision.phase.environmentValue)"
+        let key = Self.key(decision, reading: reading)
         if last == nil { last = read().entries.last?.key ?? "" }
         guard key != last else { return nil }
         var fields: [(String, JSON)] = [
@@ -97,6 +102,17 @@ public struct DecisionLog: Sendable {
             return prune(keepingAfter: oldest)
         }
         return nil
+    }
+
+    /// What tells one logged decision from the next: a measuring check that blocked on a value and then because it
+    /// could not measure (a timeout) is a new entry; the same check's value moving while it blocks is not.
+    static func key(_ outcome: String, _ blockedBy: String?, _ name: String?, _ phase: String, measured: Bool) -> String {
+        "\(outcome) \(blockedBy ?? "") \(name ?? "") \(phase)" + (measured ? " measured" : "")
+    }
+
+    /// The key of a decision.
+    public static func key(_ decision: Decision, reading: HealthReading?) -> String {
+        key(decision.outcome.rawValue, decision.blockedBy?.rawValue, decision.name, decision.phase.environmentValue, measured: reading != nil)
     }
 
     /// Drops the entries older than `oldest` (milliseconds) and, while over the size bound, the oldest half.

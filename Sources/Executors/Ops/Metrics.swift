@@ -7,7 +7,8 @@ import Prometheus
 /// What the runner tells whoever watches it, beside the decision of each pass (metrics today).
 public protocol RunnerObserver: Sendable {
     /// A health check ran.
-    func healthChecked(_ name: String, phase: HealthPhase, _ observation: HealthObservation)
+    /// `measures`: an http, prometheus or alerts check (not a script).
+    func healthChecked(_ name: String, phase: HealthPhase, _ observation: HealthObservation, measures: Bool)
     /// A try for a lock slot ended after `milliseconds`.
     func lockAcquire(milliseconds: Int64, acquired: Bool)
     /// The reboot command ran.
@@ -121,15 +122,16 @@ public final class RCMetrics: RunnerObserver, @unchecked Sendable {
         Counter(label: "rc_policy_reloads_total", dimensions: [("result", applied ? "applied" : "rejected")], factory: factory).increment()
     }
 
-    public func healthChecked(_ name: String, phase: HealthPhase, _ observation: HealthObservation) {
+    public func healthChecked(_ name: String, phase: HealthPhase, _ observation: HealthObservation, measures: Bool) {
         let dimensions = [("check", name), ("phase", phase.environmentValue), ("result", observation.ok ? "ok" : "failed")]
         Counter(label: "rc_health_checks_total", dimensions: dimensions, factory: factory).increment()
         // clusterrebootd: pass, blocked (the script exited non-zero) or error (it could not run or timed out).
         let legacy = observation.ok ? "pass" : (observation.exitCode ?? 0) != 0 ? "blocked" : "error"
         Counter(label: "clusterrebootd_health_checks_total", dimensions: [("phase", phase.environmentValue), ("result", legacy)], factory: factory).increment()
-        // The value a measuring check saw (a Prometheus value, the matching alerts, an HTTP status).
-        if let value = observation.measurement?.number {
-            Gauge(label: "rc_health_value", dimensions: [("check", name)], factory: factory).record(value)
+        // The value a measuring check saw (a Prometheus value, the matching alerts, an HTTP status); NaN when it
+        // measured none this time (unreachable, timed out, no sample), never the last value it saw.
+        if measures {
+            Gauge(label: "rc_health_value", dimensions: [("check", name)], factory: factory).record(observation.measurement?.number ?? .nan)
         }
         if let ms = observation.duration {
             Timer(label: "rc_health_check_duration_seconds", dimensions: [("check", name), ("phase", phase.environmentValue)], factory: factory)

@@ -156,13 +156,14 @@ public final class Notifier: Sendable {
                 if (200..<300).contains(response.status.code) { return nil }
                 last = "HTTP \(response.status.code)"
             } catch {
-                last = error is HTTPClientError ? "\(error)" : "\(type(of: error)): \(error)"
+                // The same readable reasons as a health check's, which never hold a header's value.
+                last = HealthProbeRunner.describe(error)
             }
         }
         return last
     }
 
-    /// The header's value: the environment variable or the file the policy names (trailing newline dropped).
+    /// The header's value: the environment variable or the file the policy names (white space around it dropped).
     struct TokenError: Error {
         var why: String
     }
@@ -171,17 +172,27 @@ public final class Notifier: Sendable {
         token(env: spec.tokenEnv, file: spec.tokenFile)
     }
 
-    /// A header's value from an environment variable or a file (a webhook's, a health check's token).
+    /// A header's value from an environment variable or a file (a webhook's, a health check's token), without the
+    /// white space around it (a file's or a variable's last newline). A value that no HTTP header can carry (a
+    /// control character inside it) is refused, and no message ever holds the value.
     static func token(env: String?, file: String?) -> Result<String, TokenError> {
+        let raw: String
+        let source: String
         if let name = env {
-            guard let value = ProcessInfo.processInfo.environment[name], !value.isEmpty else { return .failure(TokenError(why: "the environment variable \(name) is not set")) }
-            return .success(value)
-        }
-        if let path = file {
+            guard let value = ProcessInfo.processInfo.environment[name] else { return .failure(TokenError(why: "the environment variable \(name) is not set")) }
+            (raw, source) = (value, "the environment variable \(name)")
+        } else if let path = file {
             guard let data = FileManager.default.contents(atPath: path) else { return .failure(TokenError(why: "cannot read the token file \(path)")) }
-            return .success(String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
+            (raw, source) = (String(decoding: data, as: UTF8.self), "the token file \(path)")
+        } else {
+            return .failure(TokenError(why: "no token_env or token_file"))
         }
-        return .failure(TokenError(why: "no token_env or token_file"))
+        let value = raw.trimmingCharacters(in: .whitespacesAndNewlines)
+        if value.isEmpty { return .failure(TokenError(why: "\(source) is empty")) }
+        if value.unicodeScalars.contains(where: { $0.value < 0x20 && $0 != "\t" || $0.value == 0x7F }) {
+            return .failure(TokenError(why: "\(source) holds a control character (a line break inside the token?): an HTTP header cannot carry it"))
+        }
+        return .success(value)
     }
 
     /// The URL without user information or query (which may carry a secret).

@@ -176,7 +176,10 @@ public struct Runner: Sendable {
     func runHealth(_ policy: PreparedPolicy, _ phase: HealthPhase, lockHeld: Bool, into facts: inout Facts) async {
         guard !settings.skipHealth else { return }
         facts.health = await health.runAll(policy, context(policy, phase, lockHeld: lockHeld, attempts: lockHeld ? 1 : 0))
-        if let observer { for (name, observation) in facts.health.sorted(by: { $0.key < $1.key }) { observer.healthChecked(name, phase: phase, observation) } }
+        guard let observer else { return }
+        for (name, observation) in facts.health.sorted(by: { $0.key < $1.key }) {
+            observer.healthChecked(name, phase: phase, observation, measures: policy.policy.health.contains { $0.name == name && $0.probe != nil })
+        }
     }
 
     /// The decision for `facts`, logged and kept: `error` (a failure, for backoff) comes first among its reasons;
@@ -208,7 +211,7 @@ public struct Runner: Sendable {
         let headline = ExplainRenderer.headline(decision)
         // The same decision pass after pass is logged once, then hourly as "still"; a decision under the lock, an
         // error or an action always is.
-        let key = "\(decision.outcome.rawValue) \(decision.blockedBy?.rawValue ?? "") \(decision.name ?? "") \(decision.phase.environmentValue)"
+        let key = DecisionLog.key(decision, reading: reading)
         switch decisionLog.look(key, force: decision.phase != .preLock || error != nil || action != .none) {
         case .log:
             logger.info("decision: \(headline): \(decision.reasons.joined(separator: "; "))", metadata: metadata)
