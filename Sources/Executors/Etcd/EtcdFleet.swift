@@ -251,10 +251,13 @@ public actor EtcdFleet: Fleet {
     }
 
     public func publish(_ report: MemberReport) async throws(LockUnavailable) {
+        var report = report
+        // A report made before the pass has decided (its health, published before the fleet is read) keeps the
+        // last decision this process published: the fleet's status shows it until the next one replaces it.
+        if report.decision == nil { report.decision = current?.decision }
         current = report
         do {
             let lease = try await liveLease()
-            var report = report
             // The term of the answer that refreshed the lease or a later one: this write comes after the renewal
             // of every lease that began that term.
             report.etcdTerm = client.seen.term

@@ -41,7 +41,7 @@ public struct MemberReport: Codable, Sendable, Equatable {
     public var bootID: String
     /// `rebooting` from right before the reboot command until the node reports again after its boot.
     public var phase: String?
-    /// The node's last decision.
+    /// The node's last decision (a report published before a pass decides carries the one before).
     public var decision: Outcome?
     /// The etcd raft term the node had seen when it wrote the report (set by the etcd fleet): a reader that sees a
     /// later term cannot take the report's liveness lease as the node's, since a new leader renews every lease.
