@@ -97,7 +97,7 @@ struct FleetStatusCommand: AsyncParsableCommand {
                 if let place = row.place { parts.append("waits in line (\(ordinal(place)))") }
                 if let d = row.member.report?.decision {
                     parts.append("last: " + [d.outcome, d.blockedBy.map { "by \($0)" }, d.name.map(quoteString)].compactMap { $0 }.joined(separator: " "))
-                    if let reading = readingText(value: d.value, needs: d.needs) { parts.append(reading) }
+                    if let reading = HealthReading.text(value: d.value, needs: d.needs) { parts.append(reading) }
                 }
                 print(parts.joined(separator: "  "))
             }
@@ -246,12 +246,4 @@ struct FleetHistoryCommand: AsyncParsableCommand {
             print(JSON.array(items).serialized(indent: 2))
         }
     }
-}
-
-/// What a measuring health check that blocked saw and needed: `needs value < 0.01, was 0.034` (a threshold names
-/// what it saw), `value 2, needs no active alert matching {severity: "critical"}`.
-func readingText(value: Double?, needs: String?) -> String? {
-    if let needs, needs.contains(", was ") { return needs }
-    let parts = [value.map { "value " + formatNumber($0) }, needs].compactMap { $0 }
-    return parts.isEmpty ? nil : parts.joined(separator: ", ")
 }

@@ -61,7 +61,7 @@ struct LogShowCommand: ParsableCommand {
             for (index, entry) in numbered {
                 var headline = entry.outcome == "blocked" ? "blocked by \(entry.blockedBy ?? "?")" : entry.outcome.replacingOccurrences(of: "_", with: " ")
                 if let name = entry.name { headline += " " + quoteString(name) }
-                let reading = readingText(value: entry.value, needs: entry.needs).map { " (\($0))" } ?? ""
+                let reading = HealthReading.text(value: entry.value, needs: entry.needs).map { " (\($0))" } ?? ""
                 print("\(index + 1)  \(entry.at)  \(entry.phase)  \(headline)\(reading)" + (entry.reasons.first.map { ": " + $0 } ?? ""))
             }
         case .json:

@@ -11,6 +11,14 @@ public struct HealthReading: Sendable, Equatable {
     /// What would let it pass: `needs value < 0.01, was 0.034`, `needs no active alert matching {severity: "critical"}`.
     public var needs: String?
 
+    /// The reading as a line shows it, from what a report or a log entry kept of it: `needs value < 0.01, was
+    /// 0.034` (a threshold's `needs` already names what it saw), `value 2, needs no active alert matching …`.
+    public static func text(value: Double?, needs: String?) -> String? {
+        if let needs, needs.contains(", was ") { return needs }
+        let parts = [value.map { "value " + formatNumber($0) }, needs].compactMap { $0 }
+        return parts.isEmpty ? nil : parts.joined(separator: ", ")
+    }
+
     /// Creates a reading.
     public init(check: String, value: Double?, needs: String?) {
         self.check = check

@@ -3,8 +3,8 @@ import PolicyLang
 /// Reads a JSON text (RFC 8259) into a language value in one pass over its bytes, so that a body costs time in
 /// proportion to its length: objects are maps, arrays lists, numbers without a fraction or exponent that fit are
 /// ints, other numbers numbers. An object's member whose value is `null` is left out (a rule reading it finds no
-/// field); a `null` in an array is kept as an empty object, so the elements after it keep their index and reading
-/// it as a number or a string fails. Nesting is bounded by ``maxDepth``.
+/// field); a `null` in an array is kept as an empty object, so that the elements after it keep their index. Nesting
+/// is bounded by ``maxDepth``.
 public struct JSONReader {
     /// How deep arrays and objects may nest: far deeper than a status document, shallow enough that reading stays
     /// cheap and the stack small.

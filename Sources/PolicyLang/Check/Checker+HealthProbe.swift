@@ -78,12 +78,7 @@ extension Checker {
         var labels: [String: String] = [:]
         var ok = true
         for entry in entries {
-            let key: String
-            switch entry.key.kind {
-            case .name(let word): key = word
-            case .string(let literal) where !literal.parts.contains(where: { if case .interpolation = $0 { true } else { false } }): key = literal.value
-            default:
-                report(.typeMismatch(entry.key.span, expected: "a label name", found: typeOf(entry.key, in: .constant)))
+            guard let key = literalKey(entry.key, expected: "a label name") else {
                 ok = false
                 continue
             }
@@ -148,6 +143,17 @@ extension Checker {
         return false
     }
 
+    /// A map literal's key written as a name (`severity`) or a plain string (`"severity"`); anything else is reported.
+    private mutating func literalKey(_ key: Expr, expected: String, help: String? = nil) -> String? {
+        switch key.kind {
+        case .name(let word): return word
+        case .string(let literal) where !containsInterpolation(key): return literal.value
+        default:
+            report(.typeMismatch(key.span, expected: expected, found: typeOf(key, in: .constant), help: help))
+            return nil
+        }
+    }
+
     /// The alerts of `given { health "pages" alerts ["HighErrorRate"] }`: a list of alert names, each once.
     mutating func givenAlerts(_ items: [(Identifier, Expr)]) -> [String]? {
         guard let (word, expr) = items.first else { return nil }
@@ -173,12 +179,7 @@ extension Checker {
             var fields: [String: Value] = [:]
             var ok = true
             for entry in entries {
-                let key: String
-                switch entry.key.kind {
-                case .name(let word): key = word
-                case .string(let literal) where !containsInterpolation(entry.key): key = literal.value
-                default:
-                    report(.typeMismatch(entry.key.span, expected: "a field name", found: typeOf(entry.key, in: .constant), help: "write e.g. `{lag_seconds: 3}`"))
+                guard let key = literalKey(entry.key, expected: "a field name", help: "write e.g. `{lag_seconds: 3}`") else {
                     ok = false
                     continue
                 }
