@@ -155,6 +155,32 @@ import Testing
         #expect(try await fleet().members().filter(\.fresh).map(\.node) == ["b", "d"])
     }
 
+    @Test func aReportWrittenBeforeAnEtcdRestartAndSeenAfterItDoesNotProveItsLease() async throws {
+        // Leases of 15 s: only the term can tell that b went silent.
+        let (etcd, checked, spec, client) = try await start(publish: "5s")
+        defer {
+            withExtendedLifetime(etcd) {}
+            Task { await client.shutdown() }
+        }
+        func fleet() -> EtcdFleet { EtcdFleet(client: client, policy: checked, spec: spec, state: nil, logger: Logger(label: "test")) }
+        let (a, b) = (fleet(), fleet())
+        try await a.publish(report("a"))
+        try await b.publish(report("b"))
+        #expect(try await a.cluster(node: "a", fallbackNodes: [], now: SystemClock().now()).healthy == 2)
+        // b reports once more while a does not read (a was cut off from etcd), then goes silent (SIGSTOP); etcd
+        // restarts, which renews b's lease. a reads again: b's record changed since a last saw it, but it was
+        // written before the election, so it proves nothing about b now.
+        try await b.refresh(at: SystemClock().now())
+        etcd.stop()
+        try etcd.start()
+        try await ready(client)
+        try await a.refresh(at: SystemClock().now())
+        #expect(try await client.range("/fs/alive/b").kvs.count == 1, "etcd kept b's liveness key alive")
+        let members = try await a.members()
+        #expect(members.map { "\($0.node) \($0.freshness)" } == ["a fresh", "b unconfirmed"], "\(members.map { "\($0.node) \($0.freshness)" })")
+        #expect(try await a.cluster(node: "a", fallbackNodes: [], now: SystemClock().now()).healthy == 1)
+    }
+
     /// A fleet on etcd that stalls once, when this node announces its reboot: a daemon stopped (SIGSTOP, a frozen VM)
     /// between its last read of the fleet and its reboot command.
     actor StallingFleet: Fleet {

@@ -114,7 +114,10 @@ public actor EtcdFleet: Fleet {
                 let freshness: Freshness =
                     if !alive.contains(node) { .expired }
                     else if now - watched.at > bound { .silent }
-                    else if let written = report?.etcdTerm, written >= term { .fresh }
+                    // A report that names its term proves its lease only when written since the last election:
+                    // a change this reader sees late (it was cut off, etcd restarted) may be from before it.
+                    else if let written = report?.etcdTerm { written >= term ? .fresh : .unconfirmed }
+                    // A report of an earlier version (no term): a change this reader saw.
                     else if watched.changed { .fresh }
                     else { .unconfirmed }
                 return Member(node: node, report: report, freshness: freshness, modRevision: kv.modRevision)
