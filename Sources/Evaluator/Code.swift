@@ -34,8 +34,15 @@ indirect enum Code: Sendable {
     case jsonMember(Code, String, path: String, Span)
     case jsonIndex(Code, Code, path: String, Span)
     /// `all(list, condition)` / `any(list, condition)`: the condition reads each element as `sample`; over a
-    /// Prometheus `result` it reads the sample's labels as `labels`.
-    case quantifier(all: Bool, Code, Code, overResult: Bool)
+    /// Prometheus `result` it reads the sample's labels as `labels`. Over a JSON list (`json` set) each element
+    /// must be a number, as `sample` is.
+    case quantifier(all: Bool, Code, Code, overResult: Bool, json: JSONPlace?)
+    /// A part of a JSON body where one kind of value is needed (`not json.degraded`, `json.lag * 2`,
+    /// `len(json.items)`): any other kind is an error naming the path, never a silent `false`.
+    case jsonExpecting(Code, JSONKinds, path: String, Span)
+    /// A comparison with a part of a JSON body: both sides must be of one kind (numbers with numbers, strings with
+    /// strings, …), or it is an error naming the path. `"30" >= 5` is neither true nor false.
+    case compareJSON(BinaryOperator, Code, Code, path: String, Span)
 
     /// One operand of `and`/`or`.
     struct Operand: Sendable {
@@ -45,6 +52,43 @@ indirect enum Code: Sendable {
 
     var constantValue: Value? {
         if case .constant(let v) = self { v } else { nil }
+    }
+}
+
+/// Where a part of a JSON body is read: the path as written and its span, for errors.
+struct JSONPlace: Sendable {
+    var path: String
+    var span: Span
+}
+
+/// The kinds of value a JSON body holds, as a set: what a place in an expression accepts.
+struct JSONKinds: OptionSet, Sendable, Hashable {
+    let rawValue: UInt8
+    init(rawValue: UInt8) { self.rawValue = rawValue }
+    static let number = JSONKinds(rawValue: 1)
+    static let string = JSONKinds(rawValue: 2)
+    static let bool = JSONKinds(rawValue: 4)
+    static let list = JSONKinds(rawValue: 8)
+    static let object = JSONKinds(rawValue: 16)
+
+    /// The kind of `value`; empty for a value no JSON body holds.
+    init(of value: Value) {
+        switch value {
+        case .int, .number: self = .number
+        case .string: self = .string
+        case .bool: self = .bool
+        case .list: self = .list
+        case .map: self = .object
+        default: self = []
+        }
+    }
+
+    /// "a number", "a list, an object or a string".
+    var description: String {
+        let names: [(JSONKinds, String)] = [(.number, "a number"), (.string, "a string"), (.bool, "a bool"), (.list, "a list"), (.object, "an object")]
+        let parts = names.filter { contains($0.0) }.map(\.1)
+        guard let last = parts.last else { return "nothing" }
+        return parts.count == 1 ? last : parts.dropLast().joined(separator: ", ") + " or " + last
     }
 }
 
@@ -139,6 +183,8 @@ enum Interpreter {
         case .and(let operands): return .bool(try all(operands, facts, log))
         case .or(let operands): return .bool(try any(operands, facts, log))
         case .compare(let op, let l, let r): return .bool(compare(op, try evaluate(l, facts, log: log), try evaluate(r, facts, log: log)))
+        case .compareJSON(let op, let l, let r, let path, let span): return try compareJSON(op, l, r, path, span, facts, log)
+        case .jsonExpecting(let c, let kinds, let path, let span): return try jsonExpecting(c, kinds, path, span, facts, log)
         case .arithmetic(let op, let l, let r, let span):
             return try arithmetic(op, try evaluate(l, facts, log: log), try evaluate(r, facts, log: log), span)
         case .contains(let negated, let l, let r): return try contains(negated, l, r, facts, log)
@@ -157,7 +203,38 @@ enum Interpreter {
             return facts[key]
         case .jsonMember(let base, let name, let path, let span): return try jsonMember(base, name, path, span, facts, log)
         case .jsonIndex(let base, let key, let path, let span): return try jsonIndex(base, key, path, span, facts, log)
-        case .quantifier(let all, let list, let condition, let overResult): return try quantifier(all, list, condition, overResult, facts, log)
+        case .quantifier(let all, let list, let condition, let overResult, let json):
+            return try quantifier(all, list, condition, overResult, json, facts, log)
+        }
+    }
+
+    private static func jsonExpecting(_ c: Code, _ kinds: JSONKinds, _ path: String, _ span: Span, _ facts: FactSlots, _ log: ConditionLog?) throws(EvaluationError) -> Value {
+        let value = try evaluate(c, facts, log: log)
+        guard kinds.contains(JSONKinds(of: value)), JSONKinds(of: value) != [] else {
+            throw EvaluationError("\(path): the response has \(jsonKind(value))\(shown(value)) where \(kinds.description) was expected", span: span)
+        }
+        return value
+    }
+
+    private static func compareJSON(_ op: BinaryOperator, _ l: Code, _ r: Code, _ path: String, _ span: Span, _ facts: FactSlots, _ log: ConditionLog?) throws(EvaluationError) -> Value {
+        let (a, b) = (try evaluate(l, facts, log: log), try evaluate(r, facts, log: log))
+        let (ka, kb) = (JSONKinds(of: a), JSONKinds(of: b))
+        guard ka == kb, ka != [] else {
+            throw EvaluationError("\(path): the response has \(jsonKind(a))\(shown(a)) where \(jsonKind(b))\(shown(b)) is compared with it", span: span)
+        }
+        if ![BinaryOperator.equal, .notEqual].contains(op), ![.number, .string].contains(ka) {
+            throw EvaluationError("\(path): the response has \(jsonKind(a)), which cannot be ordered", span: span)
+        }
+        if case .number(let x) = a, x.isNaN { throw EvaluationError("\(path): the response has NaN", span: span) }
+        return .bool(compare(op, a, b))
+    }
+
+    /// ` ("30")`: a scalar as it was, for messages; nothing for lists and objects.
+    private static func shown(_ value: Value) -> String {
+        switch value {
+        case .string(let s): " (" + quoteString(s.count > 40 ? String(s.prefix(40)) + "…" : s) + ")"
+        case .bool, .int, .number: " (\(value))"
+        default: ""
         }
     }
 
@@ -197,10 +274,13 @@ enum Interpreter {
         }
     }
 
-    private static func quantifier(_ all: Bool, _ list: Code, _ condition: Code, _ overResult: Bool, _ facts: FactSlots, _ log: ConditionLog?) throws(EvaluationError) -> Value {
+    private static func quantifier(_ all: Bool, _ list: Code, _ condition: Code, _ overResult: Bool, _ json: JSONPlace?, _ facts: FactSlots, _ log: ConditionLog?) throws(EvaluationError) -> Value {
         guard case .list(let items) = try evaluate(list, facts, log: log) else { return .bool(all) }
         var scope = facts
         for (i, item) in items.enumerated() {
+            if let json, JSONKinds(of: item) != .number {
+                throw EvaluationError("\(json.path)[\(i)]: the response has \(jsonKind(item))\(shown(item)) where a number was expected", span: json.span)
+            }
             scope[.sample] = item
             if overResult { scope[.sampleLabels] = .map((i < facts.resultLabels.count ? facts.resultLabels[i] : [:]).mapValues(Value.string)) }
             if try bool(condition, scope, nil) != all { return .bool(!all) }

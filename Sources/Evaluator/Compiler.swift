@@ -10,6 +10,43 @@ struct Compiler {
         return fold(code)
     }
 
+    /// A condition (`reboot_when`, `ok when`, a rule): a part of a JSON body standing alone must be a bool.
+    func compileCondition(_ expr: Expr) -> Code {
+        fold(lower(expr, expecting: .bool))
+    }
+
+    /// `expr` lowered where a value of `kinds` is needed: a part of a JSON body is checked for its kind when it is
+    /// read, so `"30"` where a number is needed is an error naming the path, not a comparison that is false.
+    private func lower(_ expr: Expr, expecting kinds: JSONKinds) -> Code {
+        let code = lower(expr)
+        guard tables.types[expr.id] == .json else { return code }
+        return .jsonExpecting(code, kinds, path: jsonPath(expr), expr.span)
+    }
+
+    /// The JSON kinds a value of `type` compares with; `nil` when the type says nothing (another JSON value).
+    private func jsonKinds(of type: RCType?) -> JSONKinds? {
+        switch type {
+        case .int, .number: .number
+        case .string: .string
+        case .bool: .bool
+        case .list: .list
+        case .map: .object
+        case .json, .any, .error, nil: nil
+        default: []
+        }
+    }
+
+    /// A comparison: with a part of a JSON body on one side, that side must have the other side's kind.
+    private func lowerComparison(_ op: BinaryOperator, _ lhs: Expr, _ rhs: Expr, _ span: Span) -> Code {
+        let (lt, rt) = (tables.types[lhs.id], tables.types[rhs.id])
+        switch (lt == .json, rt == .json) {
+        case (false, false): return .compare(op, lower(lhs), lower(rhs))
+        case (true, true): return .compareJSON(op, lower(lhs), lower(rhs), path: jsonPath(lhs), span)
+        case (true, false): return .compare(op, lower(lhs, expecting: jsonKinds(of: rt) ?? []), lower(rhs))
+        case (false, true): return .compare(op, lower(lhs), lower(rhs, expecting: jsonKinds(of: lt) ?? []))
+        }
+    }
+
     private func lower(_ expr: Expr) -> Code {
         switch expr.kind {
         case .error: return .failure("this expression did not check", expr.span)
@@ -51,11 +88,15 @@ struct Compiler {
             guard let builtin = BuiltinFunction(rawValue: function.name) else { return .failure("unknown function", expr.span) }
             if builtin == .all || builtin == .any {
                 guard args.count == 2 else { return .failure("`\(function.name)` takes a list and a condition", expr.span) }
-                return .quantifier(all: builtin == .all, lower(args[0]), lower(args[1]), overResult: tables.facts[args[0].id] == .healthResult)
+                let overJSON = tables.types[args[0].id] == .json ? JSONPlace(path: jsonPath(args[0]), span: args[0].span) : nil
+                return .quantifier(
+                    all: builtin == .all, lower(args[0], expecting: .list), lower(args[1], expecting: .bool),
+                    overResult: tables.facts[args[0].id] == .healthResult, json: overJSON)
             }
-            return .call(builtin, args.map(lower))
-        case .unary(.not, let operand): return .not(lower(operand))
-        case .unary(.negate, let operand): return .negate(lower(operand), expr.span)
+            let kinds: JSONKinds = builtin == .len || builtin == .count ? [.list, .object, .string] : .number
+            return .call(builtin, args.map { lower($0, expecting: kinds) })
+        case .unary(.not, let operand): return .not(lower(operand, expecting: .bool))
+        case .unary(.negate, let operand): return .negate(lower(operand, expecting: .number), expr.span)
         case .binary(let op, let lhs, let rhs):
             switch op {
             case .and, .or:
@@ -64,14 +105,17 @@ struct Compiler {
                 flatten(op, rhs, into: &operands)
                 return op == .and ? .and(operands) : .or(operands)
             case .equal, .notEqual, .less, .lessEqual, .greater, .greaterEqual:
-                return .compare(op, lower(lhs), lower(rhs))
+                return lowerComparison(op, lhs, rhs, expr.span)
             case .in, .notIn:
-                return .contains(negated: op == .notIn, lower(lhs), lower(rhs))
+                var needle: JSONKinds = [.number, .string, .bool]
+                if case .list(let element) = tables.types[rhs.id] { needle = jsonKinds(of: element) ?? needle }
+                if tables.types[rhs.id] == .string || tables.types[rhs.id] == .map(.string) { needle = .string }
+                return .contains(negated: op == .notIn, lower(lhs, expecting: needle), lower(rhs, expecting: [.list, .object, .string]))
             case .matches:
                 guard let regex = tables.regexes[rhs.id] else { return .failure("`matches` needs a regex literal", rhs.span) }
-                return .matches(lower(lhs), regex)
+                return .matches(lower(lhs, expecting: .string), regex)
             case .add, .subtract, .multiply, .divide:
-                return .arithmetic(op, lower(lhs), lower(rhs), expr.span)
+                return .arithmetic(op, lower(lhs, expecting: .number), lower(rhs, expecting: .number), expr.span)
             }
         case .percentOf(let p, let whole): return .percentOf(lower(p), lower(whole), expr.span)
         case .list(let items): return .list(items.map(lower))
@@ -100,7 +144,7 @@ struct Compiler {
             flatten(op, l, into: &operands)
             flatten(op, r, into: &operands)
         } else {
-            operands.append(Code.Operand(code: lower(expr), id: expr.id))
+            operands.append(Code.Operand(code: lower(expr, expecting: .bool), id: expr.id))
         }
     }
 
@@ -114,7 +158,10 @@ struct Compiler {
         case .constant, .fact, .failure, .measured: return code
         case .jsonMember(let base, let name, let path, let span): return .jsonMember(fold(base), name, path: path, span)
         case .jsonIndex(let base, let key, let path, let span): return .jsonIndex(fold(base), fold(key), path: path, span)
-        case .quantifier(let all, let list, let condition, let overResult): return .quantifier(all: all, fold(list), fold(condition), overResult: overResult)
+        case .quantifier(let all, let list, let condition, let overResult, let json):
+            return .quantifier(all: all, fold(list), fold(condition), overResult: overResult, json: json)
+        case .jsonExpecting(let c, let kinds, let path, let span): return .jsonExpecting(fold(c), kinds, path: path, span)
+        case .compareJSON(let op, let l, let r, let path, let span): return .compareJSON(op, fold(l), fold(r), path: path, span)
         case .label(let key): return .label(fold(key))
         case .not(let c):
             let f = fold(c)

@@ -55,18 +55,18 @@ public final class PreparedPolicy: Sendable {
         appliesTo = policy.appliesTo.map(compiler.compile)
         rules = policy.rules.map { spec in
             Rule(
-                spec: spec, conditions: spec.conditions.map { ($0, compiler.compile($0)) },
+                spec: spec, conditions: spec.conditions.map { ($0, compiler.compileCondition($0)) },
                 facts: spec.conditions.flatMap { factsRead(by: $0, policy.tables) }.uniqued())
         }
         var conditions: [String: (reboot: Code, ok: Code?)] = [:]
         for detector in policy.detectors {
             if case .command(_, let rebootWhen, let okWhen) = detector.source {
-                conditions[detector.name] = (compiler.compile(rebootWhen), okWhen.map(compiler.compile))
+                conditions[detector.name] = (compiler.compileCondition(rebootWhen), okWhen.map(compiler.compileCondition))
             }
         }
         detectorConditions = conditions
         var health: [String: Code] = [:]
-        for check in policy.health { if let condition = check.probe?.condition { health[check.name] = compiler.compile(condition) } }
+        for check in policy.health { if let condition = check.probe?.condition { health[check.name] = compiler.compileCondition(condition) } }
         healthConditions = health
         detectors = policy.detectors.map { Gate(kind: "detector", name: $0.name, span: $0.span) }
         healthChecks = policy.health.map { Gate(kind: $0.kindName, name: $0.name, span: $0.span, phases: $0.phases) }

@@ -277,6 +277,12 @@ extension Checker {
                 return .error
             }
         }
+        if [.equal, .notEqual, .less, .lessEqual, .greater, .greaterEqual].contains(op), (l == .json) != (r == .json),
+            case let other = l == .json ? r : l, !other.isInJSON
+        {
+            report(.operandMismatch(expr.span, op: op.rawValue, left: l, right: r, help: jsonHelp(other, l == .json ? rhs : lhs)))
+            return .bool
+        }
         switch op {
         case .and, .or:
             if !l.fits(.bool) { report(.typeMismatch(lhs.span, expected: "a bool before `\(op.rawValue)`", found: l, help: conversionHelp(from: l, to: .bool, lhs))) }
@@ -346,6 +352,19 @@ extension Checker {
                 report(.operandMismatch(expr.span, op: "/", left: l, right: r, help: nil))
                 return .error
             }
+        }
+    }
+
+    /// How to compare a part of a JSON body with a value of a kind JSON has not (`json.lag < 5s`).
+    private func jsonHelp(_ other: RCType, _ expr: Expr) -> String {
+        func plain(_ n: Double) -> String { n == n.rounded() && abs(n) < 1e15 ? String(Int64(n)) : formatNumber(n) }
+        switch (other, expr.kind) {
+        case (.duration, .duration(let ms)):
+            return "a JSON body holds plain numbers: write the threshold in the unit the body uses, e.g. `\(plain(Double(ms) / 1000))` for seconds"
+        case (.percent, .percent(let p)):
+            return "a JSON body holds plain numbers: write `\(plain(p / 100))` for a fraction, or `\(plain(p))` if the body counts in percent"
+        default:
+            return "a JSON body holds numbers, strings, bools, lists and objects; compare it with one of those"
         }
     }
 

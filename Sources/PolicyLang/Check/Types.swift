@@ -66,6 +66,14 @@ public indirect enum RCType: Hashable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// Whether a JSON body can hold a value of this type (numbers, strings, bools, lists, objects).
+    var isInJSON: Bool {
+        switch self {
+        case .int, .number, .string, .bool, .list, .map, .json, .any, .error: true
+        default: false
+        }
+    }
+
     var isOrdered: Bool {
         switch self {
         case .int, .number, .percent, .duration, .instant, .timeOfDay, .string, .error, .any, .json: true
