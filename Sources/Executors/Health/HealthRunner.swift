@@ -62,10 +62,8 @@ public struct HealthRunner: Sendable {
         value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : formatNumber(value)
     }
 
-    /// `RC_HEALTH_<NAME>_VALUE`: the name upper-cased, every character other than a letter or digit an underscore.
-    public static func valueVariable(_ check: String) -> String {
-        "RC_HEALTH_" + String(check.uppercased().unicodeScalars.map { ($0.isASCII && (CharacterSet.alphanumerics.contains($0))) ? Character($0) : "_" }) + "_VALUE"
-    }
+    /// `RC_HEALTH_<NAME>_VALUE` (``HealthSpec/valueVariable(_:)``).
+    public static func valueVariable(_ check: String) -> String { HealthSpec.valueVariable(check) }
 
     /// Why a script may not run, or `nil` when it may (`TrustedProgram`: the file and every directory on its way).
     public func refusal(_ path: String) -> String? {

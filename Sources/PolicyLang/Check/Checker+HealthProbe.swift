@@ -16,6 +16,9 @@ extension Checker {
         if !isHTTPURL(url) {
             report(.invalidHealthEndpoint(target.span, url, example: kind == .http ? "https://127.0.0.1:8080/status" : "http://127.0.0.1:\(kind == .alerts ? 9093 : 9090)"))
             ok = false
+        } else if let problem = endpointProblem(kind, url) {
+            report(.healthEndpointPart(target.span, problem.message, label: problem.label, help: problem.help))
+            ok = false
         }
         var probe = HealthProbe(kind: kind, url: url)
         if let query {
@@ -67,6 +70,52 @@ extension Checker {
             return !host.isEmpty && !host.hasPrefix(":") && !url.contains(" ")
         }
         return false
+    }
+
+    /// A part of an endpoint URL that would not act as written: a fragment (never sent), credentials (they would be
+    /// logged with the URL), or, for Prometheus and Alertmanager, a query string or an API path, which rc adds
+    /// itself to the server's base URL.
+    func endpointProblem(_ kind: HealthProbe.Kind, _ url: String) -> (message: String, label: String, help: String)? {
+        let scheme = url.hasPrefix("https://") ? "https://" : "http://"
+        let rest = url.dropFirst(scheme.count)
+        let authority = rest.prefix { $0 != "/" && $0 != "?" && $0 != "#" }
+        var path = String(rest.dropFirst(authority.count))
+        if authority.contains("@") {
+            let host = authority.split(separator: "@").last.map(String.init) ?? ""
+            return (
+                "a health check URL may not carry credentials", "a user or password in the URL",
+                "they would be written wherever the URL is logged: write \(quoteString(scheme + host + path)) and give the credentials in a header read from a file, e.g. `header \"Authorization\"  token_file \"/etc/rc/status.token\"`"
+            )
+        }
+        if let hash = path.firstIndex(of: "#") {
+            return (
+                "a URL fragment is never sent to the server: " + quoteString(url), "`\(path[hash...])` is dropped from the request",
+                "remove it: \(quoteString(scheme + authority + path[..<hash]))"
+            )
+        }
+        guard kind != .http else { return nil }
+        let api = kind == .prometheus ? "/api/v1/query" : "/api/v2/alerts"
+        let server = kind == .prometheus ? "Prometheus" : "Alertmanager"
+        if let question = path.firstIndex(of: "?") {
+            let help = kind == .prometheus
+                ? "write the server's base URL and the PromQL in `query \"…\"`"
+                : "write the server's base URL; `block_on` selects the alerts"
+            path = String(path[..<question])
+            return ("\(server)'s endpoint is its base URL, rc adds `\(api)` and its parameters: " + quoteString(url), "a query string", help + ", e.g. " + quoteString(scheme + authority + baseAPIPath(path)))
+        }
+        if let range = path.range(of: "/api/") {
+            return (
+                "\(server)'s endpoint is its base URL, rc adds `\(api)` itself: " + quoteString(url), "an API path",
+                "write " + quoteString(scheme + authority + path[..<range.lowerBound])
+            )
+        }
+        return nil
+    }
+
+    /// A path with its `/api/…` part removed: what stays is a prefix a proxy serves the server under.
+    private func baseAPIPath(_ path: String) -> String {
+        if let range = path.range(of: "/api/") { return String(path[..<range.lowerBound]) }
+        return path
     }
 
     /// `block_on {severity: "critical", team: "web"}`: label names (bare or quoted) and string values.

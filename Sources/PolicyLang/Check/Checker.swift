@@ -173,6 +173,18 @@ public struct Checker {
             report(.ttlTooShort(ttlSpan, ttl: etcd.ttl, health: longest.name, timeout: longest.timeout, healthSpan: healthTimeoutSpans[longest.name] ?? longest.span))
         }
 
+        // Two measuring checks whose values would reach scripts under one variable: one would hide the other.
+        var variables: [String: String] = [:]
+        for check in health where check.probe != nil {
+            let variable = HealthSpec.valueVariable(check.name)
+            if let first = variables[variable] {
+                let spans = names["health check"] ?? [:]
+                report(.healthVariableClash(spans[check.name] ?? check.span, check.name, first: first, firstSpan: spans[first] ?? check.span, variable: variable))
+            } else {
+                variables[variable] = check.name
+            }
+        }
+
         if !syntaxErrors {
             if policyName == nil { report(.missingPolicy(.at(0))) }
             // A detector declared with an error has its own diagnostic: the policy is not without detectors.

@@ -188,6 +188,18 @@ extension Diagnostic {
             help: "write e.g. \(quoteString(example))")
     }
 
+    /// `message` names the URL itself, unless it carries credentials.
+    static func healthEndpointPart(_ span: Span, _ message: String, label: String, help: String) -> Diagnostic {
+        Diagnostic(.invalidHealthEndpoint, message, at: span, label: label, help: help)
+    }
+
+    static func healthVariableClash(_ span: Span, _ name: String, first: String, firstSpan: Span, variable: String) -> Diagnostic {
+        Diagnostic(
+            .healthVariableClash, "health checks \(quoteString(first)) and \(quoteString(name)) would both give scripts `\(variable)`", at: span,
+            label: "the same variable as \(quoteString(first))", notes: [DiagnosticNote("the first check is declared here", span: firstSpan)],
+            help: "rename one check so that the names differ in more than punctuation and case")
+    }
+
     static func caWithoutTLS(_ span: Span, _ url: String) -> Diagnostic {
         Diagnostic(
             .caWithoutTLS, "`ca` needs an https:// endpoint, found \(quoteString(url))", at: span, label: "the endpoint is plain http",

@@ -58,6 +58,7 @@ public enum DiagnosticCode: String, Sendable, CaseIterable, Hashable {
     case caWithoutTLS = "RC2031"
     case headerToken = "RC2032"
     case givenNotMeasured = "RC2033"
+    case healthVariableClash = "RC2034"
 
     // Lints.
     case noDetectors = "RC3001"
@@ -182,10 +183,11 @@ public enum DiagnosticCode: String, Sendable, CaseIterable, Hashable {
         case .relativePath: "a path that must be absolute is relative"
         case .duplicateExpectation: "a test has more than one `expect`"
         case .impossibleGiven: "a test gives facts that no live node can have"
-        case .invalidHealthEndpoint: "a health check's endpoint is not an http:// or https:// URL with a host"
+        case .invalidHealthEndpoint: "a health check's endpoint is not an http:// or https:// URL that rc can use as written"
         case .caWithoutTLS: "a health check's `ca` with an endpoint that is plain http"
         case .headerToken: "a header without exactly one source for its value (`token_env` or `token_file`)"
         case .givenNotMeasured: "a test gives a health check a value that the check does not measure"
+        case .healthVariableClash: "two measuring health checks whose names give scripts the same `RC_HEALTH_<NAME>_VALUE`"
         case .noDetectors: "the policy has no detectors, so it never reboots"
         case .plaintextEtcd: "an etcd endpoint without TLS"
         case .insecureSkipVerify: "TLS certificate verification is turned off"

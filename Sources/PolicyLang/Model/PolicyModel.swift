@@ -156,6 +156,16 @@ public struct HealthSpec: Sendable {
     /// `health "name" http`, `prometheus`, `alerts` or `script`: how the trace names the check.
     public var kindName: String { probe?.kind.rawValue ?? "health" }
 
+    /// `RC_HEALTH_<NAME>_VALUE`, the variable that gives health scripts what this check measured: the name
+    /// upper-cased, every character other than an ASCII letter or digit an underscore (`web-lag.p99` gives
+    /// `RC_HEALTH_WEB_LAG_P99_VALUE`).
+    public static func valueVariable(_ check: String) -> String {
+        let name = check.uppercased().unicodeScalars.map { s -> Character in
+            ("A"..."Z").contains(s) || ("0"..."9").contains(s) ? Character(s) : "_"
+        }
+        return "RC_HEALTH_" + String(name) + "_VALUE"
+    }
+
     /// Variables rc sets for each run of a health check; a policy's `env` may not set them.
     public static let reservedEnvironment: Set<String> = [
         "PATH", "RC_PHASE", "RC_NODE_NAME", "RC_POLICY", "RC_DRY_RUN", "RC_LOCK_ENABLED", "RC_LOCK_HELD", "RC_LOCK_ATTEMPTS", "RC_SKIP_LOCK",
