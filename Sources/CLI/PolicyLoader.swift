@@ -88,7 +88,7 @@ enum PolicyLoader {
         }
         let nowAssumption = fillNow(&given)
         let prepared = try select(path, facts: given, color: color)
-        let problems = factsFile.diagnostics(against: prepared.policy)
+        let problems = factsFile.diagnostics(against: prepared)
         if !problems.isEmpty {
             report([FileDiagnostics(file: factsFile.file, diagnostics: problems)], color: color)
             throw ExitCode(ExitStatus.invalidPolicy)

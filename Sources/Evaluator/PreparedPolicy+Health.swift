@@ -19,7 +19,11 @@ extension PreparedPolicy {
             let measurement = observation.measurement
         else { return nil }
         if probe.kind == .alerts {
-            let active = measurement.blockingAlerts ?? []
+            // No list of alerts is no proof that none is active.
+            guard let active = measurement.blockingAlerts else {
+                let text = "no list of active alerts" + (measurement.status.map { " (Alertmanager answered HTTP \($0))" } ?? "")
+                return HealthJudgement(ok: false, text: text, needs: "needs Alertmanager's list of active alerts")
+            }
             let text = active.isEmpty
                 ? "no active alert matches " + labelsText(probe.blockOn)
                 : "\(active.count) active alert\(active.count == 1 ? "" : "s") match\(active.count == 1 ? "es" : "") \(labelsText(probe.blockOn)): " + active.map(quoteString).joined(separator: ", ")
@@ -53,6 +57,12 @@ extension PreparedPolicy {
         }
         if let error = m.queryError {
             for key in [FactKey.healthValue, .healthResult, .healthEmpty] { s.unavailable[key] = "\(key.rawValue): the query failed: \(error)" }
+            return s
+        }
+        // Neither a value nor samples nor an error: no query result at all, which is not an empty one.
+        if m.value == nil, m.samples == nil {
+            let why = "no query result" + (m.status.map { " (Prometheus answered HTTP \($0))" } ?? "")
+            for key in [FactKey.healthValue, .healthResult, .healthEmpty] { s.unavailable[key] = "\(key.rawValue): " + why }
             return s
         }
         let samples = m.samples ?? m.value.map { [HealthSample(value: $0)] } ?? []

@@ -64,3 +64,25 @@ import Testing
         #expect(diagnostic.help == help)
     }
 }
+
+/// A measurement without what its check reads is no proof of health: it blocks, saying what is missing.
+@Suite struct MissingMeasurementTests {
+    static let policy = prepare(
+        "policy \"p\" {}\ndetector \"apt\" debian\nhealth \"errors\" prometheus \"http://127.0.0.1:9090\" query \"up\" { ok when not (value >= 0.01) }\nhealth \"pages\" alerts \"http://127.0.0.1:9093\" { block_on {} }\n")
+
+    @Test func anAlertsCheckWithoutItsListOfAlertsBlocks() throws {
+        let judged = try #require(Self.policy.judgeHealth("pages", HealthObservation(ok: true, measurement: HealthMeasurement(status: 500))))
+        #expect(!judged.ok)
+        #expect(judged.text == "no list of active alerts (Alertmanager answered HTTP 500)")
+        let none = try #require(Self.policy.judgeHealth("pages", HealthObservation(ok: true, measurement: HealthMeasurement(status: 200, blockingAlerts: []))))
+        #expect(none.ok)
+    }
+
+    @Test func aPrometheusCheckWithoutAResultBlocksAndIsNotAnEmptyResult() throws {
+        let judged = try #require(Self.policy.judgeHealth("errors", HealthObservation(ok: true, measurement: HealthMeasurement(status: 500))))
+        #expect(!judged.ok)
+        #expect(judged.text == "value: no query result (Prometheus answered HTTP 500)")
+        let empty = try #require(Self.policy.judgeHealth("errors", HealthObservation(ok: true, measurement: HealthMeasurement(status: 200, samples: []))))
+        #expect(!empty.ok && empty.text == "value: the query returned no sample (test it with `empty`)")
+    }
+}

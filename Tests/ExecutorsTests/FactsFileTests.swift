@@ -134,6 +134,51 @@ import Testing
         let problems = file.diagnostics(against: policy)
         #expect(problems.map(\.message) == ["health \"cluster\" is a script: it measures no `value`", "health \"errors\" is a prometheus check: it measures no `json`"])
         #expect(problems.map { file.file.location(of: $0.span.start).line } == [2, 3])
-        #expect(problems.last?.help == "its measured values are `status`, `value`, `result`, `query_error`")
+        #expect(problems.last?.help == "its measured values are `status`, `value`, `result`, `empty`, `query_error`")
+    }
+}
+
+/// A facts file's measured values decide a measuring check; what contradicts them, or gives none, is refused.
+@Suite struct FactsFileMeasurementAgreementTests {
+    static let policy = PreparedPolicy(
+        Checker.check(
+            SourceFile(
+                path: "p.rcl",
+                text: """
+                    policy "p" {}
+                    detector "apt" debian
+                    health "errors" prometheus "http://127.0.0.1:9090" query "up" { ok when value < 0.01 }
+                    health "pages" alerts "http://127.0.0.1:9093" { block_on {} }
+
+                    """)
+        ).policy!)
+
+    func problems(_ health: String) -> [String] {
+        let file = FactsFile.read(SourceFile(path: "f.yaml", text: "health:\n" + health))
+        return (file.diagnostics + file.diagnostics(against: Self.policy)).map(\.message)
+    }
+
+    @Test func anOkThatTheValuesContradictIsRefused() {
+        #expect(problems("  errors: {ok: false, value: 0.002}\n") == ["health \"errors\": `ok: false` contradicts its measured values, which pass under this policy (0.002 < 0.01 is true)"])
+        #expect(problems("  errors: {ok: true, value: 0.034}\n") == ["health \"errors\": `ok: true` contradicts its measured values, which fail under this policy (0.034 < 0.01 is false)"])
+        #expect(problems("  pages: {ok: true, alerts: [HighErrorRate]}\n") == ["health \"pages\": `ok: true` contradicts its measured values, which fail under this policy (1 active alert matches {}: \"HighErrorRate\")"])
+    }
+
+    @Test func anOkThatTheValuesAgreeWithIsAccepted() {
+        // As the daemon writes its facts: the judgement beside the values it judged.
+        #expect(problems("  errors: {ok: false, value: 0.034}\n  pages: {ok: true, alerts: []}\n").isEmpty)
+    }
+
+    @Test func aCheckGivenNoResultIsRefusedNotTakenAsPassing() {
+        #expect(problems("  errors: {status: 500}\n") == ["health \"errors\" gives no query result"])
+        #expect(problems("  pages: {status: 500}\n") == ["health \"pages\" gives no list of active alerts"])
+    }
+
+    @Test func emptyIsAQueryWithNoSample() {
+        let file = FactsFile.read(SourceFile(path: "f.yaml", text: "health:\n  errors: {empty: true}\n"))
+        #expect(file.diagnostics.isEmpty && file.diagnostics(against: Self.policy).isEmpty)
+        #expect(file.facts.health["errors"]?.measurement?.samples == [])
+        #expect(problems("  errors: {empty: true, value: 3}\n") == ["`empty: true` contradicts the `value` given beside it"])
+        #expect(problems("  errors: {empty: false}\n").first == "`empty: false` needs the sample the query returned")
     }
 }

@@ -52,3 +52,32 @@ import Testing
         #expect(Formatter.format(Parser.parse(SourceFile(path: "t.rcl", text: text))) == text)
     }
 }
+
+/// Values a test gives a prometheus check must be ones a single query could return (RC2041).
+@Suite struct GivenHealthValuesAgreeTests {
+    static let head = "policy \"p\" { applies_to true }\ndetector \"apt\" debian\nhealth \"errors\" prometheus \"http://127.0.0.1:9090\" query \"up\" { ok when empty or value < 0.01 }\n"
+
+    func diagnostics(_ given: String) -> [Diagnostic] {
+        let text = Self.head + "test \"t\" {\n  given { detector \"apt\" fired  health \"errors\" \(given) }\n  expect reboot\n}\n"
+        return Checker.check(SourceFile(path: "t.rcl", text: text)).diagnostics
+    }
+
+    @Test(arguments: [
+        ("empty true value 0.5", "`empty true` contradicts the `value` given beside it"),
+        ("empty true result [0.5]", "`empty true` contradicts the samples of `result` given beside it"),
+        ("empty false", "`empty false` needs the sample the query returned"),
+        ("empty false result []", "`empty false` needs the sample the query returned"),
+        ("value 0.5 result [0.7]", "`value` is the one sample of `result`, which gives another"),
+        ("value 0.5 result [0.5, 0.7]", "`value` is the one sample of `result`, which gives 2 samples"),
+    ])
+    func valuesNoQueryCouldReturnTogetherAreRefused(_ given: String, _ message: String) {
+        let found = diagnostics(given)
+        #expect(found.map(\.code) == [.impossibleGiven])
+        #expect(found.first?.message == message)
+    }
+
+    @Test(arguments: ["empty true", "empty true result []", "empty false value 0.5", "value 0.5 result [0.5]", "value 1 result [1.0]", "result [0.5, 0.7]"])
+    func valuesOneQueryCouldReturnAreAccepted(_ given: String) {
+        #expect(diagnostics(given).isEmpty, "\(diagnostics(given).map(\.message))")
+    }
+}

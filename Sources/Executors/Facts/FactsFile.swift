@@ -27,6 +27,8 @@ public struct FactsFile: Sendable {
     var healthNames: [(String, Span)] = []
     /// Each measured value given a health check (`errors: {value: 0.034}`), to check it against the check's kind.
     var measuredKeys: [(check: String, key: String, span: Span)] = []
+    /// Each `ok` given beside measured values, to check it against what the values give under the policy.
+    var givenOK: [(check: String, ok: Bool, span: Span)] = []
 
     static let topLevel = ["now", "phase", "node", "kill_switch", "detectors", "health", "lock", "cluster"]
 
@@ -38,6 +40,7 @@ public struct FactsFile: Sendable {
         result.detectorNames = parser.detectorNames
         result.healthNames = parser.healthNames
         result.measuredKeys = parser.measuredKeys
+        result.givenOK = parser.givenOK
         return result
     }
 
@@ -144,8 +147,38 @@ public struct FactsFile: Sendable {
 
     /// The measured values a facts file gives each kind of check, as the daemon writes them.
     static let measuredFields: [HealthProbe.Kind: [String]] = [
-        .http: ["status", "json", "body_error"], .prometheus: ["status", "value", "result", "query_error"], .alerts: ["status", "alerts"],
+        .http: ["status", "json", "body_error"], .prometheus: ["status", "value", "result", "empty", "query_error"], .alerts: ["status", "alerts"],
     ]
+
+    /// ``diagnostics(against:)-(CheckedPolicy)``, and what contradicts the policy's thresholds: an `ok` beside
+    /// measured values that give the other answer (the values decide, so the `ok` would be ignored), a prometheus
+    /// check given no query result, an alerts check given no list of alerts.
+    public func diagnostics(against prepared: PreparedPolicy) -> [Diagnostic] {
+        var out = diagnostics(against: prepared.policy)
+        for (check, ok, span) in givenOK {
+            guard let observation = facts.health[check], let judged = prepared.judgeHealth(check, observation), judged.ok != ok else { continue }
+            out.append(
+                Diagnostic(
+                    .importInvalidValue, "health \(quoteString(check)): `ok: \(ok)` contradicts its measured values, which \(judged.ok ? "pass" : "fail") under this policy (\(judged.text))",
+                    at: span, label: "contradicted by the values",
+                    help: "the values decide a measuring check: remove `ok`, or give the values it saw"))
+        }
+        for (check, span) in healthNames {
+            guard let kind = prepared.policy.health.first(where: { $0.name == check })?.probe?.kind, let m = facts.health[check]?.measurement else { continue }
+            if kind == .prometheus, m.value == nil, m.samples == nil, m.queryError == nil {
+                out.append(
+                    Diagnostic(
+                        .importMissingField, "health \(quoteString(check)) gives no query result", at: span, label: "a prometheus check without its result",
+                        help: "give `value: 0.034`, `result: [...]`, `empty: true` or `query_error: \"…\"`"))
+            } else if kind == .alerts, m.blockingAlerts == nil {
+                out.append(
+                    Diagnostic(
+                        .importMissingField, "health \(quoteString(check)) gives no list of active alerts", at: span, label: "an alerts check without its alerts",
+                        help: "give `alerts: []` when none is active, or their names: `alerts: [HighErrorRate]`"))
+            }
+        }
+        return out
+    }
 
     private func unknown(_ what: String, _ name: String, _ span: Span, known: [String], policy: String) -> Diagnostic {
         let help = closestMatch(name, in: known).map { "did you mean \(quoteString($0))?" }
@@ -169,6 +202,7 @@ public struct FactsFile: Sendable {
         var detectorNames: [(String, Span)] = []
         var healthNames: [(String, Span)] = []
         var measuredKeys: [(check: String, key: String, span: Span)] = []
+        var givenOK: [(check: String, ok: Bool, span: Span)] = []
 
         mutating func run() {
             guard let root = yaml.compose(emptyMessage: "the facts file is empty", emptyHelp: "give at least `now`, e.g. `now: \"2026-11-21T10:00:00+01:00\"`") else {
@@ -276,7 +310,7 @@ public struct FactsFile: Sendable {
                     return nil
                 }
             }
-            let measured = ["status", "json", "body_error", "value", "result", "query_error", "alerts"]
+            let measured = ["status", "json", "body_error", "value", "result", "empty", "query_error", "alerts"]
             guard let entries = yaml.entries(node, allowed: ["ok", "exit", "output", "duration"] + measured, context: "health \(quoteString(name))") else { return nil }
             let h = Dictionary(entries.map { ($0.name, $0.value) }, uniquingKeysWith: { a, _ in a })
             for entry in entries where measured.contains(entry.name) { measuredKeys.append((name, entry.name, yaml.span(entry.key))) }
@@ -285,6 +319,9 @@ public struct FactsFile: Sendable {
             guard let ok = yaml.bool(h["ok"], "ok") ?? exit.map({ $0 == 0 }) ?? measurement.map({ _ in true }) else {
                 yaml.invalid(node, "health \(quoteString(name)) needs `ok` or `exit`", help: "write `{ok: true}` or `{exit: 1}`")
                 return nil
+            }
+            if measurement != nil, let entry = entries.first(where: { $0.name == "ok" }) {
+                givenOK.append((name, ok, yaml.span(entry.key)))
             }
             if let exit, (exit == 0) != ok, let e = h["exit"] {
                 yaml.invalid(e, "health \(quoteString(name)): `ok: \(ok)` contradicts `exit: \(exit)`", help: "a health check passes exactly when it exits 0")
@@ -318,6 +355,16 @@ public struct FactsFile: Sendable {
                     }
                 } else {
                     yaml.invalid(r, "`result` must be a list of samples")
+                }
+            }
+            if let e = h["empty"], let empty = yaml.bool(e, "empty") {
+                let samples = m.samples?.count ?? (m.value == nil ? 0 : 1)
+                if empty, samples > 0 {
+                    yaml.invalid(e, "`empty: true` contradicts the \(m.value != nil ? "`value`" : "samples of `result`") given beside it", help: "a query that returned no sample has neither: remove one")
+                } else if !empty, samples == 0 {
+                    yaml.invalid(e, "`empty: false` needs the sample the query returned", help: "give `value: 0.034` or `result: [...]`")
+                } else if empty {
+                    m.samples = []
                 }
             }
             m.queryError = yaml.string(h["query_error"], "query_error")

@@ -284,7 +284,42 @@ extension Checker {
             }
             values[key] = value
         }
-        return ok ? values : nil
+        return ok && givenValuesAgree(values, items) ? values : nil
+    }
+
+    /// Whether a prometheus check's given values could come from one query (RC2041): `empty true` beside a sample,
+    /// `empty false` without one, a `value` that is not the one sample of `result`.
+    private mutating func givenValuesAgree(_ values: [FactKey: Value], _ items: [(Identifier, Expr)]) -> Bool {
+        func span(_ key: FactKey) -> Span {
+            items.first { $0.0.name == key.rawValue }.map { $0.0.span.union($0.1.span) } ?? .at(0)
+        }
+        var samples: [Value]?
+        if case .list(let items)? = values[.healthResult] { samples = items }
+        let value = values[.healthValue]
+        if case .bool(let empty)? = values[.healthEmpty] {
+            let count = samples?.count ?? (value == nil ? 0 : 1)
+            if empty, count > 0 {
+                report(.contradictoryGiven(
+                    span(.healthEmpty), "`empty true` contradicts the \(value != nil ? "`value`" : "samples of `result`") given beside it",
+                    label: "no sample", other: span(value != nil ? .healthValue : .healthResult),
+                    help: "a query that returned no sample has no `value` and an empty `result`: remove one"))
+                return false
+            }
+            if !empty, count == 0 {
+                report(.contradictoryGiven(
+                    span(.healthEmpty), "`empty false` needs the sample the query returned", label: "no sample given", other: nil,
+                    help: "give it: `value 0.034` or `result [0.034]`"))
+                return false
+            }
+        }
+        if let value, let samples, samples.count != 1 || samples[0] != value {
+            report(.contradictoryGiven(
+                span(.healthValue), "`value` is the one sample of `result`, which gives \(samples.count == 1 ? "another" : "\(samples.count) samples")",
+                label: "not the sample of `result`", other: span(.healthResult),
+                help: samples.count == 1 ? "give the same number to both, or only one of them" : "a query with \(samples.count) samples has no one `value`: give `result` alone"))
+            return false
+        }
+        return true
     }
 }
 

@@ -200,6 +200,12 @@ extension Diagnostic {
             help: "rename one check so that the names differ in more than punctuation and case")
     }
 
+    static func contradictoryGiven(_ span: Span, _ message: String, label: String, other: Span?, help: String) -> Diagnostic {
+        Diagnostic(
+            .impossibleGiven, message, at: span, label: label, notes: other.map { [DiagnosticNote("given beside it", span: $0)] } ?? [],
+            help: help)
+    }
+
     static func caWithoutTLS(_ span: Span, _ url: String) -> Diagnostic {
         Diagnostic(
             .caWithoutTLS, "`ca` needs an https:// endpoint, found \(quoteString(url))", at: span, label: "the endpoint is plain http",
