@@ -98,19 +98,22 @@ extension PreparedPolicy {
         return "\(file.text(expr.span)) is \(truth)"
     }
 
-    /// `needs value < 0.01, was 0.034`: the first comparison that failed, with the value it read.
+    /// `needs value < 0.01, was 0.034`: each operand of an `and` that failed, with the value it read
+    /// (`needs status == 200, was 503; and json.lag < 5, was 7.5`): changing one of them alone would not do.
     private func needs(_ expr: Expr, _ slots: FactSlots) -> String? {
+        let parts = unmet(expr, slots)
+        return parts.isEmpty ? nil : "needs " + parts.joined(separator: "; and ")
+    }
+
+    private func unmet(_ expr: Expr, _ slots: FactSlots) -> [String] {
         switch expr.kind {
         case .binary(.and, _, _):
-            for operand in operandExprs(expr) where value(of: operand, slots) != .bool(true) {
-                return needs(operand, slots)
-            }
-            return nil
+            return operandExprs(expr).filter { value(of: $0, slots) != .bool(true) }.flatMap { unmet($0, slots) }
         case .binary(let op, let l, _) where op.isComparison:
             let was = value(of: l, slots).map(shorten) ?? "not measurable"
-            return "needs \(file.text(expr.span)), was \(was)"
+            return ["\(file.text(expr.span)), was \(was)"]
         default:
-            return "needs \(file.text(expr.span))"
+            return [file.text(expr.span)]
         }
     }
 

@@ -259,6 +259,9 @@ import Testing
         let lagging = try explainThreshold("  errors: {value: 0.002}\n  lag: {status: 200, json: {replication: {lag_seconds: 7.5}}}\n")
         #expect(lagging.status == 3)
         #expect(lagging.stdout.contains("health \"lag\" needs json.replication.lag_seconds < 5, was 7.5"), "\(lagging.stdout)")
+        // Every operand of the `and` that failed is named: changing one alone would not let the node reboot.
+        let both = try explainThreshold("  errors: {value: 0.002}\n  lag: {status: 503, json: {replication: {lag_seconds: 7.5}}}\n")
+        #expect(both.stdout.contains("health \"lag\" needs status == 200, was 503; and json.replication.lag_seconds < 5, was 7.5\n"), "\(both.stdout)")
         let missing = try explainThreshold("  errors: {value: 0.002}\n  lag: {status: 200, json: {replication: {}}}\n")
         #expect(missing.status == 3)
         #expect(missing.stdout.contains("json.replication.lag_seconds: the response has no field `lag_seconds`"), "\(missing.stdout)")
