@@ -13,6 +13,9 @@ public struct Facts: Sendable, Hashable {
     /// Milliseconds.
     public var nodeUptime: Int64?
     public var killSwitch: Bool?
+    /// The kill switches found active, as ``CheckedPolicy/text(of:)`` names them (`file /etc/rc/disable`), when the
+    /// executor or the facts file says which; the reason names those rather than every switch the policy has.
+    public var activeKillSwitches: [String]?
     /// Detector results by detector name.
     public var detectors: [String: DetectorObservation]
     /// Health check results by check name.

@@ -209,18 +209,13 @@ struct Run {
             record(entry(0, .killSwitch, title(.killSwitch), .pass, "not active", assumed: facts.killSwitch == nil))
             return true
         }
-        let where_ = policy.policy.killSwitches.map(killSwitchText).joined(separator: ", ")
+        // The switches found active; when the facts do not say which, the ones it may be.
+        let configured = policy.policy.killSwitches.map(policy.policy.text(of:))
+        let where_ = facts.activeKillSwitches.flatMap { $0.isEmpty ? nil : $0.joined(separator: ", ") }
+            ?? (configured.count > 1 ? "one of " : "") + configured.joined(separator: ", ")
         record(entry(0, .killSwitch, title(.killSwitch), .block, "active" + (where_.isEmpty ? "" : " (\(where_))"), assumed: facts.killSwitch == nil))
         block(.killSwitch, nil, "the kill switch is active" + (where_.isEmpty ? "" : " (\(where_))"))
         return !active
-    }
-
-    private func killSwitchText(_ spec: KillSwitchSpec) -> String {
-        switch spec {
-        case .file(let path): "file \(path)"
-        case .etcd(let key):
-            "etcd key \(key ?? policy.policy.defaultKillSwitchKey)"
-        }
     }
 
     /// Step 3: a deny window open blocks; with allow windows, one must be open.

@@ -315,7 +315,7 @@ import Testing
         #expect(first["node"] as? String == "ops-1" && first["policy"] as? String == "ops" && first["version"] as? String == rcVersion)
         #expect(first["outcome"] as? String == "blocked" && first["blocked_by"] as? String == "kill_switch" && first["at"] is String, "\(first)")
         #expect(Set(first.keys) == ["event", "node", "outcome", "blocked_by", "name", "reason", "value", "needs", "at", "policy", "version"], "\(first.keys)")
-        #expect((first["reason"] as? String)?.hasPrefix("the kill switch is active") == true && first["value"] is NSNull && first["needs"] is NSNull, "\(first)")
+        #expect(first["reason"] as? String == "the kill switch is active (file \(node.dir)/stop)" && first["value"] is NSNull && first["needs"] is NSNull, "\(first)")
         #expect(receiver.requests.allSatisfy { $0.head.contains("Authorization: Bearer t0ken-for-the-hook") && $0.head.hasPrefix("POST /hook ") })
         let log = try String(contentsOfFile: node.log, encoding: .utf8)
         #expect(!log.contains("t0ken-for-the-hook"), "the token is in the log")

@@ -25,6 +25,17 @@ import Testing
         Facts(now: now, nodeName: "web-1", detectors: ["apt": DetectorObservation(.fired)], cluster: ClusterFacts(size: 5, healthy: 5))
     }
 
+    @Test func theKillSwitchReasonNamesTheActiveSwitchOrSaysItIsOneOfThem() {
+        let policy = prepare("policy \"p\" {}\ndetector \"apt\" debian\nlock etcd { endpoints [\"https://127.0.0.1:2379\"] }\nkill_switch file \"/etc/rc/disable\"\nkill_switch etcd\n")
+        var f = fired
+        f.killSwitch = true
+        #expect(policy.decide(f).reasons.first == "the kill switch is active (one of file /etc/rc/disable, etcd key /rc/kill_switch)")
+        f.activeKillSwitches = ["etcd key /rc/kill_switch"]
+        #expect(policy.decide(f).reasons.first == "the kill switch is active (etcd key /rc/kill_switch)")
+        #expect(Self.policy.decide(Facts(now: now, nodeName: "web-1", killSwitch: true, detectors: ["apt": DetectorObservation(.fired)])).reasons.first
+            == "the kill switch is active (file /etc/rc/disable)")
+    }
+
     @Test func rebootWhenEveryGatePasses() {
         let d = Self.policy.decide(fired)
         #expect(d.outcome == .reboot && d.exitCode == 0 && d.blockedBy == nil)

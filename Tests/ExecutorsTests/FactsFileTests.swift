@@ -138,6 +138,33 @@ import Testing
     }
 }
 
+/// Which kill switches were active goes out with the facts and comes back, and is checked against the policy.
+@Suite struct FactsFileKillSwitchTests {
+    static let policy = Checker.check(
+        SourceFile(
+            path: "p.rcl",
+            text: "policy \"p\" {}\ndetector \"apt\" debian\nlock etcd { endpoints [\"https://127.0.0.1:2379\"] }\nkill_switch file \"/run/rc/stop\"\nkill_switch etcd\n")
+    ).policy
+
+    @Test func theActiveSwitchesGoOutAndComeBack() throws {
+        let facts = Facts(killSwitch: true)
+        var withActive = facts
+        withActive.activeKillSwitches = ["file /run/rc/stop"]
+        let back = FactsFile.read(SourceFile(path: "last-decision.json", text: FactsFile.json(withActive).serialized(indent: 2)))
+        #expect(back.diagnostics.isEmpty)
+        #expect(back.facts.killSwitch == true && back.facts.activeKillSwitches == ["file /run/rc/stop"])
+    }
+
+    @Test func unknownOrContradictedSwitchesAreRefused() throws {
+        let policy = try #require(Self.policy)
+        let unknown = FactsFile.read(SourceFile(path: "f.yaml", text: "kill_switches_active: [\"file /run/rc/stopp\"]\n"))
+        #expect(unknown.diagnostics(against: policy).map(\.message) == ["unknown kill switch \"file /run/rc/stopp\""])
+        #expect(unknown.facts.killSwitch == true)
+        let contradicted = FactsFile.read(SourceFile(path: "f.yaml", text: "kill_switch: false\nkill_switches_active: [\"file /run/rc/stop\"]\n"))
+        #expect(contradicted.diagnostics.map(\.message) == ["`kill_switches_active` contradicts `kill_switch: false`"])
+    }
+}
+
 /// A facts file's measured values decide a measuring check; what contradicts them, or gives none, is refused.
 @Suite struct FactsFileMeasurementAgreementTests {
     static let policy = PreparedPolicy(

@@ -287,6 +287,48 @@ import Testing
         }
     }
 
+    /// Which kill switch is active is a fact: the reason names that one, not every switch the policy has.
+    @Test func theReasonNamesTheKillSwitchThatIsActive() async throws {
+        let etcd = try EtcdHarness()
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try Data().write(to: URL(fileURLWithPath: dir + "/flag"))
+        let text = """
+            policy "k" {}
+            detector "flag" file "\(dir)/flag"
+            kill_switch file "\(dir)/stop"
+            kill_switch etcd
+            lock etcd {
+              endpoints ["\(etcd.endpoint)"]
+              key "/ks"
+            }
+            reboot command ["/usr/bin/touch", "\(dir)/rebooted"]
+            """
+        let result = Checker.check(SourceFile(path: "k.rcl", text: text))
+        let checked = try #require(result.policy, "\(result.diagnostics.map(\.message))")
+        guard case .etcd(let spec) = checked.lock else { Issue.record("not an etcd lock"); return }
+        let client = try EtcdClient(spec)
+        try await ready(client)
+        defer { withExtendedLifetime(etcd) {}; Task { await client.shutdown() } }
+        let settings = RunnerSettings(nodeName: "a", dryRun: true, stateDirectory: dir + "/state")
+        let runner = Runner(
+            settings: settings, lock: EtcdLock(client: client, spec: spec, logger: Logger(label: "test"), instance: settings.instance),
+            fleet: EtcdFleet(client: client, policy: checked, spec: spec, state: nil, logger: Logger(label: "test")), logger: Logger(label: "test"), announce: { _ in })
+        _ = try await client.put("/ks/kill_switch", Data("maintenance".utf8))
+        let byEtcd = await runner.pass(PreparedPolicy(checked))
+        #expect(byEtcd.decision.blockedBy == .killSwitch && byEtcd.facts.activeKillSwitches == ["etcd key /ks/kill_switch"])
+        #expect(byEtcd.decision.reasons.first == "the kill switch is active (etcd key /ks/kill_switch)", "\(byEtcd.decision.reasons)")
+        try Data().write(to: URL(fileURLWithPath: dir + "/stop"))
+        let byBoth = await runner.pass(PreparedPolicy(checked))
+        #expect(byBoth.decision.reasons.first == "the kill switch is active (file \(dir)/stop, etcd key /ks/kill_switch)", "\(byBoth.decision.reasons)")
+        _ = try await client.delete("/ks/kill_switch")
+        let byFile = await runner.pass(PreparedPolicy(checked))
+        #expect(byFile.decision.reasons.first == "the kill switch is active (file \(dir)/stop)", "\(byFile.decision.reasons)")
+        try FileManager.default.removeItem(atPath: dir + "/stop")
+        let none = await runner.pass(PreparedPolicy(checked))
+        #expect(none.decision.outcome == .reboot && none.facts.activeKillSwitches == [] && none.facts.killSwitch == false, "\(none.decision)")
+    }
+
     @Test func aRebootingMemberIsNotHealthyAndAForgottenOneIsGone() async throws {
         let (etcd, checked, spec, client) = try await start(publish: "1s", cluster: "forget_after 5s")
         defer {

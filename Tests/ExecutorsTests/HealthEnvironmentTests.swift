@@ -24,6 +24,23 @@ import Testing
         #expect(HealthRunner().environment(policy, context)["RC_WINDOWS_DENY"] == "night=daily 23:00 .. 06:00")
     }
 
+    @Test func aWindowInAZoneOfItsOwnSaysWhichInTheVariable() throws {
+        let text = """
+            policy "p" {}
+            detector "f" file "/run/flag"
+            timezone "Europe/Berlin"
+            window deny "ny" Fri 18:00 .. Mon 08:00 in "America/New_York"
+            window deny "weekend" Sat..Sun
+            window allow "night" daily 22:00 .. 04:00 in "Europe/Berlin"
+
+            """
+        let policy = try #require(Checker.check(SourceFile(path: "p.rcl", text: text)).policy)
+        let env = HealthRunner().environment(policy, HealthContext(phase: .preLock, nodeName: "n1", dryRun: true, lockHeld: false, lockAttempts: 0))
+        #expect(env["RC_WINDOWS_DENY"] == "ny=Fri 18:00 .. Mon 08:00 in America/New_York;weekend=Sat..Sun")
+        #expect(env["RC_WINDOWS_ALLOW"] == "night=daily 22:00 .. 04:00")
+        #expect(env["RC_TIMEZONE"] == "Europe/Berlin")
+    }
+
     @Test(arguments: ["RC_PHASE", "RC_NODE_NAME", "RC_LOCK_HELD", "PATH", "RC_RUN_ID"])
     func aVariableRcSetsForEachRunIsRefused(_ name: String) throws {
         let text = "policy \"p\" {}\ndetector \"f\" file \"/run/flag\"\nhealth \"h\" script \"/bin/true\" { env { \(name) \"x\" } }\n"

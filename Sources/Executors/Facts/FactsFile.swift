@@ -29,8 +29,10 @@ public struct FactsFile: Sendable {
     var measuredKeys: [(check: String, key: String, span: Span)] = []
     /// Each `ok` given beside measured values, to check it against what the values give under the policy.
     var givenOK: [(check: String, ok: Bool, span: Span)] = []
+    /// Where `kill_switches_active` was given, to check its names against the policy's switches.
+    var activeKillSwitchesSpan: Span?
 
-    static let topLevel = ["now", "phase", "node", "kill_switch", "detectors", "health", "lock", "cluster"]
+    static let topLevel = ["now", "phase", "node", "kill_switch", "kill_switches_active", "detectors", "health", "lock", "cluster"]
 
     /// Reads a facts file.
     public static func read(_ file: SourceFile) -> FactsFile {
@@ -41,6 +43,7 @@ public struct FactsFile: Sendable {
         result.healthNames = parser.healthNames
         result.measuredKeys = parser.measuredKeys
         result.givenOK = parser.givenOK
+        result.activeKillSwitchesSpan = parser.activeKillSwitchesSpan
         return result
     }
 
@@ -55,6 +58,7 @@ public struct FactsFile: Sendable {
         if let uptime = f.nodeUptime { node.append(("uptime", .string(formatDuration(milliseconds: uptime)))) }
         if !node.isEmpty { fields.append(("node", .object(node))) }
         if let k = f.killSwitch { fields.append(("kill_switch", .bool(k))) }
+        if let active = f.activeKillSwitches, !active.isEmpty { fields.append(("kill_switches_active", .array(active.map(JSON.string)))) }
         if !f.detectors.isEmpty {
             fields.append(
                 (
@@ -130,6 +134,13 @@ public struct FactsFile: Sendable {
         for (name, span) in healthNames where !checks.contains(name) {
             out.append(unknown("health check", name, span, known: checks, policy: policy.name))
         }
+        let switches = policy.killSwitches.map(policy.text(of:))
+        if let span = activeKillSwitchesSpan, let unknown = facts.activeKillSwitches?.first(where: { !switches.contains($0) }) {
+            out.append(
+                Diagnostic(
+                    .importUnknownField, "unknown kill switch \(quoteString(unknown))", at: span, label: "not in policy \(quoteString(policy.name))",
+                    help: switches.isEmpty ? "policy \(quoteString(policy.name)) has no kill switch" : "policy \(quoteString(policy.name)) has " + switches.map(quoteString).joined(separator: ", ")))
+        }
         // A value the check does not measure would be ignored, and the check taken as passing.
         for (check, key, span) in measuredKeys {
             guard let spec = policy.health.first(where: { $0.name == check }) else { continue }
@@ -203,6 +214,7 @@ public struct FactsFile: Sendable {
         var healthNames: [(String, Span)] = []
         var measuredKeys: [(check: String, key: String, span: Span)] = []
         var givenOK: [(check: String, ok: Bool, span: Span)] = []
+        var activeKillSwitchesSpan: Span?
 
         mutating func run() {
             guard let root = yaml.compose(emptyMessage: "the facts file is empty", emptyHelp: "give at least `now`, e.g. `now: \"2026-11-21T10:00:00+01:00\"`") else {
@@ -215,6 +227,15 @@ public struct FactsFile: Sendable {
                 if facts.phase == nil { yaml.invalid(n, "unknown phase \(quoteString(text))", help: "the phases are pre-lock, post-lock and post-boot") }
             }
             if let n = fields["kill_switch"] { facts.killSwitch = yaml.bool(n, "kill_switch") }
+            if let n = fields["kill_switches_active"], let active = yaml.stringList(n, "kill_switches_active") {
+                if facts.killSwitch == false, !active.isEmpty {
+                    yaml.invalid(n, "`kill_switches_active` contradicts `kill_switch: false`", help: "a kill switch is active exactly when one of them is: remove one of the two")
+                } else {
+                    facts.activeKillSwitches = active
+                    activeKillSwitchesSpan = yaml.span(n)
+                    if facts.killSwitch == nil { facts.killSwitch = !active.isEmpty }
+                }
+            }
             if let n = fields["node"], let node = yaml.mapping(n, allowed: ["name", "labels", "uptime"], context: "`node`") {
                 facts.nodeName = yaml.string(node["name"], "node.name")
                 if let l = node["labels"], let entries = yaml.entries(l, allowed: nil, context: "`node.labels`") {

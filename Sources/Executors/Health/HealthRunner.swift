@@ -62,6 +62,14 @@ public struct HealthRunner: Sendable {
         value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : formatNumber(value)
     }
 
+    /// `RC_WINDOWS_DENY`, `RC_WINDOWS_ALLOW`: `name=Fri 18:00 .. Mon 08:00;…`, a window in a zone of its own
+    /// followed by it (`ny=Fri 18:00 .. Mon 08:00 in America/New_York`): the others are in `RC_TIMEZONE`.
+    static func windowsVariable(_ policy: CheckedPolicy, _ effect: WindowEffect) -> String {
+        policy.windows.filter { $0.effect == effect }.map { w in
+            "\(w.name)=\(w.text)" + (w.timeZone == policy.timeZone ? "" : " in \(w.timeZone)")
+        }.joined(separator: ";")
+    }
+
     /// `RC_HEALTH_<NAME>_VALUE` (``HealthSpec/valueVariable(_:)``).
     public static func valueVariable(_ check: String) -> String { HealthSpec.valueVariable(check) }
 
@@ -108,8 +116,8 @@ public struct HealthRunner: Sendable {
             "RC_FALLBACK_NODES": policy.cluster.fallbackNodes.joined(separator: ","),
             "RC_COOLDOWN_SECONDS": String(policy.cluster.cooldown / 1000),
             "RC_TIMEZONE": policy.timeZone,
-            "RC_WINDOWS_DENY": policy.windows.filter { $0.effect == .deny }.map { "\($0.name)=\($0.text)" }.joined(separator: ";"),
-            "RC_WINDOWS_ALLOW": policy.windows.filter { $0.effect == .allow }.map { "\($0.name)=\($0.text)" }.joined(separator: ";"),
+            "RC_WINDOWS_DENY": Self.windowsVariable(policy, .deny),
+            "RC_WINDOWS_ALLOW": Self.windowsVariable(policy, .allow),
             "RC_RULES": policy.rules.map(\.name).joined(separator: ";"),
         ]
         if case .etcd(let etcd) = policy.lock { env["RC_LOCK_SLOTS"] = String(etcd.slots) } else { env["RC_LOCK_SLOTS"] = "1" }

@@ -143,9 +143,13 @@ public struct Runner: Sendable {
         if let uptime = paths.read("/proc/uptime")?.split(separator: " ").first.flatMap({ Double($0) }) {
             facts.nodeUptime = Int64(uptime * 1000)
         }
-        facts.killSwitch = !killSwitches.active(policy.policy).isEmpty
+        var active = killSwitches.active(policy.policy).map { policy.policy.text(of: .file(path: $0)) }
         if cluster { try await readCluster(policy, into: &facts) }
-        if try await fleet.killSwitch() == true { facts.killSwitch = true }
+        if try await fleet.killSwitch() == true, let etcd = policy.policy.killSwitches.first(where: { if case .etcd = $0 { true } else { false } }) {
+            active.append(policy.policy.text(of: etcd))
+        }
+        facts.killSwitch = !active.isEmpty
+        facts.activeKillSwitches = active
         return facts
     }
 

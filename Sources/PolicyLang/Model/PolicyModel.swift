@@ -387,6 +387,14 @@ public struct CheckedPolicy: Sendable {
         if case .etcd(let spec) = lock { return spec.prefix + "/kill_switch" }
         return "/rc/kill_switch"
     }
+
+    /// How a kill switch is named in reasons and facts: `file /etc/rc/disable`, `etcd key /rc/kill_switch`.
+    public func text(of killSwitch: KillSwitchSpec) -> String {
+        switch killSwitch {
+        case .file(let path): "file \(path)"
+        case .etcd(let key): "etcd key \(key ?? defaultKillSwitchKey)"
+        }
+    }
 }
 
 /// What the checker learned about each expression, keyed by `Expr.id`.
