@@ -289,7 +289,8 @@ struct Run {
             let last = facts.cluster.lastReboot ?? FactDefaults.lastReboot
             let elapsed = now - last.epochMilliseconds
             let waiting = elapsed < cooldown
-            let value = "\(formatDuration(milliseconds: max(0, elapsed))) since the last reboot (\(facts.cluster.lastReboot.map { policy.zone.format($0.epochMilliseconds) } ?? "never")), cooldown \(formatDuration(milliseconds: cooldown))"
+            let since = facts.cluster.lastReboot.map { "\(formatDuration(milliseconds: max(0, elapsed))) since the last reboot (\(policy.zone.format($0.epochMilliseconds)))" }
+            let value = (since ?? "no reboot on record") + ", cooldown \(formatDuration(milliseconds: cooldown))"
             if tracing {
                 lines.append(entry(1, .rule, "cluster { cooldown \(formatDuration(milliseconds: cooldown)) }", waiting ? .block : .pass, value, assumed: facts.cluster.lastReboot == nil))
             }
