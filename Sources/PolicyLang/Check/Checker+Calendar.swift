@@ -120,6 +120,10 @@ extension Checker {
                 report(.backwardsDates(dated.span, "\(text(of: to)) comes before \(text(of: dated.from))"))
                 return nil
             }
+            if let skipped = Zone(identifier: zone).flatMap({ Self.skippedHours(s, e, in: $0) }) {
+                report(.windowInClockGap(dated.span, skipped.0, zone: zone, skipped.1))
+                return nil
+            }
             if let now, let zone = Zone(identifier: zone), e <= zone.localMinute(at: now) {
                 let (y, m, d) = CivilDate.civilFromDays((e - 1) / 1440)
                 report(.windowInThePast(dated.span, ended: "on \(y)-\(pad(m, 2))-\(pad(d, 2))"))
@@ -129,6 +133,25 @@ extension Checker {
             return nil
         }
         return DatedRange(start: start, end: end)
+    }
+
+    /// The wall-clock stretch that a daylight-saving change skips and that holds all of the local minutes
+    /// `start ..< end` (so a one-off window there is never open): the gap's start and end as `02:00` and `03:00`.
+    static func skippedHours(_ start: Int, _ end: Int, in zone: Zone) -> (String, String)? {
+        guard !zone.isFixed else { return nil }
+        // Local minutes are within a day of UTC: look for transitions from a day before to a day after.
+        for t in zone.transitions(from: Int64(start - 1440) * 60_000, to: Int64(end + 1440) * 60_000) {
+            let before = zone.offsetSeconds(at: t - 1) / 60
+            let after = zone.offsetSeconds(at: t) / 60
+            guard after > before else { continue }
+            let utcMinute = Int(t / 60_000)
+            let (gapStart, gapEnd) = (utcMinute + before, utcMinute + after)
+            if start >= gapStart, end <= gapEnd {
+                func clock(_ m: Int) -> String { let r = ((m % 1440) + 1440) % 1440; return pad(r / 60, 2) + ":" + pad(r % 60, 2) }
+                return (clock(gapStart), clock(gapEnd))
+            }
+        }
+        return nil
     }
 
     /// Reports a date that no month has: `Feb 30`, `Apr 31`, `2027-02-29`.

@@ -74,6 +74,13 @@ extension Diagnostic {
             help: "for a whole day write only the days (`Sat..Sun`); for a daily window give different start and end times")
     }
 
+    static func windowInClockGap(_ span: Span, _ from: String, zone: String, _ to: String) -> Diagnostic {
+        Diagnostic(
+            .emptyWindow, "window covers no time: in \(zone) the clocks go from \(from) to \(to) that night", at: span,
+            label: "entirely in the skipped hour",
+            help: "give times the clock shows that day, e.g. from \(to)")
+    }
+
     static func ttlTooShort(_ span: Span, ttl: Int64, health: String, timeout: Int64, healthSpan: Span) -> Diagnostic {
         Diagnostic(
             .ttlTooShort,
