@@ -266,12 +266,16 @@ struct Run {
             record(lines)
             block(.window, w.spec.name, LazyText { "deny window \(quoteString(w.spec.name)) (\(w.spec.text)) is open at \(w.zone.format(now)); \(eligible())" })
         } else {
-            // No allow window open: name the one that opens first.
+            // No allow window open: name the one that opens first, or, when none opens within the search, say so
+            // (the first allow window stands for them all; none is "next").
             let soonest = search.soonestAllow ?? calendar.windows.firstIndex { !$0.isDeny }!
             let w = calendar.windows[soonest]
+            let which = search.soonestAllow == nil
+                ? "none opens within \(WindowCalendar.horizonDays) days"
+                : "next: \(quoteString(w.spec.name)) \(w.spec.text)"
             record(entry(0, .window, title(.window), .block, lazy: LazyText { "no allow window open; closed " + until.text }))
             record(lines)
-            block(.window, w.spec.name, LazyText { "no allow window is open at \(zone.format(now)) (next: \(quoteString(w.spec.name)) \(w.spec.text)); \(eligible())" })
+            block(.window, w.spec.name, LazyText { "no allow window is open at \(zone.format(now)) (\(which)); \(eligible())" })
         }
         return false
     }

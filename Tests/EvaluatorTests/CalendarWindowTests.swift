@@ -13,6 +13,15 @@ import Testing
 
     // MARK: every year
 
+    @Test func anAllowWindowThatIsOverIsNotCalledTheNextOne() {
+        let over = windows("window allow \"migration\" 2026-11-01 22:00 .. 2026-11-02 04:00", timezone: "Europe/Berlin")
+        #expect(decide(over, "2026-12-02T13:00:00+01:00").reasons.first
+            == "no allow window is open at Wed 2026-12-02 13:00 +01:00 (none opens within 400 days); not eligible within 400 days")
+        let both = windows("window allow \"migration\" 2026-11-01 22:00 .. 2026-11-02 04:00\nwindow allow \"night\" Sat 22:00 .. Sun 04:00", timezone: "Europe/Berlin")
+        #expect(decide(both, "2026-12-02T13:00:00+01:00").reasons.first
+            == "no allow window is open at Wed 2026-12-02 13:00 +01:00 (next: \"night\" Sat 22:00 .. Sun 04:00); eligible at Sat 2026-12-05 22:00 +01:00")
+    }
+
     @Test func christmasFreezeOverTheYearEndInBerlin() {
         let p = windows("window deny \"christmas\" Dec 20 .. Jan 6", timezone: "Europe/Berlin")
         #expect(eligible(p, "2026-12-19T23:59:00+01:00"))
