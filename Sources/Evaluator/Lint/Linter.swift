@@ -224,14 +224,33 @@ struct PolicyLinter {
         if neverEligible {
             let allows = policy.windows.filter { $0.effect == .allow }
             let span = allows.first.map { decls[$0.name]?.name ?? $0.span } ?? policy.windows[0].span
+            let days = WindowCalendar.horizonDays
+            // Allow windows that never open at all (over, or in no month): the deny windows are not the reason.
+            let noneOpens = !allows.isEmpty && calendar.windows.indices.allSatisfy { calendar.windows[$0].isDeny || calendar.nextOpening(of: $0, from: from) == nil }
+            let (message, label, help): (String, String, String)
+            if noneOpens {
+                (message, label, help) = (
+                    "no instant is ever eligible: no allow window opens in the next \(days) days", "never open in the next \(days) days",
+                    "give the allow window\(allows.count == 1 ? "" : "s") dates to come, or remove \(allows.count == 1 ? "it" : "them") so that the deny windows alone decide"
+                )
+            } else if allows.isEmpty {
+                (message, label, help) = (
+                    "no instant is ever eligible: the deny windows cover every instant of the next \(days) days", "deny windows",
+                    "shorten a deny window; `rc simulate --days 60` shows when each is open"
+                )
+            } else {
+                (message, label, help) = (
+                    "no instant is ever eligible: the deny windows cover every allow window", "never open in the next \(days) days outside the deny windows",
+                    "shorten a deny window or add an allow window outside them; `rc simulate` shows the week"
+                )
+            }
             findings.append(
                 Diagnostic(
-                    .neverEligible, "no instant is ever eligible: the deny windows cover \(allows.isEmpty ? "the whole week" : "every allow window")",
-                    at: span, label: allows.isEmpty ? "deny windows" : "never open in the next 400 days",
-                    notes: policy.windows.filter { $0.effect == .deny }.prefix(3).map {
+                    .neverEligible, message, at: span, label: label,
+                    notes: noneOpens ? [] : policy.windows.filter { $0.effect == .deny }.prefix(3).map {
                         DiagnosticNote("deny \(quoteString($0.name)): \($0.text)", span: decls[$0.name]?.name)
                     },
-                    help: "shorten a deny window or add an allow window outside them; `rc simulate` shows the week"))
+                    help: help))
         }
         // Weekly windows are compared on the minutes of the week; dated and monthly ones only by the calendar.
         let weekly = policy.windows.indices.filter { if case .weekly = policy.windows[$0].schedule { true } else { false } }
