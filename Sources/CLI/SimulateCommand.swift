@@ -11,13 +11,15 @@ struct SimulateCommand: ParsableCommand {
         abstract: "Show when a node would be eligible to reboot over the coming days.",
         discussion: """
             Holds every fact of the facts file fixed except the time and decides at `now` (the current time when \
-            the file has none) and then every --step for --days days.
+            the file has none) and then at every --step of the local clock (:00, :15, … for 15m) for --days days.
 
             text: one row per local day in the policy's time zone, one character per step: # eligible, - no reboot \
             needed, and a letter per blocking cause (w window, r rule, h health, l lock, k kill switch, d detector \
             error), named in the legend. Around daylight-saving changes a skipped hour stays blank and a repeated \
             hour shows its second pass.
-            json: {policy, file, from, to, step, intervals: [{from, to, outcome, blocked_by, name}]}.
+            json: {policy, file, from, to, step, intervals: [{from, to, outcome, blocked_by, name}]}; an interval \
+            starts at the minute the decision changes (a window opening at 22:10 starts one at 22:10), whatever the \
+            step.
 
             --step must divide a day (1m … 24h). Exit status: 0, 2 invalid policy or facts, 64 usage error.
             """

@@ -22,30 +22,50 @@ public struct Simulation: Sendable {
     public let policy: PreparedPolicy
     public let step: Int64
 
-    /// Decides at `facts.now`, then every `step` milliseconds for `duration`.
+    /// Decides at `facts.now`, then at every `step` of the policy's local clock (`:00`, `:15`, … for 15 minutes) for
+    /// `duration`. Where the decision changes between two steps, the interval boundary is the minute it changes
+    /// (a window that opens at 22:10 starts an interval at 22:10 whatever the step or the start).
     public init(policy: PreparedPolicy, facts: Facts, duration: Int64, step: Int64) {
         self.policy = policy
         self.step = step
         let start = (facts.now ?? FactDefaults.now).epochMilliseconds
-        var samples: [(Int64, State)] = []
+        let end = start + duration
         var facts = facts
-        var t = start
-        while t < start + duration {
+        func state(at t: Int64) -> State {
             facts.now = Instant(epochMilliseconds: t)
             let d = policy.decide(facts)
-            samples.append((t, State(outcome: d.outcome, blockedBy: d.blockedBy, name: d.name)))
-            t += step
+            return State(outcome: d.outcome, blockedBy: d.blockedBy, name: d.name)
+        }
+        var samples: [(Int64, State)] = []
+        var t = start
+        while t < end {
+            samples.append((t, state(at: t)))
+            let offset = Int64(policy.zone.offsetSeconds(at: t)) * 1000
+            let local = t + offset
+            t = local - local.quotientAndRemainderFloor(dividingBy: step).remainder + step - offset
         }
         self.samples = samples
+        func instant(_ ms: Int64) -> Instant { Instant(epochMilliseconds: ms, utcOffsetSeconds: policy.zone.offsetSeconds(at: ms)) }
         var intervals: [Interval] = []
         for (i, sample) in samples.enumerated() {
-            let end = i + 1 < samples.count ? samples[i + 1].0 : start + duration
-            let to = Instant(epochMilliseconds: end, utcOffsetSeconds: policy.zone.offsetSeconds(at: end))
+            let to = instant(i + 1 < samples.count ? samples[i + 1].0 : end)
             if let last = intervals.last, last.state == sample.1 {
                 intervals[intervals.count - 1].to = to
-            } else {
-                intervals.append(Interval(from: Instant(epochMilliseconds: sample.0, utcOffsetSeconds: policy.zone.offsetSeconds(at: sample.0)), to: to, state: sample.1))
+                continue
             }
+            var from = sample.0
+            if i > 0 {
+                // The first minute after the previous step at which the new state holds.
+                var (low, high) = (samples[i - 1].0, sample.0)
+                while high - low > 60_000 {
+                    let mid = low + ((high - low) / 2 / 60_000) * 60_000
+                    let m = mid == low ? low + 60_000 : mid
+                    if state(at: m) == sample.1 { high = m } else { low = m }
+                }
+                from = high
+                intervals[intervals.count - 1].to = instant(from)
+            }
+            intervals.append(Interval(from: instant(from), to: to, state: sample.1))
         }
         self.intervals = intervals
     }

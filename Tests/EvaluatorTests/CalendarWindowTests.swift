@@ -22,6 +22,19 @@ import Testing
             == "no allow window is open at Wed 2026-12-02 13:00 +01:00 (next: \"night\" Sat 22:00 .. Sun 04:00); eligible at Sat 2026-12-05 22:00 +01:00")
     }
 
+    @Test func simulatedIntervalsChangeAtTheMinuteTheDecisionDoesWhateverTheStepAndTheStart() {
+        let p = windows("window allow \"night\" daily 22:10 .. 04:50\nwindow deny \"xmas\" Dec 20 .. Jan 6", timezone: "America/New_York")
+        let facts = Facts(now: at("2026-12-18T12:07:00-05:00"), detectors: ["apt": DetectorObservation(.fired)])
+        let simulation = Simulation(policy: p, facts: facts, duration: 3 * 86_400_000, step: 3_600_000)
+        #expect(simulation.intervals.map { "\($0.from) \($0.state.outcome)" } == [
+            "2026-12-18T12:07:00-05:00 blocked", "2026-12-18T22:10:00-05:00 reboot", "2026-12-19T04:50:00-05:00 blocked",
+            "2026-12-19T22:10:00-05:00 reboot", "2026-12-20T00:00:00-05:00 blocked",
+        ])
+        #expect(simulation.intervals.last?.to == at("2026-12-21T12:07:00-05:00"))
+        // Steps after the first are on the local clock's hours.
+        #expect(simulation.samples.dropFirst().allSatisfy { (at: Int64, _) in (at / 60_000) % 60 == 0 })
+    }
+
     @Test func christmasFreezeOverTheYearEndInBerlin() {
         let p = windows("window deny \"christmas\" Dec 20 .. Jan 6", timezone: "Europe/Berlin")
         #expect(eligible(p, "2026-12-19T23:59:00+01:00"))
