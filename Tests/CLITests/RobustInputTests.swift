@@ -175,11 +175,14 @@ import Testing
 
     @Test(arguments: ["json", "sarif", "github"])
     func machineFormatsOfGarbageAreBounded(_ format: String) throws {
+        // What the format prints whatever the input (SARIF's catalogue of rules): the bound is on the rest.
+        var fixed = 0
+        try withInput(Array("policy \"x\" {\n".utf8)) { dir, file in fixed = try measure(["check", "--format", format, file.path], in: dir).stdout.count }
         try withInput(Garbage.randomBytes.bytes(count: Self.megabytes4)) { dir, file in
             let run = try measure(["check", "--format", format, file.path], in: dir)
-            print("rc check --format \(format) on 4 MB of random bytes: \(run.maxResident >> 10) KB max RSS, \(run.stdout.count) bytes of output")
+            print("rc check --format \(format) on 4 MB of random bytes: \(run.maxResident >> 10) KB max RSS, \(run.stdout.count) bytes of output (\(fixed) for one error)")
             #expect(run.signal == 0 && run.status == 2)
-            #expect(run.maxResident < Self.maxResidentBytes && run.stdout.count < Self.maxOutputBytes)
+            #expect(run.maxResident < Self.maxResidentBytes && run.stdout.count - fixed < Self.maxOutputBytes, "\(run.stdout.count) bytes, \(fixed) for one error")
             switch format {
             case "json":
                 let items = try #require(try JSONSerialization.jsonObject(with: run.stdout) as? [[String: Any]])
