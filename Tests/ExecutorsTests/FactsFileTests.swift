@@ -1,4 +1,5 @@
 import Evaluator
+import Foundation
 import Executors
 import PolicyLang
 import Testing
@@ -92,7 +93,9 @@ import Testing
         for (name, observation) in facts.health {
             #expect(back.facts.health[name]?.measurement == observation.measurement, "\(name): \(text)")
         }
-        #expect(back.facts.health["errors"]?.ok == false && back.facts.health["errors"]?.duration == 120)
+        #expect(back.facts.health["errors"]?.duration == 120)
+        let health = try #require((try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])?["health"] as? [String: [String: Any]])
+        #expect(health.values.allSatisfy { $0["ok"] == nil }, "the values decide a measuring check, not the judgement of the day: \(text)")
     }
 
     @Test func measuredValuesAsAnOperatorWritesThem() throws {
@@ -194,6 +197,21 @@ import Testing
     @Test func anOkThatTheValuesAgreeWithIsAccepted() {
         // As the daemon writes its facts: the judgement beside the values it judged.
         #expect(problems("  errors: {ok: false, value: 0.034}\n  pages: {ok: true, alerts: []}\n").isEmpty)
+    }
+
+    @Test func theDaemonsFactsReplayUnderAChangedThreshold() throws {
+        var facts = Facts()
+        facts.health["errors"] = HealthObservation(ok: false, output: "0.034 < 0.01 is false", measurement: HealthMeasurement(status: 200, value: 0.034))
+        let written = FactsFile.read(SourceFile(path: "last-decision.json", text: FactsFile.json(facts).serialized(indent: 2)))
+        let looser = PreparedPolicy(
+            try #require(
+                Checker.check(
+                    SourceFile(path: "p.rcl", text: "policy \"p\" {}\ndetector \"apt\" debian\nhealth \"errors\" prometheus \"http://127.0.0.1:9090\" query \"up\" { ok when value < 0.05 }\n")
+                ).policy))
+        #expect(written.diagnostics.isEmpty && written.diagnostics(against: looser).isEmpty)
+        let observation = try #require(written.facts.health["errors"])
+        #expect(looser.judgeHealth("errors", observation)?.ok == true)
+        #expect(Self.policy.judgeHealth("errors", observation)?.ok == false)
     }
 
     @Test func aCheckGivenNoResultIsRefusedNotTakenAsPassing() {
