@@ -1,6 +1,6 @@
 import Evaluator
-import Foundation
 import Executors
+import Foundation
 import PolicyLang
 import Testing
 
