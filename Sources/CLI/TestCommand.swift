@@ -95,7 +95,7 @@ struct TestCommand: ParsableCommand {
                     out += "      actual    \(ExplainRenderer.headline(result.decision))\n"
                     if let message = result.failure { out += "      why       \(message)\n" }
                     for reason in result.decision.reasons { out += "                \(reason)\n" }
-                    out += "      trace:\n" + renderer.trace(result.decision.trace, file: file, indent: 3)
+                    out += "      trace:\n" + renderer.trace(result.decision.trace, indent: 3)
                 }
             }
             if let coverage = report.coverage { out += coverageText(coverage, file: file, paint: paint) }
@@ -219,7 +219,7 @@ struct TestCommand: ParsableCommand {
                 let line = file.location(of: r.span.start).line
                 out += "    <testcase name=\"\(escape(r.name))\" classname=\"\(escape(report.policy.policy.name))\" file=\"\(escape(file.path))\" line=\"\(line)\""
                 if let failure = r.failure {
-                    out += ">\n      <failure message=\"\(escape(failure))\">\(escape(r.decision.reasons.joined(separator: "\n") + "\n" + renderer.trace(r.decision.trace, file: file)))</failure>\n    </testcase>\n"
+                    out += ">\n      <failure message=\"\(escape(failure))\">\(escape(r.decision.reasons.joined(separator: "\n") + "\n" + renderer.trace(r.decision.trace)))</failure>\n    </testcase>\n"
                 } else {
                     out += "/>\n"
                 }

@@ -10,12 +10,13 @@ indirect enum Code: Sendable {
     /// Operands with their expression ids, so a trace can say which ones ran.
     case and([Operand])
     case or([Operand])
-    case compare(BinaryOperator, Code, Code)
+    /// A comparison, with the id of its expression: a trace records both sides under it.
+    case compare(BinaryOperator, Code, Code, id: Int)
     case arithmetic(BinaryOperator, Code, Code, Span)
-    /// `in` / `not in`; a constant list on the right is a set.
-    case contains(negated: Bool, Code, Code)
-    case containsConstant(negated: Bool, Code, Set<Value>)
-    case matches(Code, CompiledRegex)
+    /// `in` / `not in`; a constant list on the right is a set (`list` keeps it as written, for traces).
+    case contains(negated: Bool, Code, Code, id: Int)
+    case containsConstant(negated: Bool, Code, Set<Value>, list: Value, id: Int)
+    case matches(Code, CompiledRegex, id: Int)
     /// A missing key or an index out of range reads as `missing`, the empty value of the element type.
     case index(Code, Code, missing: Value)
     /// `node.labels[KEY]`, read without building the map.
@@ -42,7 +43,7 @@ indirect enum Code: Sendable {
     case jsonExpecting(Code, JSONKinds, path: String, Span)
     /// A comparison with a part of a JSON body: both sides must be of one kind (numbers with numbers, strings with
     /// strings, …), or it is an error naming the path. `"30" >= 5` is neither true nor false.
-    case compareJSON(BinaryOperator, Code, Code, path: String, Span)
+    case compareJSON(BinaryOperator, Code, Code, path: String, Span, id: Int)
 
     /// One operand of `and`/`or`.
     struct Operand: Sendable {
@@ -164,60 +165,118 @@ extension FactKey {
     }
 }
 
-/// Records which `and`/`or` operands ran and what they gave, when a trace or coverage wants to know.
-final class ConditionLog {
-    var results: [Int: Bool] = [:]
-}
-
 /// Evaluates compiled expressions.
 enum Interpreter {
     /// Evaluates `code`. Every case with more than a line of work is a function of its own: this function recurses
     /// once per level of the expression, and a small frame keeps deep expressions (`Parser.maxExpressionDepth`)
     /// well inside a thread's stack in unoptimised builds too (docs/language.md, "Limits").
-    static func evaluate(_ code: Code, _ facts: FactSlots, log: ConditionLog?) throws(EvaluationError) -> Value {
+    static func evaluate(_ code: Code, _ facts: FactSlots, recorder: TraceRecorder?) throws(EvaluationError) -> Value {
         switch code {
         case .constant(let v): return v
         case .fact(let key): return facts[key]
-        case .not(let c): return .bool(!(try bool(c, facts, log)))
-        case .negate(let c, let span): return try negate(c, span, facts, log)
-        case .and(let operands): return .bool(try all(operands, facts, log))
-        case .or(let operands): return .bool(try any(operands, facts, log))
-        case .compare(let op, let l, let r): return .bool(compare(op, try evaluate(l, facts, log: log), try evaluate(r, facts, log: log)))
-        case .compareJSON(let op, let l, let r, let path, let span): return try compareJSON(op, l, r, path, span, facts, log)
-        case .jsonExpecting(let c, let kinds, let path, let span): return try jsonExpecting(c, kinds, path, span, facts, log)
+        case .not(let c): return .bool(!(try bool(c, facts, recorder)))
+        case .negate(let c, let span): return try negate(c, span, facts, recorder)
+        case .and(let operands): return .bool(try all(operands, facts, recorder))
+        case .or(let operands): return .bool(try any(operands, facts, recorder))
+        case .compare(let op, let l, let r, let id):
+            if let recorder { return try compareRecorded(op, l, r, id, facts, recorder) }
+            return .bool(compare(op, try evaluate(l, facts, recorder: nil), try evaluate(r, facts, recorder: nil)))
+        case .compareJSON(let op, let l, let r, let path, let span, let id): return try compareJSON(op, l, r, path, span, id, facts, recorder)
+        case .jsonExpecting(let c, let kinds, let path, let span): return try jsonExpecting(c, kinds, path, span, facts, recorder)
         case .arithmetic(let op, let l, let r, let span):
-            return try arithmetic(op, try evaluate(l, facts, log: log), try evaluate(r, facts, log: log), span)
-        case .contains(let negated, let l, let r): return try contains(negated, l, r, facts, log)
-        case .containsConstant(let negated, let l, let set): return .bool(set.contains(try evaluate(l, facts, log: log)) != negated)
-        case .matches(let l, let regex): return try matches(l, regex, facts, log)
-        case .index(let base, let key, let missing): return try index(base, key, missing, facts, log)
-        case .label(let key): return try label(key, facts, log)
-        case .call(let function, let args): return try call(function, args, facts, log)
-        case .percentOf(let p, let whole, let span): return try percentOf(p, whole, span, facts, log)
-        case .list(let items): return try list(items, facts, log)
-        case .map(let entries): return try map(entries, facts, log)
-        case .concatenation(let parts): return try concatenation(parts, facts, log)
+            return try arithmetic(op, try evaluate(l, facts, recorder: recorder), try evaluate(r, facts, recorder: recorder), span)
+        case .contains(let negated, let l, let r, let id): return try contains(negated, l, r, id, facts, recorder)
+        case .containsConstant(let negated, let l, let set, let list, let id):
+            if let recorder { return try containsConstantRecorded(negated, l, set, list, id, facts, recorder) }
+            return .bool(set.contains(try evaluate(l, facts, recorder: nil)) != negated)
+        case .matches(let l, let regex, let id): return try matches(l, regex, id, facts, recorder)
+        case .index(let base, let key, let missing): return try index(base, key, missing, facts, recorder)
+        case .label(let key): return try label(key, facts, recorder)
+        case .call(let function, let args): return try call(function, args, facts, recorder)
+        case .percentOf(let p, let whole, let span): return try percentOf(p, whole, span, facts, recorder)
+        case .list(let items): return try list(items, facts, recorder)
+        case .map(let entries): return try map(entries, facts, recorder)
+        case .concatenation(let parts): return try concatenation(parts, facts, recorder)
         case .failure(let message, let span): throw EvaluationError(message, span: span)
         case .measured(let key, let span):
             if let why = facts.unavailable[key] { throw EvaluationError(why, span: span) }
             return facts[key]
-        case .jsonMember(let base, let name, let path, let span): return try jsonMember(base, name, path, span, facts, log)
-        case .jsonIndex(let base, let key, let path, let span): return try jsonIndex(base, key, path, span, facts, log)
+        case .jsonMember(let base, let name, let path, let span): return try jsonMember(base, name, path, span, facts, recorder)
+        case .jsonIndex(let base, let key, let path, let span): return try jsonIndex(base, key, path, span, facts, recorder)
         case .quantifier(let all, let list, let condition, let overResult, let json):
-            return try quantifier(all, list, condition, overResult, json, facts, log)
+            return try quantifier(all, list, condition, overResult, json, facts, recorder)
         }
     }
 
-    private static func jsonExpecting(_ c: Code, _ kinds: JSONKinds, _ path: String, _ span: Span, _ facts: FactSlots, _ log: ConditionLog?) throws(EvaluationError) -> Value {
-        let value = try evaluate(c, facts, log: log)
+    private static func jsonExpecting(_ c: Code, _ kinds: JSONKinds, _ path: String, _ span: Span, _ facts: FactSlots, _ recorder: TraceRecorder?) throws(EvaluationError) -> Value {
+        try expecting(kinds, try evaluate(c, facts, recorder: recorder), path, span)
+    }
+
+    /// `value` when a JSON body's part of one of `kinds` is needed; an error naming the path otherwise.
+    private static func expecting(_ kinds: JSONKinds, _ value: Value, _ path: String, _ span: Span) throws(EvaluationError) -> Value {
         guard kinds.contains(JSONKinds(of: value)), JSONKinds(of: value) != [] else {
             throw EvaluationError("\(path): the response has \(jsonKind(value))\(shown(value)) where \(kinds.description) was expected", span: span)
         }
         return value
     }
 
-    private static func compareJSON(_ op: BinaryOperator, _ l: Code, _ r: Code, _ path: String, _ span: Span, _ facts: FactSlots, _ log: ConditionLog?) throws(EvaluationError) -> Value {
-        let (a, b) = (try evaluate(l, facts, log: log), try evaluate(r, facts, log: log))
+    /// A comparison while tracing: both sides are recorded. The left side is recorded as it was read (a part of a
+    /// JSON body before its kind is checked) also when the comparison fails, so that what a health check needs can
+    /// say what it read (`json.lag < 5, was "30"`).
+    @inline(never)
+    private static func compareRecorded(_ op: BinaryOperator, _ l: Code, _ r: Code, _ id: Int, _ facts: FactSlots, _ recorder: TraceRecorder) throws(EvaluationError) -> Value {
+        let (a, b) = try sidesRecorded(l, r, id, facts, recorder)
+        return .bool(compare(op, a, b))
+    }
+
+    /// Both sides of a comparison (`==`, `<`, `in`, …) while tracing, recorded under the comparison's id.
+    private static func sidesRecorded(_ l: Code, _ r: Code, _ id: Int, _ facts: FactSlots, _ recorder: TraceRecorder) throws(EvaluationError) -> (Value, Value) {
+        let a = try leftRecorded(l, id, facts, recorder)
+        let b: Value
+        do throws(EvaluationError) {
+            b = try evaluate(r, facts, recorder: recorder)
+        } catch {
+            recorder.record(.compared(id: id, left: a, right: nil))
+            throw error
+        }
+        recorder.record(.compared(id: id, left: a, right: b))
+        return (a, b)
+    }
+
+    /// The left side of a comparison while tracing; a part of a JSON body of the wrong kind is recorded as it was
+    /// read before it fails.
+    private static func leftRecorded(_ l: Code, _ id: Int, _ facts: FactSlots, _ recorder: TraceRecorder) throws(EvaluationError) -> Value {
+        guard case .jsonExpecting(let inner, let kinds, let path, let span) = l else { return try evaluate(l, facts, recorder: recorder) }
+        let read = try evaluate(inner, facts, recorder: recorder)
+        do throws(EvaluationError) {
+            return try expecting(kinds, read, path, span)
+        } catch {
+            recorder.record(.compared(id: id, left: read, right: nil))
+            throw error
+        }
+    }
+
+    @inline(never)
+    private static func containsConstantRecorded(
+        _ negated: Bool, _ l: Code, _ set: Set<Value>, _ list: Value, _ id: Int, _ facts: FactSlots, _ recorder: TraceRecorder
+    ) throws(EvaluationError) -> Value {
+        let needle = try leftRecorded(l, id, facts, recorder)
+        recorder.record(.compared(id: id, left: needle, right: list))
+        return .bool(set.contains(needle) != negated)
+    }
+
+    private static func compareJSON(
+        _ op: BinaryOperator, _ l: Code, _ r: Code, _ path: String, _ span: Span, _ id: Int, _ facts: FactSlots, _ recorder: TraceRecorder?
+    ) throws(EvaluationError) -> Value {
+        let a = try evaluate(l, facts, recorder: recorder)
+        let b: Value
+        do throws(EvaluationError) {
+            b = try evaluate(r, facts, recorder: recorder)
+        } catch {
+            recorder?.record(.compared(id: id, left: a, right: nil))
+            throw error
+        }
+        recorder?.record(.compared(id: id, left: a, right: b))
         let (ka, kb) = (JSONKinds(of: a), JSONKinds(of: b))
         guard ka == kb, ka != [] else {
             throw EvaluationError("\(path): the response has \(jsonKind(a))\(shown(a)) where \(jsonKind(b))\(shown(b)) is compared with it", span: span)
@@ -238,8 +297,8 @@ enum Interpreter {
         }
     }
 
-    private static func jsonMember(_ base: Code, _ name: String, _ path: String, _ span: Span, _ facts: FactSlots, _ log: ConditionLog?) throws(EvaluationError) -> Value {
-        let value = try evaluate(base, facts, log: log)
+    private static func jsonMember(_ base: Code, _ name: String, _ path: String, _ span: Span, _ facts: FactSlots, _ recorder: TraceRecorder?) throws(EvaluationError) -> Value {
+        let value = try evaluate(base, facts, recorder: recorder)
         guard case .map(let fields) = value else {
             throw EvaluationError("\(path): the response has \(jsonKind(value)) where an object with `\(name)` was expected", span: span)
         }
@@ -249,8 +308,8 @@ enum Interpreter {
         return field
     }
 
-    private static func jsonIndex(_ base: Code, _ key: Code, _ path: String, _ span: Span, _ facts: FactSlots, _ log: ConditionLog?) throws(EvaluationError) -> Value {
-        switch (try evaluate(base, facts, log: log), try evaluate(key, facts, log: log)) {
+    private static func jsonIndex(_ base: Code, _ key: Code, _ path: String, _ span: Span, _ facts: FactSlots, _ recorder: TraceRecorder?) throws(EvaluationError) -> Value {
+        switch (try evaluate(base, facts, recorder: recorder), try evaluate(key, facts, recorder: recorder)) {
         case (.map(let fields), .string(let k)):
             guard let field = fields[k] else { throw EvaluationError("\(path): the response has no field \(quoteString(k)) (or it is null)", span: span) }
             return field
@@ -274,8 +333,8 @@ enum Interpreter {
         }
     }
 
-    private static func quantifier(_ all: Bool, _ list: Code, _ condition: Code, _ overResult: Bool, _ json: JSONPlace?, _ facts: FactSlots, _ log: ConditionLog?) throws(EvaluationError) -> Value {
-        guard case .list(let items) = try evaluate(list, facts, log: log) else { return .bool(all) }
+    private static func quantifier(_ all: Bool, _ list: Code, _ condition: Code, _ overResult: Bool, _ json: JSONPlace?, _ facts: FactSlots, _ recorder: TraceRecorder?) throws(EvaluationError) -> Value {
+        guard case .list(let items) = try evaluate(list, facts, recorder: recorder) else { return .bool(all) }
         var scope = facts
         for (i, item) in items.enumerated() {
             if let json, JSONKinds(of: item) != .number {
@@ -288,8 +347,8 @@ enum Interpreter {
         return .bool(all)
     }
 
-    private static func negate(_ c: Code, _ span: Span, _ facts: FactSlots, _ log: ConditionLog?) throws(EvaluationError) -> Value {
-        switch try evaluate(c, facts, log: log) {
+    private static func negate(_ c: Code, _ span: Span, _ facts: FactSlots, _ recorder: TraceRecorder?) throws(EvaluationError) -> Value {
+        switch try evaluate(c, facts, recorder: recorder) {
         case .int(let n): return .int(try checked(Int64(0).subtractingReportingOverflow(n), span))
         case .duration(let n): return .duration(try checked(Int64(0).subtractingReportingOverflow(n), span))
         case .percent(let p): return .percent(-p)
@@ -298,28 +357,28 @@ enum Interpreter {
         }
     }
 
-    private static func all(_ operands: [Code.Operand], _ facts: FactSlots, _ log: ConditionLog?) throws(EvaluationError) -> Bool {
+    private static func all(_ operands: [Code.Operand], _ facts: FactSlots, _ recorder: TraceRecorder?) throws(EvaluationError) -> Bool {
         for operand in operands {
-            let b = try bool(operand.code, facts, log)
-            log?.results[operand.id] = b
+            let b = try bool(operand.code, facts, recorder)
+            recorder?.record(.operand(id: operand.id, b))
             if !b { return false }
         }
         return true
     }
 
-    private static func any(_ operands: [Code.Operand], _ facts: FactSlots, _ log: ConditionLog?) throws(EvaluationError) -> Bool {
+    private static func any(_ operands: [Code.Operand], _ facts: FactSlots, _ recorder: TraceRecorder?) throws(EvaluationError) -> Bool {
         for operand in operands {
-            let b = try bool(operand.code, facts, log)
-            log?.results[operand.id] = b
+            let b = try bool(operand.code, facts, recorder)
+            recorder?.record(.operand(id: operand.id, b))
             if b { return true }
         }
         return false
     }
 
-    private static func contains(_ negated: Bool, _ l: Code, _ r: Code, _ facts: FactSlots, _ log: ConditionLog?) throws(EvaluationError) -> Value {
-        let needle = try evaluate(l, facts, log: log)
+    private static func contains(_ negated: Bool, _ l: Code, _ r: Code, _ id: Int, _ facts: FactSlots, _ recorder: TraceRecorder?) throws(EvaluationError) -> Value {
+        let (needle, haystack) = if let recorder { try sidesRecorded(l, r, id, facts, recorder) } else { (try evaluate(l, facts, recorder: nil), try evaluate(r, facts, recorder: nil)) }
         let found: Bool
-        switch try evaluate(r, facts, log: log) {
+        switch haystack {
         case .list(let items): found = items.contains(needle)
         case .map(let entries):
             if case .string(let key) = needle { found = entries[key] != nil } else { found = false }
@@ -330,32 +389,39 @@ enum Interpreter {
         return .bool(found != negated)
     }
 
-    private static func matches(_ l: Code, _ regex: CompiledRegex, _ facts: FactSlots, _ log: ConditionLog?) throws(EvaluationError) -> Value {
-        guard case .string(let s) = try evaluate(l, facts, log: log) else { return .bool(false) }
+    private static func matches(_ l: Code, _ regex: CompiledRegex, _ id: Int, _ facts: FactSlots, _ recorder: TraceRecorder?) throws(EvaluationError) -> Value {
+        let value: Value
+        if let recorder {
+            value = try leftRecorded(l, id, facts, recorder)
+            recorder.record(.matched(id: id, value))
+        } else {
+            value = try evaluate(l, facts, recorder: nil)
+        }
+        guard case .string(let s) = value else { return .bool(false) }
         return .bool(regex.matches(s))
     }
 
-    private static func index(_ base: Code, _ key: Code, _ missing: Value, _ facts: FactSlots, _ log: ConditionLog?) throws(EvaluationError) -> Value {
-        switch (try evaluate(base, facts, log: log), try evaluate(key, facts, log: log)) {
+    private static func index(_ base: Code, _ key: Code, _ missing: Value, _ facts: FactSlots, _ recorder: TraceRecorder?) throws(EvaluationError) -> Value {
+        switch (try evaluate(base, facts, recorder: recorder), try evaluate(key, facts, recorder: recorder)) {
         case (.map(let entries), .string(let k)): return entries[k] ?? missing
         case (.list(let items), .int(let i)): return i >= 0 && i < items.count ? items[Int(i)] : missing
         default: return missing
         }
     }
 
-    private static func label(_ key: Code, _ facts: FactSlots, _ log: ConditionLog?) throws(EvaluationError) -> Value {
-        guard case .string(let k) = try evaluate(key, facts, log: log) else { return .string("") }
+    private static func label(_ key: Code, _ facts: FactSlots, _ recorder: TraceRecorder?) throws(EvaluationError) -> Value {
+        guard case .string(let k) = try evaluate(key, facts, recorder: recorder) else { return .string("") }
         return .string(facts.labels[k] ?? "")
     }
 
-    private static func percentOf(_ p: Code, _ whole: Code, _ span: Span, _ facts: FactSlots, _ log: ConditionLog?) throws(EvaluationError) -> Value {
-        guard case .percent(let percent) = try evaluate(p, facts, log: log) else {
+    private static func percentOf(_ p: Code, _ whole: Code, _ span: Span, _ facts: FactSlots, _ recorder: TraceRecorder?) throws(EvaluationError) -> Value {
+        guard case .percent(let percent) = try evaluate(p, facts, recorder: recorder) else {
             throw EvaluationError("`of` needs a percentage", span: span)
         }
         // Percentages are exact to a thousandth of a percent; counts round up so a threshold is never weaker
         // than written.
         let milli = Int64((percent * 1000).rounded())
-        switch try evaluate(whole, facts, log: log) {
+        switch try evaluate(whole, facts, recorder: recorder) {
         case .int(let n):
             let product = try checked(milli.multipliedReportingOverflow(by: n), span)
             let (q, r) = product.quotientAndRemainder(dividingBy: 100_000)
@@ -367,26 +433,26 @@ enum Interpreter {
         }
     }
 
-    private static func list(_ items: [Code], _ facts: FactSlots, _ log: ConditionLog?) throws(EvaluationError) -> Value {
+    private static func list(_ items: [Code], _ facts: FactSlots, _ recorder: TraceRecorder?) throws(EvaluationError) -> Value {
         var values: [Value] = []
         values.reserveCapacity(items.count)
-        for item in items { values.append(try evaluate(item, facts, log: log)) }
+        for item in items { values.append(try evaluate(item, facts, recorder: recorder)) }
         return .list(values)
     }
 
-    private static func map(_ entries: [(key: Code, value: Code)], _ facts: FactSlots, _ log: ConditionLog?) throws(EvaluationError) -> Value {
+    private static func map(_ entries: [(key: Code, value: Code)], _ facts: FactSlots, _ recorder: TraceRecorder?) throws(EvaluationError) -> Value {
         var values: [String: Value] = [:]
         for entry in entries {
-            guard case .string(let k) = try evaluate(entry.key, facts, log: log) else { continue }
-            values[k] = try evaluate(entry.value, facts, log: log)
+            guard case .string(let k) = try evaluate(entry.key, facts, recorder: recorder) else { continue }
+            values[k] = try evaluate(entry.value, facts, recorder: recorder)
         }
         return .map(values)
     }
 
-    private static func concatenation(_ parts: [Code], _ facts: FactSlots, _ log: ConditionLog?) throws(EvaluationError) -> Value {
+    private static func concatenation(_ parts: [Code], _ facts: FactSlots, _ recorder: TraceRecorder?) throws(EvaluationError) -> Value {
         var text = ""
         for part in parts {
-            switch try evaluate(part, facts, log: log) {
+            switch try evaluate(part, facts, recorder: recorder) {
             case .string(let s): text += s
             case let other: text += other.description
             }
@@ -394,8 +460,8 @@ enum Interpreter {
         return .string(text)
     }
 
-    static func bool(_ code: Code, _ facts: FactSlots, _ log: ConditionLog?) throws(EvaluationError) -> Bool {
-        if case .bool(let b) = try evaluate(code, facts, log: log) { return b }
+    static func bool(_ code: Code, _ facts: FactSlots, _ recorder: TraceRecorder?) throws(EvaluationError) -> Bool {
+        if case .bool(let b) = try evaluate(code, facts, recorder: recorder) { return b }
         return false
     }
 
@@ -484,11 +550,11 @@ enum Interpreter {
         }
     }
 
-    private static func call(_ function: BuiltinFunction, _ args: [Code], _ facts: FactSlots, _ log: ConditionLog?) throws(EvaluationError) -> Value {
+    private static func call(_ function: BuiltinFunction, _ args: [Code], _ facts: FactSlots, _ recorder: TraceRecorder?) throws(EvaluationError) -> Value {
         switch function {
         case .len, .count:
             guard let arg = args.first else { return .int(0) }
-            switch try evaluate(arg, facts, log: log) {
+            switch try evaluate(arg, facts, recorder: recorder) {
             case .list(let items): return .int(Int64(items.count))
             case .map(let entries): return .int(Int64(entries.count))
             case .string(let s): return .int(Int64(s.count))
@@ -497,7 +563,7 @@ enum Interpreter {
         case .max, .min:
             var best: Value?
             for arg in args {
-                let v = try evaluate(arg, facts, log: log)
+                let v = try evaluate(arg, facts, recorder: recorder)
                 if let current = best, let o = order(v, current) {
                     if (function == .max && o > 0) || (function == .min && o < 0) { best = v }
                 } else if best == nil {

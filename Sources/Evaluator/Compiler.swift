@@ -37,13 +37,13 @@ struct Compiler {
     }
 
     /// A comparison: with a part of a JSON body on one side, that side must have the other side's kind.
-    private func lowerComparison(_ op: BinaryOperator, _ lhs: Expr, _ rhs: Expr, _ span: Span) -> Code {
+    private func lowerComparison(_ op: BinaryOperator, _ lhs: Expr, _ rhs: Expr, _ expr: Expr) -> Code {
         let (lt, rt) = (tables.types[lhs.id], tables.types[rhs.id])
         switch (lt == .json, rt == .json) {
-        case (false, false): return .compare(op, lower(lhs), lower(rhs))
-        case (true, true): return .compareJSON(op, lower(lhs), lower(rhs), path: jsonPath(lhs), span)
-        case (true, false): return .compare(op, lower(lhs, expecting: jsonKinds(of: rt) ?? []), lower(rhs))
-        case (false, true): return .compare(op, lower(lhs), lower(rhs, expecting: jsonKinds(of: lt) ?? []))
+        case (false, false): return .compare(op, lower(lhs), lower(rhs), id: expr.id)
+        case (true, true): return .compareJSON(op, lower(lhs), lower(rhs), path: jsonPath(lhs), expr.span, id: expr.id)
+        case (true, false): return .compare(op, lower(lhs, expecting: jsonKinds(of: rt) ?? []), lower(rhs), id: expr.id)
+        case (false, true): return .compare(op, lower(lhs), lower(rhs, expecting: jsonKinds(of: lt) ?? []), id: expr.id)
         }
     }
 
@@ -105,15 +105,15 @@ struct Compiler {
                 flatten(op, rhs, into: &operands)
                 return op == .and ? .and(operands) : .or(operands)
             case .equal, .notEqual, .less, .lessEqual, .greater, .greaterEqual:
-                return lowerComparison(op, lhs, rhs, expr.span)
+                return lowerComparison(op, lhs, rhs, expr)
             case .in, .notIn:
                 var needle: JSONKinds = [.number, .string, .bool]
                 if case .list(let element) = tables.types[rhs.id] { needle = jsonKinds(of: element) ?? needle }
                 if tables.types[rhs.id] == .string || tables.types[rhs.id] == .map(.string) { needle = .string }
-                return .contains(negated: op == .notIn, lower(lhs, expecting: needle), lower(rhs, expecting: [.list, .object, .string]))
+                return .contains(negated: op == .notIn, lower(lhs, expecting: needle), lower(rhs, expecting: [.list, .object, .string]), id: expr.id)
             case .matches:
                 guard let regex = tables.regexes[rhs.id] else { return .failure("`matches` needs a regex literal", rhs.span) }
-                return .matches(lower(lhs, expecting: .string), regex)
+                return .matches(lower(lhs, expecting: .string), regex, id: expr.id)
             case .add, .subtract, .multiply, .divide:
                 return .arithmetic(op, lower(lhs, expecting: .number), lower(rhs, expecting: .number), expr.span)
             }
@@ -151,7 +151,7 @@ struct Compiler {
     /// Folds sub-expressions that read no fact into constants; a fold that fails stays, to fail with its location.
     private func fold(_ code: Code) -> Code {
         func constant(_ c: Code) -> Code {
-            guard let v = try? Interpreter.evaluate(c, FactSlots.empty, log: nil) else { return c }
+            guard let v = try? Interpreter.evaluate(c, FactSlots.empty, recorder: nil) else { return c }
             return .constant(v)
         }
         switch code {
@@ -161,7 +161,7 @@ struct Compiler {
         case .quantifier(let all, let list, let condition, let overResult, let json):
             return .quantifier(all: all, fold(list), fold(condition), overResult: overResult, json: json)
         case .jsonExpecting(let c, let kinds, let path, let span): return .jsonExpecting(fold(c), kinds, path: path, span)
-        case .compareJSON(let op, let l, let r, let path, let span): return .compareJSON(op, fold(l), fold(r), path: path, span)
+        case .compareJSON(let op, let l, let r, let path, let span, let id): return .compareJSON(op, fold(l), fold(r), path: path, span, id: id)
         case .label(let key): return .label(fold(key))
         case .not(let c):
             let f = fold(c)
@@ -171,20 +171,20 @@ struct Compiler {
             return f.constantValue != nil ? constant(.negate(f, span)) : .negate(f, span)
         case .and(let operands): return .and(operands.map { Code.Operand(code: fold($0.code), id: $0.id) })
         case .or(let operands): return .or(operands.map { Code.Operand(code: fold($0.code), id: $0.id) })
-        case .compare(let op, let l, let r):
-            let (a, b) = (fold(l), fold(r))
-            return a.constantValue != nil && b.constantValue != nil ? constant(.compare(op, a, b)) : .compare(op, a, b)
+        case .compare(let op, let l, let r, let id):
+            // Not folded when both sides are constant: a trace shows the values compared (`2 > 1 is true`).
+            return .compare(op, fold(l), fold(r), id: id)
         case .arithmetic(let op, let l, let r, let span):
             let (a, b) = (fold(l), fold(r))
             return a.constantValue != nil && b.constantValue != nil ? constant(.arithmetic(op, a, b, span)) : .arithmetic(op, a, b, span)
-        case .contains(let negated, let l, let r):
+        case .contains(let negated, let l, let r, let id):
             let (a, b) = (fold(l), fold(r))
-            if case .constant(.list(let items)) = b {
-                return .containsConstant(negated: negated, a, Set(items))
+            if case .constant(let list) = b, case .list(let items) = list {
+                return .containsConstant(negated: negated, a, Set(items), list: list, id: id)
             }
-            return .contains(negated: negated, a, b)
-        case .containsConstant(let negated, let l, let set): return .containsConstant(negated: negated, fold(l), set)
-        case .matches(let l, let regex): return .matches(fold(l), regex)
+            return .contains(negated: negated, a, b, id: id)
+        case .containsConstant(let negated, let l, let set, let list, let id): return .containsConstant(negated: negated, fold(l), set, list: list, id: id)
+        case .matches(let l, let regex, let id): return .matches(fold(l), regex, id: id)
         case .index(let base, let key, let missing):
             let (a, b) = (fold(base), fold(key))
             return a.constantValue != nil && b.constantValue != nil ? constant(.index(a, b, missing: missing)) : .index(a, b, missing: missing)

@@ -25,13 +25,13 @@ public struct Decision: Sendable {
     public var phase: HealthPhase
     /// Whether the policy's `applies_to` holds for these facts (`nil`: the policy applies to every node).
     public var applies: Bool?
-    /// One entry per step and evaluated condition, when traced.
-    public var trace: [TraceEntry]
+    /// What the decision recorded, step by step, when traced (empty otherwise).
+    public var trace: Trace
 
     /// Creates a decision.
     public init(
         outcome: Outcome, blockedBy: BlockReason?, name: String?, nextEligible: Instant?, reasons: [String], assumed: [Assumption],
-        phase: HealthPhase, applies: Bool?, trace: [TraceEntry]
+        phase: HealthPhase, applies: Bool?, trace: Trace = Trace()
     ) {
         self.outcome = outcome
         self.blockedBy = blockedBy
@@ -83,47 +83,6 @@ public enum TraceResult: String, Sendable {
     case notReached = "not_reached"
     /// Evaluated, with no effect either way (a detector that is clear while another fired).
     case neutral
-}
-
-/// One line of a trace.
-public struct TraceEntry: Sendable {
-    /// Nesting: 0 for a step, 1 for a window/rule/detector/check, 2+ for conditions inside.
-    public var depth: Int
-    public var step: Step
-    /// What was evaluated: `rule "keep quorum"`, a condition's source text, `detector "apt"`.
-    public var clause: String
-    public var result: TraceResult
-    /// The value that decided, readable: `cluster.healthy = 3, 3 < 3 is false`; written when read.
-    public var value: String? {
-        get { valueText?.text }
-        set { valueText = newValue.map(LazyText.init) }
-    }
-    /// The value as recorded.
-    public var valueText: LazyText?
-    /// Where the clause is written.
-    public var span: Span?
-    /// The truth value of a condition, window or rule, for coverage (`nil` for other lines).
-    public var truth: Bool?
-    /// Identifies the clause across decisions: its span and what kind of clause it is.
-    public var coverageKey: CoverageKey?
-    /// Whether the line rests on an assumed fact.
-    public var assumed: Bool
-
-    /// Creates a trace line.
-    public init(
-        depth: Int, step: Step, clause: String, result: TraceResult, value: LazyText?, span: Span?, truth: Bool?, coverageKey: CoverageKey?,
-        assumed: Bool
-    ) {
-        self.depth = depth
-        self.step = step
-        self.clause = clause
-        self.result = result
-        self.valueText = value
-        self.span = span
-        self.truth = truth
-        self.coverageKey = coverageKey
-        self.assumed = assumed
-    }
 }
 
 /// A clause that tests can cover: a rule, a window, or a condition (a `deny when` line or an operand of

@@ -85,15 +85,16 @@ public struct ExplainRenderer: Sendable {
             }
         }
         out += "\n" + paint("trace:", "1") + "\n"
-        out += trace(d.trace, file: file)
+        out += trace(d.trace)
         out += "\n" + paint(ExplainRenderer.legend, "2") + "\n"
         return out
     }
 
-    /// The trace lines, indented by depth.
-    public func trace(_ entries: [TraceEntry], file: SourceFile, indent: Int = 1) -> String {
+    /// The trace's lines, written from its events (TraceText.swift) and indented by depth.
+    public func trace(_ trace: Trace, indent: Int = 1) -> String {
+        guard let file = trace.file else { return "" }
         var out = ""
-        for entry in entries {
+        for entry in trace.lines {
             var line = String(repeating: "  ", count: entry.depth + indent) + symbol(entry.result) + " " + entry.clause
             if let value = entry.value { line += paint("  → ", "2") + value }
             if entry.assumed { line += paint(" (assumed)", "33") }
@@ -121,11 +122,11 @@ public struct ExplainRenderer: Sendable {
             ("file", .string(file.path)),
             ("phase", .string(d.phase.environmentValue)),
             ("applies", d.applies.map(JSON.bool) ?? .null),
-            ("trace", .array(d.trace.map { entry in traceJSON(entry, file) })),
+            ("trace", .array(d.trace.lines.map { entry in traceJSON(entry, file) })),
         ])
     }
 
-    func traceJSON(_ entry: TraceEntry, _ file: SourceFile) -> JSON {
+    func traceJSON(_ entry: TraceLine, _ file: SourceFile) -> JSON {
         let location = entry.span.map { file.location(of: $0.start) }
         return .object([
             ("step", .string(entry.step.rawValue)),

@@ -1,6 +1,6 @@
-/// Text written only when it is read. A decision records the values it computed (an instant, a window, the facts
-/// of a condition); the sentence that shows them is built when a reason or a trace line is rendered, so a daemon
-/// pass that logs nothing new formats nothing.
+/// Text written only when it is read. A decision's reasons record the values it computed (an instant, a window, the
+/// facts of a condition); the sentence that shows them is built when a reason is read, so a daemon pass that logs
+/// nothing new formats nothing. (A trace records events, whose text TraceText.swift writes when it is rendered.)
 public struct LazyText: Sendable {
     private enum Storage: Sendable {
         case text(String)

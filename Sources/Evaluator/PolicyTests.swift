@@ -87,8 +87,7 @@ public struct PolicyCoverage: Sendable {
     public init(policy: PreparedPolicy, results: [PolicyTestResult]) {
         var seen: [CoverageKey: (Bool, Bool)] = [:]
         for result in results {
-            for entry in result.decision.trace {
-                guard let key = entry.coverageKey, let truth = entry.truth else { continue }
+            result.decision.trace.covered { key, truth in
                 let old = seen[key] ?? (false, false)
                 seen[key] = (old.0 || truth, old.1 || !truth)
             }

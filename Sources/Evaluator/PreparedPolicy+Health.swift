@@ -4,12 +4,32 @@ import PolicyLang
 public struct HealthJudgement: Sendable {
     /// Whether the check passes.
     public var ok: Bool
-    /// Readable: `0.034 < 0.01 is false`, `no sample: the query returned nothing`, `alert "HighErrorRate" is active`.
-    public var text: String
-    /// The threshold the check needs and the value it saw, when one comparison decided: `needs value < 0.01, was 0.034`.
-    public var needs: String?
     /// The source of the condition, for the trace.
     public var condition: Expr?
+    let prose: Prose
+
+    /// What the judgement says: written already (alerts, a condition that could not be evaluated), or from what
+    /// the interpreter recorded while it evaluated the condition.
+    enum Prose: Sendable {
+        case written(text: String, needs: String?)
+        case recorded(MeasuredText)
+    }
+
+    /// Readable: `0.034 < 0.01 is false`, `no sample: the query returned nothing`, `alert "HighErrorRate" is active`.
+    public var text: String {
+        switch prose {
+        case .written(let text, _): text
+        case .recorded(let measured): measured.text(ok)
+        }
+    }
+
+    /// The threshold the check needs and the value it saw, when one comparison decided: `needs value < 0.01, was 0.034`.
+    public var needs: String? {
+        switch prose {
+        case .written(_, let needs): needs
+        case .recorded(let measured): ok ? nil : measured.needs()
+        }
+    }
 }
 
 extension PreparedPolicy {
@@ -22,21 +42,31 @@ extension PreparedPolicy {
             // No list of alerts is no proof that none is active.
             guard let active = measurement.blockingAlerts else {
                 let text = "no list of active alerts" + (measurement.status.map { " (Alertmanager answered HTTP \($0))" } ?? "")
-                return HealthJudgement(ok: false, text: text, needs: "needs Alertmanager's list of active alerts")
+                return HealthJudgement(ok: false, prose: .written(text: text, needs: "needs Alertmanager's list of active alerts"))
             }
             let text = active.isEmpty
                 ? "no active alert matches " + labelsText(probe.blockOn)
                 : "\(active.count) active alert\(active.count == 1 ? "" : "s") match\(active.count == 1 ? "es" : "") \(labelsText(probe.blockOn)): " + active.map(quoteString).joined(separator: ", ")
-            return HealthJudgement(ok: active.isEmpty, text: text, needs: active.isEmpty ? nil : "needs no active alert matching \(labelsText(probe.blockOn))")
+            return HealthJudgement(
+                ok: active.isEmpty, prose: .written(text: text, needs: active.isEmpty ? nil : "needs no active alert matching \(labelsText(probe.blockOn))"))
         }
         guard let condition = probe.condition, let code = healthConditions[name] else { return nil }
         let slots = healthSlots(measurement)
+        // The judgement's text is written from what the evaluation recorded.
+        let recorder = TraceRecorder()
         do {
-            let ok = try Interpreter.bool(code, slots, nil)
+            let ok = try Interpreter.bool(code, slots, recorder)
+            if !ok, case .and(let operands) = code {
+                // What it needs names every operand that fails; the evaluation stopped at the first.
+                for operand in operands where !recorder.ran(operand.id) {
+                    if let b = try? Interpreter.bool(operand.code, slots, recorder) { recorder.record(.operand(id: operand.id, b)) }
+                }
+            }
             return HealthJudgement(
-                ok: ok, text: describeMeasured(condition, ok, slots), needs: ok ? nil : needs(condition, slots), condition: condition)
+                ok: ok, condition: condition, prose: .recorded(MeasuredText(policy: self, condition: condition, events: recorder.events)))
         } catch {
-            return HealthJudgement(ok: false, text: error.message, needs: "needs " + file.text(condition.span) + " to be measurable", condition: condition)
+            return HealthJudgement(
+                ok: false, condition: condition, prose: .written(text: error.message, needs: "needs " + file.text(condition.span) + " to be measurable"))
         }
     }
 
@@ -79,46 +109,5 @@ extension PreparedPolicy {
             s.unavailable[.healthValue] = "value: the query returned \(samples.count) samples (compare them with `all(result, sample < …)` or `count(result)`)"
         }
         return s
-    }
-
-    /// `0.034 < 0.01 is false`; for `and`/`or`, the operand that decided.
-    private func describeMeasured(_ expr: Expr, _ truth: Bool, _ slots: FactSlots) -> String {
-        if case .binary(let op, _, _) = expr.kind, op == .and || op == .or {
-            // The first operand that gives the whole its value decides it.
-            for operand in operandExprs(expr) {
-                guard case .bool(let b)? = value(of: operand, slots) else { continue }
-                if b == (op == .or) { return describeMeasured(operand, b, slots) }
-            }
-            // Every operand ran: each one's values.
-            return operandExprs(expr).map { describeMeasured($0, truth, slots) }.joined(separator: ", ")
-        }
-        if case .binary(let op, let l, let r) = expr.kind, op.isComparison, let a = value(of: l, slots) {
-            return "\(shorten(a)) \(op.rawValue) \(value(of: r, slots).map(shorten) ?? file.text(r.span)) is \(truth)"
-        }
-        return "\(file.text(expr.span)) is \(truth)"
-    }
-
-    /// `needs value < 0.01, was 0.034`: each operand of an `and` that failed, with the value it read
-    /// (`needs status == 200, was 503; and json.lag < 5, was 7.5`): changing one of them alone would not do.
-    private func needs(_ expr: Expr, _ slots: FactSlots) -> String? {
-        let parts = unmet(expr, slots)
-        return parts.isEmpty ? nil : "needs " + parts.joined(separator: "; and ")
-    }
-
-    private func unmet(_ expr: Expr, _ slots: FactSlots) -> [String] {
-        switch expr.kind {
-        case .binary(.and, _, _):
-            return operandExprs(expr).filter { value(of: $0, slots) != .bool(true) }.flatMap { unmet($0, slots) }
-        case .binary(let op, let l, _) where op.isComparison:
-            let was = value(of: l, slots).map(shorten) ?? "not measurable"
-            return ["\(file.text(expr.span)), was \(was)"]
-        default:
-            return [file.text(expr.span)]
-        }
-    }
-
-    private func shorten(_ value: Value) -> String {
-        let text = value.description
-        return text.count > 80 ? String(text.prefix(77)) + "…" : text
     }
 }

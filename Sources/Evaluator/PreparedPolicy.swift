@@ -7,6 +7,8 @@ public final class PreparedPolicy: Sendable {
     public let policy: CheckedPolicy
     public let calendar: WindowCalendar
     let appliesTo: Code?
+    /// The facts `applies_to` reads, for the list of assumptions.
+    let appliesToFacts: [FactKey]
     let rules: [Rule]
     let detectorConditions: [String: (reboot: Code, ok: Code?)]
     /// The compiled `ok when` of each measuring health check.
@@ -53,6 +55,7 @@ public final class PreparedPolicy: Sendable {
         self.compiler = compiler
         calendar = WindowCalendar(policy.windows)
         appliesTo = policy.appliesTo.map(compiler.compile)
+        appliesToFacts = policy.appliesTo.map { factsRead(by: $0, policy.tables) } ?? []
         rules = policy.rules.map { spec in
             Rule(
                 spec: spec, conditions: spec.conditions.map { ($0, compiler.compileCondition($0)) },
@@ -124,11 +127,11 @@ public final class PreparedPolicy: Sendable {
         return s
     }
 
-    /// The value of a sub-expression for explanations, or `nil` when it cannot be evaluated (a regex literal, an
-    /// overflow).
+    /// The value of a sub-expression for the search of what would change a decision (``wouldChange(_:phase:)``),
+    /// or `nil` when it cannot be evaluated (a regex literal, an overflow).
     func value(of expr: Expr, _ slots: FactSlots) -> Value? {
         if case .regex = expr.kind { return nil }
-        return try? Interpreter.evaluate(compiler.compile(expr), slots, log: nil)
+        return try? Interpreter.evaluate(compiler.compile(expr), slots, recorder: nil)
     }
 
     /// The assumed value of a fact, as the explain output shows it.

@@ -225,7 +225,7 @@ import Testing
         try await Task.sleep(for: .milliseconds(20))
         let second = Self.policy.decide(fired, trace: true)
         #expect(first.outcome == second.outcome && first.reasons == second.reasons)
-        #expect(first.trace.map(\.value) == second.trace.map(\.value))
+        #expect(first.trace.lines.map(\.value) == second.trace.lines.map(\.value))
     }
 
     /// The evaluator and the language import no I/O and read no clock: only `TimeZone` rules (and `Date` to ask
