@@ -172,11 +172,11 @@ struct Run {
         var anyAllowOpen = false
         let mark = recorder?.mark ?? 0
         let minutes = calendar.localMinutes(at: now)
-        for (i, window) in calendar.windows.enumerated() {
-            let open = window.isOpen(localMinute: minutes[window.zoneIndex])
-            if open, window.spec.effect == .deny, denying == nil { denying = i }
-            if open, window.spec.effect == .allow { anyAllowOpen = true }
-            recorder?.record(.window(i, open: open, window.spec.effect == .deny ? (open ? .block : .pass) : (open ? .pass : .block)))
+        for (i, slot) in calendar.slots.enumerated() {
+            let open = calendar.isOpen(i, localMinute: minutes[slot.zoneIndex])
+            if open, slot.isDeny, denying == nil { denying = i }
+            if open, !slot.isDeny { anyAllowOpen = true }
+            recorder?.record(.window(i, open: open, slot.isDeny ? (open ? .block : .pass) : (open ? .pass : .block)))
         }
         if let recorder, !calendar.hasAllow || anyAllowOpen {
             // A closed allow window holds nothing back while another lets the node through.

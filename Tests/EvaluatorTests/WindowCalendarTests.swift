@@ -8,6 +8,17 @@ import Testing
     func eligible(_ p: PreparedPolicy, _ t: String) -> Bool { p.calendar.isEligible(at: ms(t)) }
     func next(_ p: PreparedPolicy, _ t: String) -> Int64? { p.calendar.nextEligible(from: ms(t)) }
 
+    @Test(arguments: ["Europe/Berlin", "America/New_York", "Asia/Kolkata", "UTC", "Etc/GMT+5"])
+    func theCalendarsLocalMinutesAreTheZones(_ identifier: String) throws {
+        let zone = try #require(Zone(identifier: identifier))
+        let calendar = windows("window deny \"w\" Sat..Sun", timezone: identifier).calendar
+        // Every 7 h 13 min from before 1970 to past the end of the zone's table (2200), and the minute around each
+        // transition of 2027.
+        var instants = Array(stride(from: Int64(-86_400_000), to: 7_400_000_000_000, by: 26_000_000))
+        for t in zone.transitions(from: ms("2027-01-01T00:00:00Z"), to: ms("2028-01-01T00:00:00Z")) { instants += [t - 60_000, t - 1, t, t + 1, t + 60_000] }
+        for t in instants { #expect(calendar.localMinutes(at: t)[0] == zone.localMinute(at: t), "\(identifier) at \(t)") }
+    }
+
     @Test func singleDay() {
         let p = windows("window allow \"tue\" Tue 10:00 .. 12:00")
         #expect(eligible(p, "2026-11-24T10:00:00Z"))  // Tuesday

@@ -79,6 +79,21 @@ public struct WindowCalendar: Sendable {
     }
 
     public let windows: [Window]
+    /// What the hot loops read of each window, without touching its object (so without reference counting, which
+    /// was half of a decision's time): whether it denies, its zone, and where its week's bits start in `weekBits`.
+    public struct Slot: Sendable {
+        public let isDeny: Bool
+        public let zoneIndex: Int
+        /// The first word of a weekly window's bits in `weekBits`; -1 for a monthly or dated window.
+        let bitsStart: Int
+    }
+    public let slots: [Slot]
+    /// The minutes of the week of every weekly window, one bit each, window after window.
+    let weekBits: [UInt64]
+    /// The first zone's fixed offset in minutes when its offset never changes (UTC): local minutes without a lookup.
+    let fixedOffsetMinutes: Int?
+    /// The first zone's table of offsets (``Zone/table``), read here without reference counting.
+    let firstTable: (initialOffset: Int, transitions: [Int64], offsets: [Int], end: Int64)
     /// The distinct zones of the windows; most policies have one.
     public let zones: [Zone]
     /// Whether any window allows (then one must be open).
@@ -102,6 +117,41 @@ public struct WindowCalendar: Sendable {
         }
         self.zones = zones
         hasAllow = specs.contains { $0.effect == .allow }
+        var bits: [UInt64] = []
+        slots = windows.map { w in
+            let start = w.weekBits.isEmpty ? -1 : bits.count
+            bits += w.weekBits
+            return Slot(isDeny: w.isDeny, zoneIndex: w.zoneIndex, bitsStart: start)
+        }
+        weekBits = bits
+        fixedOffsetMinutes = zones.first.flatMap { $0.isFixed ? $0.offsetSeconds(at: 0) / 60 : nil }
+        firstTable = zones.first?.table ?? (0, [], [], 0)
+    }
+
+    /// The local minute in the first zone at an instant, from its table (the same answer as `Zone.localMinute`).
+    @inline(__always)
+    func firstLocalMinute(at ms: Int64) -> Int {
+        if let fixed = fixedOffsetMinutes { return Int(ms.quotientAndRemainderFloor(dividingBy: 60_000).0) + fixed }
+        guard ms >= 0, ms < firstTable.end else { return zones[0].localMinute(at: ms) }
+        let transitions = firstTable.transitions
+        var low = 0
+        var high = transitions.count
+        while low < high {
+            let mid = (low + high) / 2
+            if transitions[mid] <= ms { low = mid + 1 } else { high = mid }
+        }
+        let offset = low == 0 ? firstTable.initialOffset : firstTable.offsets[low - 1]
+        return Int((ms + Int64(offset) * 1000).quotientAndRemainderFloor(dividingBy: 60_000).0)
+    }
+
+    /// Whether window `index` is open at local minute `m` of its zone.
+    @inline(__always)
+    public func isOpen(_ index: Int, localMinute m: Int) -> Bool {
+        let start = slots[index].bitsStart
+        guard start >= 0 else { return windows[index].isOpen(localMinute: m) }
+        let (day, minute) = m.quotientAndRemainderFloor(dividingBy: 1440)
+        let w = CivilDate.weekday(ofDays: day) * 1440 + minute
+        return weekBits[start + (w >> 6)] & (1 << UInt64(w & 63)) != 0
     }
 
     /// The local minute in each zone at an instant, computed once for all windows (no allocation for one zone).
@@ -115,8 +165,8 @@ public struct WindowCalendar: Sendable {
 
     /// The local minute in each zone at an instant.
     public func localMinutes(at ms: Int64) -> LocalMinutes {
-        guard let zone = zones.first else { return LocalMinutes(first: 0, others: []) }
-        return LocalMinutes(first: zone.localMinute(at: ms), others: zones.count == 1 ? [] : zones.dropFirst().map { $0.localMinute(at: ms) })
+        guard !zones.isEmpty else { return LocalMinutes(first: 0, others: []) }
+        return LocalMinutes(first: firstLocalMinute(at: ms), others: zones.count == 1 ? [] : zones.dropFirst().map { $0.localMinute(at: ms) })
     }
 
     /// Whether window `index` is open at an instant.
@@ -126,8 +176,8 @@ public struct WindowCalendar: Sendable {
     public func isEligible(at ms: Int64) -> Bool {
         let minutes = localMinutes(at: ms)
         var allowed = !hasAllow
-        for window in windows where window.isOpen(localMinute: minutes[window.zoneIndex]) {
-            if window.isDeny { return false }
+        for i in slots.indices where isOpen(i, localMinute: minutes[slots[i].zoneIndex]) {
+            if slots[i].isDeny { return false }
             allowed = true
         }
         return allowed
@@ -155,8 +205,8 @@ public struct WindowCalendar: Sendable {
             let minutes = localMinutes(at: t)
             var denyOpen = false
             var allowOpen = false
-            for window in windows where window.isOpen(localMinute: minutes[window.zoneIndex]) {
-                if window.isDeny { denyOpen = true } else { allowOpen = true }
+            for i in slots.indices where isOpen(i, localMinute: minutes[slots[i].zoneIndex]) {
+                if slots[i].isDeny { denyOpen = true } else { allowOpen = true }
             }
             if !denyOpen, allowOpen || !hasAllow {
                 result.next = t
@@ -164,7 +214,7 @@ public struct WindowCalendar: Sendable {
             }
             var jump: Int64?
             if denyOpen {
-                for window in windows where window.isDeny && window.isOpen(localMinute: minutes[window.zoneIndex]) {
+                for (i, window) in windows.enumerated() where slots[i].isDeny && isOpen(i, localMinute: minutes[slots[i].zoneIndex]) {
                     guard let closes = window.nextInstant(after: t, open: false, deadline: deadline) else { return result }
                     jump = max(jump ?? closes, closes)
                 }

@@ -92,6 +92,12 @@ public struct Zone: Sendable {
     /// UTC.
     public static let utc = Zone(identifier: "UTC")!
 
+    /// The zone's table, as values: offsets in seconds, the instants (ms) at which they change, and the end of the
+    /// table (past it, ask the zone). For callers that look offsets up in a loop without touching the shared rules.
+    var table: (initialOffset: Int, transitions: [Int64], offsets: [Int], end: Int64) {
+        (rules.initialOffset, rules.transitions, rules.offsets, rules.tableEnd)
+    }
+
     /// Whether the zone's offset never changes (UTC, `Etc/GMT+5`): then local time is a shift of UTC.
     public var isFixed: Bool { rules.transitions.isEmpty }
 
