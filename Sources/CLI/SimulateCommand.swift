@@ -19,7 +19,7 @@ struct SimulateCommand: ParsableCommand {
             hour shows its second pass.
             json: {policy, file, from, to, step, intervals: [{from, to, outcome, blocked_by, name}]}; an interval \
             starts at the minute the decision changes (a window opening at 22:10 starts one at 22:10), whatever the \
-            step.
+            step; a state that begins and ends between two steps is not seen.
 
             --step must divide a day (1m … 24h). Exit status: 0, 2 invalid policy or facts, 64 usage error.
             """

@@ -55,11 +55,13 @@ public struct Simulation: Sendable {
             }
             var from = sample.0
             if i > 0 {
-                // The first minute after the previous step at which the new state holds.
+                // The first whole minute after the previous step at which the new state holds (a state that comes
+                // and goes between two steps is not seen).
                 var (low, high) = (samples[i - 1].0, sample.0)
-                while high - low > 60_000 {
-                    let mid = low + ((high - low) / 2 / 60_000) * 60_000
-                    let m = mid == low ? low + 60_000 : mid
+                while true {
+                    let firstMinute = (low.quotientAndRemainderFloor(dividingBy: 60_000).0 + 1) * 60_000
+                    guard firstMinute < high else { break }
+                    let m = firstMinute + ((high - firstMinute) / 120_000) * 60_000
                     if state(at: m) == sample.1 { high = m } else { low = m }
                 }
                 from = high

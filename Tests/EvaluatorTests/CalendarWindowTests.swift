@@ -33,6 +33,9 @@ import Testing
         #expect(simulation.intervals.last?.to == at("2026-12-21T12:07:00-05:00"))
         // Steps after the first are on the local clock's hours.
         #expect(simulation.samples.dropFirst().allSatisfy { (at: Int64, _) in (at / 60_000) % 60 == 0 })
+        // A start with seconds (the clock's now): the boundaries are still whole minutes.
+        let late = Simulation(policy: p, facts: Facts(now: at("2026-12-18T22:07:30.250-05:00"), detectors: ["apt": DetectorObservation(.fired)]), duration: 86_400_000, step: 900_000)
+        #expect(late.intervals.map { "\($0.from)" }.prefix(3) == ["2026-12-18T22:07:30.250-05:00", "2026-12-18T22:10:00-05:00", "2026-12-19T04:50:00-05:00"])
     }
 
     @Test func christmasFreezeOverTheYearEndInBerlin() {

@@ -165,6 +165,8 @@ import Testing
         #expect(unknown.facts.killSwitch == true)
         let contradicted = FactsFile.read(SourceFile(path: "f.yaml", text: "kill_switch: false\nkill_switches_active: [\"file /run/rc/stop\"]\n"))
         #expect(contradicted.diagnostics.map(\.message) == ["`kill_switches_active` contradicts `kill_switch: false`"])
+        let none = FactsFile.read(SourceFile(path: "f.yaml", text: "kill_switch: true\nkill_switches_active: []\n"))
+        #expect(none.diagnostics.map(\.message) == ["`kill_switches_active` contradicts `kill_switch: true`"])
     }
 }
 

@@ -230,8 +230,8 @@ public struct FactsFile: Sendable {
             }
             if let n = fields["kill_switch"] { facts.killSwitch = yaml.bool(n, "kill_switch") }
             if let n = fields["kill_switches_active"], let active = yaml.stringList(n, "kill_switches_active") {
-                if facts.killSwitch == false, !active.isEmpty {
-                    yaml.invalid(n, "`kill_switches_active` contradicts `kill_switch: false`", help: "a kill switch is active exactly when one of them is: remove one of the two")
+                if let on = facts.killSwitch, on == active.isEmpty {
+                    yaml.invalid(n, "`kill_switches_active` contradicts `kill_switch: \(on)`", help: "a kill switch is active exactly when one of them is: remove one of the two")
                 } else {
                     facts.activeKillSwitches = active
                     activeKillSwitchesSpan = yaml.span(n)

@@ -145,8 +145,9 @@ public struct Runner: Sendable {
         }
         var active = killSwitches.active(policy.policy).map { policy.policy.text(of: .file(path: $0)) }
         if cluster { try await readCluster(policy, into: &facts) }
-        if try await fleet.killSwitch() == true, let etcd = policy.policy.killSwitches.first(where: { if case .etcd = $0 { true } else { false } }) {
-            active.append(policy.policy.text(of: etcd))
+        if try await fleet.killSwitch() == true {
+            let etcd = policy.policy.killSwitches.first { if case .etcd = $0 { true } else { false } }
+            active.append(etcd.map(policy.policy.text(of:)) ?? "the fleet's kill switch")
         }
         facts.killSwitch = !active.isEmpty
         facts.activeKillSwitches = active

@@ -215,6 +215,11 @@ extension Checker {
                 report(.wrongArity(expr.span, function: function.name, expected: "at least one argument", found: 0))
                 return .error
             }
+            // A JSON body holds numbers: beside one, a duration or an instant would be compared with nothing.
+            if types.contains(.json), let (arg, t) = zip(args, types).first(where: { !$0.1.isInJSON }) {
+                report(.typeMismatch(arg.span, expected: "a number, like the JSON value beside it", found: t, help: jsonHelp(t, arg)))
+                return .error
+            }
             var result: RCType = .any
             for (arg, t) in zip(args, types) {
                 guard [.int, .number, .duration, .percent, .instant, .error, .json].contains(t) else {

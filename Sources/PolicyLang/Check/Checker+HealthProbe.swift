@@ -103,7 +103,7 @@ extension Checker {
             path = String(path[..<question])
             return ("\(server)'s endpoint is its base URL, rc adds `\(api)` and its parameters: " + quoteString(url), "a query string", help + ", e.g. " + quoteString(scheme + authority + baseAPIPath(path)))
         }
-        if let range = path.range(of: "/api/") {
+        if let range = Self.apiVersionPath(path) {
             return (
                 "\(server)'s endpoint is its base URL, rc adds `\(api)` itself: " + quoteString(url), "an API path",
                 "write " + quoteString(scheme + authority + path[..<range.lowerBound])
@@ -112,9 +112,22 @@ extension Checker {
         return nil
     }
 
-    /// A path with its `/api/…` part removed: what stays is a prefix a proxy serves the server under.
+    /// Where an API path of the kind rc adds (`/api/v1…`, `/api/v2…`) starts in `path`; a prefix such as Grafana
+    /// Cloud's `/api/prom` is the server's base, not an API path.
+    static func apiVersionPath(_ path: String) -> Range<String.Index>? {
+        var search = path.startIndex..<path.endIndex
+        while let range = path.range(of: "/api/v", range: search) {
+            let rest = path[range.upperBound...]
+            let digits = rest.prefix { $0.isASCII && $0.isNumber }
+            if !digits.isEmpty, digits.endIndex == path.endIndex || path[digits.endIndex] == "/" { return range }
+            search = range.upperBound..<path.endIndex
+        }
+        return nil
+    }
+
+    /// A path with its API part removed: what stays is a prefix a proxy serves the server under.
     private func baseAPIPath(_ path: String) -> String {
-        if let range = path.range(of: "/api/") { return String(path[..<range.lowerBound]) }
+        if let range = Self.apiVersionPath(path) { return String(path[..<range.lowerBound]) }
         return path
     }
 
