@@ -18,6 +18,29 @@ import Testing
     }
 
     @Test(arguments: [
+        ("timezone \"Europe/Berlin\"\nwindow allow \"m\" 2027-03-28 02:10 .. 2027-03-28 02:50",
+         "window covers no time: in Europe/Berlin the clocks go from 02:00 to 03:00 that night"),
+        ("timezone \"America/New_York\"\nwindow allow \"m\" 2027-03-14 02:00 .. 2027-03-14 03:00",
+         "window covers no time: in America/New_York the clocks go from 02:00 to 03:00 that night"),
+        // Samoa moved across the date line: 2011-12-30 never happened there.
+        ("timezone \"Pacific/Apia\"\nwindow allow \"m\" 2011-12-30 10:00 .. 2011-12-30 12:00",
+         "window covers no time: in Pacific/Apia the clocks go from 2011-12-30 00:00 to 2011-12-31 00:00"),
+    ])
+    func aOneOffWindowInTimeTheClockSkipsIsRefused(_ window: String, _ message: String) {
+        let found = check(window).diagnostics.filter { $0.code == .emptyWindow }
+        #expect(found.map(\.message) == [message])
+    }
+
+    @Test(arguments: [
+        "timezone \"Europe/Berlin\"\nwindow allow \"m\" 2027-03-28 01:30 .. 2027-03-28 02:30",
+        "timezone \"Europe/Berlin\"\nwindow allow \"m\" 2027-10-31 02:10 .. 2027-10-31 02:50",
+        "window allow \"m\" 2027-03-28 02:10 .. 2027-03-28 02:50",
+    ])
+    func aOneOffWindowPartlyOutsideTheSkippedTimeIsAccepted(_ window: String) {
+        #expect(check(window).diagnostics.filter { $0.severity == .error }.isEmpty)
+    }
+
+    @Test(arguments: [
         ("Dec 20 .. Jan 6", WindowSchedule.dated(DatedRange(start: .init(year: nil, month: 12, day: 20, minute: 0), end: .init(year: nil, month: 1, day: 6, minute: 1440)))),
         ("Dec 24", .dated(DatedRange(start: .init(year: nil, month: 12, day: 24, minute: 0), end: .init(year: nil, month: 12, day: 24, minute: 1440)))),
         ("december 24 08:00 .. 18:00", .dated(DatedRange(start: .init(year: nil, month: 12, day: 24, minute: 480), end: .init(year: nil, month: 12, day: 24, minute: 1080)))),

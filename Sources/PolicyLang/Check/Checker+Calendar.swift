@@ -136,7 +136,9 @@ extension Checker {
     }
 
     /// The wall-clock stretch that a daylight-saving change skips and that holds all of the local minutes
-    /// `start ..< end` (so a one-off window there is never open): the gap's start and end as `02:00` and `03:00`.
+    /// `start ..< end` (so a one-off window there is never open): the gap's start and end as `02:00` and `03:00`,
+    /// with their dates when the change skips a day or more (`2011-12-30 00:00`: a zone that moved across the date
+    /// line).
     static func skippedHours(_ start: Int, _ end: Int, in zone: Zone) -> (String, String)? {
         guard !zone.isFixed else { return nil }
         // Local minutes are within a day of UTC: look for transitions from a day before to a day after.
@@ -147,7 +149,12 @@ extension Checker {
             let utcMinute = Int(t / 60_000)
             let (gapStart, gapEnd) = (utcMinute + before, utcMinute + after)
             if start >= gapStart, end <= gapEnd {
-                func clock(_ m: Int) -> String { let r = ((m % 1440) + 1440) % 1440; return pad(r / 60, 2) + ":" + pad(r % 60, 2) }
+                let long = gapEnd - gapStart >= 1440
+                func clock(_ m: Int) -> String {
+                    let (days, r) = m.quotientAndRemainderFloor(dividingBy: 1440)
+                    let (y, mo, d) = CivilDate.civilFromDays(days)
+                    return (long ? "\(y)-\(pad(mo, 2))-\(pad(d, 2)) " : "") + pad(r / 60, 2) + ":" + pad(r % 60, 2)
+                }
                 return (clock(gapStart), clock(gapEnd))
             }
         }

@@ -76,8 +76,8 @@ extension Diagnostic {
 
     static func windowInClockGap(_ span: Span, _ from: String, zone: String, _ to: String) -> Diagnostic {
         Diagnostic(
-            .emptyWindow, "window covers no time: in \(zone) the clocks go from \(from) to \(to) that night", at: span,
-            label: "entirely in the skipped hour",
+            .emptyWindow, "window covers no time: in \(zone) the clocks go from \(from) to \(to)\(from.count > 5 ? "" : " that night")", at: span,
+            label: from.count > 5 ? "entirely in the skipped time" : "entirely in the skipped hour",
             help: "give times the clock shows that day, e.g. from \(to)")
     }
 
