@@ -34,10 +34,11 @@ import Testing
     func ready(_ client: EtcdClient) async throws { try await EtcdTests().ready(client) }
 
     /// A real etcd, a policy on it and a client once etcd answers (the caller shuts the client down).
-    func start(publish: String = "1s", cluster: String = "", ttl: String = "3s") async throws -> (EtcdHarness, CheckedPolicy, EtcdLockSpec, EtcdClient) {
+    /// `timeout`: seconds a request may take (the client's default is 5).
+    func start(publish: String = "1s", cluster: String = "", ttl: String = "3s", timeout: Int64 = 5) async throws -> (EtcdHarness, CheckedPolicy, EtcdLockSpec, EtcdClient) {
         let etcd = try EtcdHarness()
         let (checked, spec) = try policy([etcd.endpoint], publish: publish, cluster: cluster, ttl: ttl)
-        let client = try EtcdClient(spec)
+        let client = try EtcdClient(spec, timeout: timeout)
         try await ready(client)
         return (etcd, checked, spec, client)
     }
@@ -57,8 +58,9 @@ import Testing
     // MARK: membership
 
     @Test func aMemberThatStopsReportingStaysCountedAndIsNotHealthy() async throws {
-        // Liveness leases of three publish intervals: 15 s.
-        let (etcd, checked, spec, client) = try await start(publish: "5s")
+        // Liveness leases of three publish intervals: 15 s. Its requests may take up to 10 s: the test is about
+        // liveness, and a loaded machine running every suite at once once took more than the default 5 s.
+        let (etcd, checked, spec, client) = try await start(publish: "5s", timeout: 10)
         defer {
             withExtendedLifetime(etcd) {}
             Task { await client.shutdown() }
